@@ -1,1 +1,28 @@
-fn main() {}
+//! The `fusekit` command: mount the bundled filesystems, unmount anything, check any mount.
+
+mod args;
+mod logging;
+mod mount_cmd;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Mount(m) => mount_cmd::run(m),
+        Command::Unmount(u) => mount_cmd::unmount(u),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fusekit: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

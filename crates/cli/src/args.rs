@@ -1,0 +1,77 @@
+//! Command-line syntax (clap). Everything a user can type is declared here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// fusekit: userspace filesystems you can trust, and the tools to prove it.
+#[derive(Debug, Parser)]
+#[command(name = "fusekit", version, about)]
+pub struct Cli {
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mount a filesystem and serve it in the foreground until it is unmounted
+    /// (Ctrl-C or SIGTERM unmounts).
+    Mount(MountArgs),
+    /// Unmount a FUSE filesystem (also a dead one whose daemon crashed).
+    Unmount(UnmountArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FsKind {
+    /// hello: a read-only filesystem with one file (the smallest example).
+    Hello {
+        /// Where to mount it.
+        mountpoint: PathBuf,
+        #[command(flatten)]
+        common: CommonMount,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    #[command(subcommand)]
+    pub fs: FsKind,
+}
+
+/// How to mount.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum MountMethodArg {
+    /// mount(2) when privileged, fusermount3 otherwise.
+    #[default]
+    Auto,
+    /// mount(2) only; fail with the reason instead of falling back.
+    Strict,
+    /// Always through fusermount3.
+    Fusermount,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonMount {
+    /// Mount options, comma-separated: allow_other, default_permissions, ro, fsname=NAME,
+    /// subtype=NAME, max_read=N, auto_unmount (or any other option the kernel accepts).
+    #[arg(short = 'o', value_name = "OPTIONS")]
+    pub options: Vec<String>,
+    /// How to mount.
+    #[arg(long, value_enum, default_value_t)]
+    pub method: MountMethodArg,
+    /// Worker threads serving /dev/fuse (default: two per CPU, 2..16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnmountArgs {
+    /// The mount point.
+    pub mountpoint: PathBuf,
+}

@@ -1,0 +1,103 @@
+//! `fusekit mount KIND ...` and `fusekit unmount MNT`: turn arguments into mount options and a
+//! filesystem, then hand over to `serve`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use fusekit::mount::MountMethod;
+use fusekit::MountOptions;
+use rustix::process::{getgid, getuid};
+
+use crate::args::{CommonMount, FsKind, MountArgs, MountMethodArg, UnmountArgs};
+use crate::serve;
+
+pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
+    match args.fs {
+        FsKind::Hello { mountpoint, common } => {
+            let options = mount_options(&common, "hello")?.read_only(true);
+            let fs = fusekit_examples::hello::Hello::new(getuid().as_raw(), getgid().as_raw());
+            serve::serve(fs, &mountpoint, &options, common.workers)
+        }
+    }
+}
+
+pub fn unmount(args: UnmountArgs) -> anyhow::Result<ExitCode> {
+    fusekit::mount::unmount(&args.mountpoint)
+        .with_context(|| format!("cannot unmount {}", args.mountpoint.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `-o a,b=c` lists into mount options; unknown options pass through to the kernel.
+fn mount_options(common: &CommonMount, fsname: &str) -> anyhow::Result<MountOptions> {
+    let mut o = MountOptions::new().fsname(fsname).subtype(fsname);
+    o = o.method(match common.method {
+        MountMethodArg::Auto => MountMethod::Auto,
+        MountMethodArg::Strict => MountMethod::Strict,
+        MountMethodArg::Fusermount => MountMethod::Fusermount,
+    });
+    for opt in common.options.iter().flat_map(|s| s.split(',')) {
+        let (key, value) = match opt.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (opt, None),
+        };
+        o = match (key, value) {
+            ("", _) => bail!("-o: empty option in {:?}", common.options.join(",")),
+            ("allow_other", None) => o.allow_other(true),
+            ("default_permissions", None) => o.default_permissions(true),
+            ("ro", None) => o.read_only(true),
+            ("rw", None) => o.read_only(false),
+            ("auto_unmount", None) => o.auto_unmount(true),
+            ("fsname", Some(v)) if !v.is_empty() => o.fsname(v),
+            ("subtype", Some(v)) if !v.is_empty() => o.subtype(v),
+            ("max_read", Some(v)) => {
+                let n: u32 = v
+                    .parse()
+                    .with_context(|| format!("-o max_read={v}: not a number of bytes"))?;
+                o.max_read(n)
+            }
+            ("fsname" | "subtype" | "max_read", _) => bail!("-o {opt}: needs a value ({key}=...)"),
+            ("allow_other" | "default_permissions" | "ro" | "rw" | "auto_unmount", Some(_)) => {
+                bail!("-o {opt}: {key} takes no value")
+            }
+            _ => o.extra(opt),
+        };
+    }
+    o.validate().context("invalid mount options")?;
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(opts: &[&str]) -> CommonMount {
+        CommonMount {
+            options: opts.iter().map(|s| s.to_string()).collect(),
+            method: MountMethodArg::Auto,
+            workers: None,
+        }
+    }
+
+    #[test]
+    fn known_options_set_fields_and_others_pass_through() {
+        let o = mount_options(
+            &common(&["allow_other,max_read=65536", "fsname=x,noatime"]),
+            "hello",
+        )
+        .unwrap();
+        assert!(o.allow_other);
+        assert_eq!(o.max_read, Some(65536));
+        assert_eq!(o.fsname.as_deref(), Some("x"));
+        assert_eq!(o.extra, vec!["noatime".to_string()]);
+    }
+
+    #[test]
+    fn mistakes_name_the_option() {
+        let e = mount_options(&common(&["max_read=lots"]), "hello").unwrap_err();
+        assert!(format!("{e:#}").contains("max_read=lots"), "{e:#}");
+        let e = mount_options(&common(&["fsname"]), "hello").unwrap_err();
+        assert!(format!("{e:#}").contains("fsname"), "{e:#}");
+        let e = mount_options(&common(&["ro=1"]), "hello").unwrap_err();
+        assert!(format!("{e:#}").contains("ro=1"), "{e:#}");
+    }
+}

@@ -1,0 +1,59 @@
+//! Serving a mounted filesystem in the foreground: SIGINT/SIGTERM unmount it cleanly (a second
+//! signal aborts the connection), and the process exits when the kernel closes the session.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use fusekit::{Filesystem, MountOptions, Session};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+pub fn serve<FS: Filesystem>(
+    fs: FS,
+    mountpoint: &Path,
+    options: &MountOptions,
+    workers: Option<u16>,
+) -> anyhow::Result<ExitCode> {
+    // Register before mounting so a signal during start-up is not lost.
+    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
+    let mut session = Session::mount(fs, mountpoint, options)
+        .with_context(|| format!("cannot mount on {}", mountpoint.display()))?;
+    if let Some(n) = workers {
+        session = session.workers(n.into());
+    }
+    let background = session.spawn().context("the session failed to start")?;
+    tracing::info!(mountpoint = %mountpoint.display(), "mounted; Ctrl-C or `fusekit unmount` to stop");
+    let unmounter = background.unmounter();
+    let signal_handle = signals.handle();
+    let watcher = std::thread::Builder::new()
+        .name("fusekit-signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            for signal in signals.forever() {
+                seen += 1;
+                let Some(u) = &unmounter else { break };
+                if seen == 1 {
+                    tracing::info!(
+                        signal,
+                        "unmounting (files still open keep it busy; signal again to abort)"
+                    );
+                    if let Err(e) = u.unmount() {
+                        tracing::error!(error = %e, "unmount failed");
+                    }
+                } else {
+                    tracing::warn!(signal, "aborting the connection");
+                    if let Err(e) = u.abort() {
+                        tracing::error!(error = %e, "abort failed");
+                    }
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    let result = background.join();
+    signal_handle.close();
+    let _ = watcher.join();
+    result.context("the session ended with an error")?;
+    tracing::info!("unmounted");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,91 @@
+//! State of one kernel connection that workers, replies and notifiers share: what INIT
+//! negotiated, the interrupt table, the counters, and the descriptor notifications go to.
+//! Nothing here is locked on the hot path.
+
+mod interrupts;
+mod stats;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use fusekit_abi as abi;
+
+pub(crate) use interrupts::InterruptTable;
+pub(crate) use stats::Stats;
+pub use stats::StatsSnapshot;
+
+use crate::reply::ReplySink;
+
+/// What INIT settled, for decoding and for users who want to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Negotiated {
+    /// Protocol major version (7).
+    pub major: u32,
+    /// Protocol minor version in use (the smaller of the kernel's and ours).
+    pub minor: u32,
+    /// Capabilities the kernel offered.
+    pub offered: abi::InitFlags,
+    /// Capabilities in effect (offered and requested).
+    pub flags: abi::InitFlags,
+    /// Largest WRITE payload the kernel will send.
+    pub max_write: u32,
+    /// Largest READ the kernel will ask for in one request.
+    pub max_readahead: u32,
+    /// Pages per request.
+    pub max_pages: u16,
+}
+
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) stats: Stats,
+    pub(crate) interrupts: InterruptTable,
+    minor: AtomicU32,
+    setxattr_ext: AtomicBool,
+    next_notify_unique: AtomicU64,
+    /// Where notifications are written (a /dev/fuse descriptor of this session).
+    notify_sink: Arc<dyn ReplySink>,
+    /// Set once `Filesystem::destroy` has run (by DESTROY or at session end).
+    pub(crate) destroyed: AtomicBool,
+}
+
+impl Connection {
+    pub(crate) fn new(notify_sink: Arc<dyn ReplySink>) -> Self {
+        Connection {
+            stats: Stats::default(),
+            interrupts: InterruptTable::default(),
+            minor: AtomicU32::new(abi::KERNEL_MINOR_VERSION),
+            setxattr_ext: AtomicBool::new(false),
+            next_notify_unique: AtomicU64::new(1),
+            notify_sink,
+            destroyed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn minor(&self) -> u32 {
+        self.minor.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn decode_context(&self) -> crate::op::DecodeContext {
+        crate::op::DecodeContext {
+            minor: self.minor(),
+            setxattr_ext: self.setxattr_ext.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn set_negotiated(&self, n: Negotiated) {
+        self.minor.store(n.minor, Ordering::Relaxed);
+        self.setxattr_ext.store(
+            n.flags.contains(abi::InitFlags::SETXATTR_EXT),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn notify_sink(&self) -> &Arc<dyn ReplySink> {
+        &self.notify_sink
+    }
+
+    pub(crate) fn next_notify_unique(&self) -> u64 {
+        self.next_notify_unique.fetch_add(1, Ordering::Relaxed)
+    }
+}

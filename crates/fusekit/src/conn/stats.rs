@@ -1,0 +1,63 @@
+//! Counters a session keeps about itself, readable from any thread (tests and monitoring).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters of one session. All counts are since the session started.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) replies: AtomicU64,
+    pub(crate) replies_forgotten: AtomicU64,
+    pub(crate) replies_after_unmount: AtomicU64,
+    pub(crate) reply_errors: AtomicU64,
+    pub(crate) decode_errors: AtomicU64,
+    pub(crate) dropped_replies: AtomicU64,
+    pub(crate) interrupts: AtomicU64,
+    pub(crate) notify_errors: AtomicU64,
+}
+
+/// A snapshot of a session's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatsSnapshot {
+    /// Requests read from the kernel (including FORGET and INTERRUPT).
+    pub requests: u64,
+    /// Replies written successfully.
+    pub replies: u64,
+    /// Replies the kernel refused with ENOENT: the request was interrupted or the connection
+    /// was tearing down (e.g. a RELEASE answered right after unmount). Not an error.
+    pub replies_forgotten: u64,
+    /// Replies that found the connection gone (ENODEV). Not an error.
+    pub replies_after_unmount: u64,
+    /// Replies that failed for any other reason (each one logged at error level).
+    pub reply_errors: u64,
+    /// Requests that could not be decoded (each answered with an error and logged).
+    pub decode_errors: u64,
+    /// Reply handles dropped without an answer (each answered EIO and logged).
+    pub dropped_replies: u64,
+    /// INTERRUPT requests received.
+    pub interrupts: u64,
+    /// Notifications the kernel refused.
+    pub notify_errors: u64,
+}
+
+impl Stats {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatsSnapshot {
+            requests: get(&self.requests),
+            replies: get(&self.replies),
+            replies_forgotten: get(&self.replies_forgotten),
+            replies_after_unmount: get(&self.replies_after_unmount),
+            reply_errors: get(&self.reply_errors),
+            decode_errors: get(&self.decode_errors),
+            dropped_replies: get(&self.dropped_replies),
+            interrupts: get(&self.interrupts),
+            notify_errors: get(&self.notify_errors),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! INIT negotiation as the filesystem sees it: what the kernel offers, what the filesystem asks
+//! for, and the connection's tunables. The session intersects requests with offers.
+
+use std::time::Duration;
+
+use fusekit_abi::InitFlags;
+
+use crate::notify::Notifier;
+
+/// Largest WRITE the session accepts by default: 1 MiB (256 pages).
+pub const DEFAULT_MAX_WRITE: u32 = 1 << 20;
+
+const PAGE: u32 = 4096;
+
+/// Capabilities requested unless the filesystem disables them: all are safe for any
+/// filesystem (the kernel simply does more in parallel or asks less).
+pub fn default_capabilities() -> InitFlags {
+    InitFlags::ASYNC_READ
+        | InitFlags::BIG_WRITES
+        | InitFlags::MAX_PAGES
+        | InitFlags::PARALLEL_DIROPS
+        | InitFlags::ASYNC_DIO
+        | InitFlags::HAS_IOCTL_DIR
+        | InitFlags::AUTO_INVAL_DATA
+        | InitFlags::NO_OPEN_SUPPORT
+        | InitFlags::NO_OPENDIR_SUPPORT
+        | InitFlags::SETXATTR_EXT
+        | InitFlags::HAS_EXPIRE_ONLY
+        | InitFlags::HAS_RESEND
+}
+
+/// Flags the session manages itself (never requested through [`KernelConfig::enable`]).
+pub(crate) fn session_managed() -> InitFlags {
+    InitFlags::INIT_EXT | InitFlags::OVER_IO_URING
+}
+
+/// The connection parameters a filesystem may adjust in `Filesystem::init`.
+#[derive(Debug)]
+pub struct KernelConfig {
+    pub(crate) offered: InitFlags,
+    pub(crate) requested: InitFlags,
+    pub(crate) minor: u32,
+    pub(crate) max_write: u32,
+    pub(crate) max_readahead: u32,
+    pub(crate) max_background: u16,
+    pub(crate) congestion_threshold: u16,
+    pub(crate) time_gran: u32,
+    pub(crate) max_stack_depth: u32,
+    pub(crate) request_timeout: u16,
+    pub(crate) notifier: Notifier,
+}
+
+impl KernelConfig {
+    pub(crate) fn new(
+        offered: InitFlags,
+        minor: u32,
+        max_readahead: u32,
+        notifier: Notifier,
+    ) -> Self {
+        KernelConfig {
+            offered,
+            requested: default_capabilities(),
+            minor,
+            max_write: DEFAULT_MAX_WRITE,
+            max_readahead,
+            max_background: 64,
+            congestion_threshold: 48,
+            time_gran: 1,
+            max_stack_depth: 0,
+            request_timeout: 0,
+            notifier,
+        }
+    }
+
+    /// Capabilities the kernel offers.
+    pub fn kernel_capabilities(&self) -> InitFlags {
+        self.offered
+    }
+
+    /// The protocol minor version in use.
+    pub fn protocol_minor(&self) -> u32 {
+        self.minor
+    }
+
+    /// Capabilities requested so far.
+    pub fn requested(&self) -> InitFlags {
+        self.requested
+    }
+
+    /// Requests capabilities. Fails with the flags the kernel does not offer; nothing is
+    /// changed then.
+    pub fn enable(&mut self, flags: InitFlags) -> Result<(), InitFlags> {
+        let missing = flags - self.offered;
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        self.requested |= flags - session_managed();
+        Ok(())
+    }
+
+    /// Requests whichever of `flags` the kernel offers and returns those.
+    pub fn enable_if_offered(&mut self, flags: InitFlags) -> InitFlags {
+        let granted = (flags & self.offered) - session_managed();
+        self.requested |= granted;
+        granted
+    }
+
+    /// Withdraws capabilities (e.g. a filesystem that wants serialized directory operations
+    /// disables PARALLEL_DIROPS).
+    pub fn disable(&mut self, flags: InitFlags) {
+        self.requested -= flags;
+    }
+
+    /// Largest WRITE payload (rounded down to whole pages, between 4 KiB and 1 MiB... up to
+    /// the kernel's page limit). Returns the value in effect.
+    pub fn set_max_write(&mut self, bytes: u32) -> u32 {
+        self.max_write = (bytes / PAGE).clamp(1, 256) * PAGE;
+        self.max_write
+    }
+
+    /// Current maximum WRITE payload.
+    pub fn max_write(&self) -> u32 {
+        self.max_write
+    }
+
+    /// Maximum readahead (cannot exceed what the kernel proposed).
+    pub fn set_max_readahead(&mut self, bytes: u32) -> u32 {
+        self.max_readahead = self.max_readahead.min(bytes);
+        self.max_readahead
+    }
+
+    /// Maximum number of background (asynchronous) requests in flight.
+    pub fn set_max_background(&mut self, n: u16) {
+        self.max_background = n.max(1);
+        self.congestion_threshold = self.congestion_threshold.min(self.max_background);
+    }
+
+    /// Background request count at which the kernel considers the connection congested.
+    pub fn set_congestion_threshold(&mut self, n: u16) {
+        self.congestion_threshold = n.min(self.max_background);
+    }
+
+    /// Timestamp granularity in nanoseconds (1 = nanosecond timestamps).
+    pub fn set_time_gran(&mut self, nanos: u32) {
+        self.time_gran = nanos.clamp(1, 1_000_000_000);
+    }
+
+    /// Enables kernel passthrough (FUSE_PASSTHROUGH) with the given stacking depth. Fails when
+    /// the kernel does not offer it.
+    pub fn enable_passthrough(&mut self, max_stack_depth: u32) -> Result<(), InitFlags> {
+        self.enable(InitFlags::PASSTHROUGH)?;
+        self.max_stack_depth = max_stack_depth.max(1);
+        Ok(())
+    }
+
+    /// Asks the kernel to abort the connection when a request is not answered within
+    /// `timeout` (FUSE_REQUEST_TIMEOUT, 7.42+). Fails when the kernel does not offer it.
+    pub fn set_request_timeout(&mut self, timeout: Duration) -> Result<(), InitFlags> {
+        self.enable(InitFlags::REQUEST_TIMEOUT)?;
+        self.request_timeout = timeout.as_secs().clamp(1, u16::MAX as u64) as u16;
+        Ok(())
+    }
+
+    /// A notifier for this session, e.g. to keep for invalidations later.
+    pub fn notifier(&self) -> Notifier {
+        self.notifier.clone()
+    }
+}

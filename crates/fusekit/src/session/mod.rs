@@ -1,0 +1,359 @@
+//! A session: one mounted filesystem served by N worker threads over /dev/fuse. It owns the
+//! INIT handshake, the workers' lifecycle and shutdown. Build it with [`Session::mount`], then
+//! either [`Session::run`] (blocks until unmounted) or [`Session::spawn`] (returns a
+//! [`BackgroundSession`] with `unmount()` and `join()`).
+
+mod dispatch;
+mod init;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use fusekit_abi::InitFlags;
+use fusekit_mount::{MountError, MountOptions, Unmounter};
+use rustix::io::Errno;
+
+use crate::conn::{Connection, Negotiated, StatsSnapshot};
+use crate::lowlevel::{Filesystem, DEFAULT_MAX_WRITE};
+use crate::notify::Notifier;
+use crate::reply::Channel;
+use crate::transport::dev::DevFd;
+use worker::{run_worker, WorkerExit};
+
+/// Bytes a read buffer needs beyond max_write: the header and the largest argument struct.
+const BUFFER_HEADROOM: usize = 4096;
+
+/// Why a session could not start or ended badly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Mounting failed.
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    /// The device failed.
+    #[error("/dev/fuse failed while {during}: {source}")]
+    Device {
+        /// What the session was doing.
+        during: &'static str,
+        /// The error.
+        source: Errno,
+    },
+    /// The kernel speaks a protocol this library does not.
+    #[error("kernel FUSE protocol {major}.{minor} is not supported (need 7.12 or later)")]
+    Protocol {
+        /// Kernel major.
+        major: u32,
+        /// Kernel minor.
+        minor: u32,
+    },
+    /// The filesystem's `init` returned an error.
+    #[error("the filesystem refused to initialize: {0}")]
+    InitRefused(Errno),
+    /// A worker thread could not be started.
+    #[error("could not start a worker thread: {0}")]
+    Spawn(std::io::Error),
+    /// A worker thread panicked outside any handler.
+    #[error("a worker thread panicked")]
+    WorkerPanicked,
+}
+
+/// Default number of worker threads: two per CPU, at least 2, at most 16. Blocking handlers
+/// (locks, network) are why there are more workers than CPUs.
+pub fn default_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cpus * 2).clamp(2, 16)
+}
+
+/// A mounted filesystem that is not being served yet.
+pub struct Session<FS: Filesystem> {
+    fs: Arc<FS>,
+    master: Arc<DevFd>,
+    conn: Arc<Connection>,
+    unmounter: Option<Unmounter>,
+    mountpoint: Option<PathBuf>,
+    workers: usize,
+    extra_flags: InitFlags,
+}
+
+impl<FS: Filesystem> std::fmt::Debug for Session<FS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("mountpoint", &self.mountpoint)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<FS: Filesystem> Session<FS> {
+    /// Mounts `fs` at `mountpoint`. The kernel queues INIT at once; it is answered when the
+    /// session starts (`run` or `spawn`).
+    pub fn mount(
+        fs: FS,
+        mountpoint: impl AsRef<Path>,
+        options: &MountOptions,
+    ) -> Result<Self, SessionError> {
+        let mount = fusekit_mount::mount(mountpoint.as_ref(), options)?;
+        let path = mount.mountpoint().to_path_buf();
+        let (fd, unmounter) = mount.into_parts();
+        let mut session = Self::from_fd(fs, fd);
+        session.unmounter = Some(unmounter);
+        session.mountpoint = Some(path);
+        Ok(session)
+    }
+
+    /// Serves an already-open FUSE descriptor (mounted elsewhere, or a test transport that
+    /// behaves like /dev/fuse). Unmounting is then the caller's business.
+    pub fn from_fd(fs: FS, fd: std::os::fd::OwnedFd) -> Self {
+        let master = Arc::new(DevFd::new(fd));
+        let conn = Arc::new(Connection::new(master.clone()));
+        Session {
+            fs: Arc::new(fs),
+            master,
+            conn,
+            unmounter: None,
+            mountpoint: None,
+            workers: default_workers(),
+            extra_flags: InitFlags::empty(),
+        }
+    }
+
+    /// Sets the number of worker threads (at least 1).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// A notifier for this session (usable once the session runs).
+    pub fn notifier(&self) -> Notifier {
+        Notifier::new(Arc::clone(&self.conn))
+    }
+
+    /// The mount point, when this session mounted it.
+    pub fn mountpoint(&self) -> Option<&Path> {
+        self.mountpoint.as_deref()
+    }
+
+    /// Serves requests on the calling thread (plus `workers - 1` threads) until the filesystem
+    /// is unmounted. Unmount with `fusekit unmount`, `umount`, or an `Unmounter`.
+    pub fn run(self) -> Result<(), SessionError> {
+        self.spawn_inner(true)?.join()
+    }
+
+    /// Answers INIT, then serves requests on background threads. When this returns, the mount
+    /// is ready for use.
+    pub fn spawn(self) -> Result<BackgroundSession, SessionError> {
+        self.spawn_inner(false)
+    }
+
+    fn spawn_inner(self, inline_first: bool) -> Result<BackgroundSession, SessionError> {
+        let Session {
+            fs,
+            master,
+            conn,
+            unmounter,
+            mountpoint,
+            workers,
+            extra_flags,
+        } = self;
+        let master_chan = Arc::new(Channel::new(master.clone(), Arc::clone(&conn)));
+        let mut buf = vec![0u8; DEFAULT_MAX_WRITE as usize + BUFFER_HEADROOM];
+        let negotiated =
+            match init::handshake(&*fs, &master, &master_chan, &conn, &mut buf, extra_flags) {
+                Ok(n) => n,
+                Err(e) => {
+                    if let Some(u) = &unmounter {
+                        let _ = u.unmount();
+                    }
+                    return Err(e);
+                }
+            };
+        let buf_len = negotiated.max_write as usize + BUFFER_HEADROOM;
+        buf.resize(buf_len, 0);
+
+        let mut threads = Vec::with_capacity(workers);
+        let mut inline = None;
+        for i in 0..workers {
+            let (dev, chan) = if i == 0 {
+                (master.clone(), master_chan.clone())
+            } else {
+                let dev = match master.clone_session() {
+                    Ok(d) => Arc::new(d),
+                    Err(e) => {
+                        // Old kernels (or a fake transport) cannot clone: share the master fd.
+                        tracing::debug!(error = %e, "FUSE_DEV_IOC_CLONE failed; workers share one fd");
+                        master.clone()
+                    }
+                };
+                let chan = Arc::new(Channel::new(dev.clone(), Arc::clone(&conn)));
+                (dev, chan)
+            };
+            let job = WorkerJob {
+                fs: Arc::clone(&fs),
+                dev,
+                chan,
+                buf_len,
+            };
+            if i == 0 && inline_first {
+                inline = Some(job);
+                continue;
+            }
+            let handle = std::thread::Builder::new()
+                .name(format!("fusekit-worker-{i}"))
+                .spawn(move || job.run())
+                .map_err(SessionError::Spawn);
+            match handle {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    if let Some(u) = &unmounter {
+                        let _ = u.unmount();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let background = BackgroundSession {
+            threads,
+            unmounter,
+            mountpoint,
+            conn,
+            negotiated,
+            destroy: Some(Box::new(move || fs.destroy())),
+        };
+        if let Some(job) = inline {
+            job.run();
+        }
+        Ok(background)
+    }
+}
+
+struct WorkerJob<FS: Filesystem> {
+    fs: Arc<FS>,
+    dev: Arc<DevFd>,
+    chan: Arc<Channel>,
+    buf_len: usize,
+}
+
+impl<FS: Filesystem> WorkerJob<FS> {
+    fn run(self) -> WorkerExit {
+        let mut buf = vec![0u8; self.buf_len];
+        let exit = run_worker(&*self.fs, &self.dev, &self.chan, &mut buf);
+        // Wake handlers blocked waiting for interrupts: nothing will answer them now.
+        self.chan.conn().interrupts.close();
+        exit
+    }
+}
+
+/// A session served by background threads.
+pub struct BackgroundSession {
+    threads: Vec<JoinHandle<WorkerExit>>,
+    unmounter: Option<Unmounter>,
+    mountpoint: Option<PathBuf>,
+    conn: Arc<Connection>,
+    negotiated: Negotiated,
+    destroy: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for BackgroundSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundSession")
+            .field("mountpoint", &self.mountpoint)
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackgroundSession {
+    /// The mount point, when the session mounted it.
+    pub fn mountpoint(&self) -> Option<&Path> {
+        self.mountpoint.as_deref()
+    }
+
+    /// What INIT negotiated.
+    pub fn negotiated(&self) -> Negotiated {
+        self.negotiated
+    }
+
+    /// A snapshot of the session's counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.conn.stats.snapshot()
+    }
+
+    /// A notifier for this session.
+    pub fn notifier(&self) -> Notifier {
+        Notifier::new(Arc::clone(&self.conn))
+    }
+
+    /// An unmounter that can be moved to another thread (e.g. a signal handler thread).
+    pub fn unmounter(&self) -> Option<Unmounter> {
+        self.unmounter.clone()
+    }
+
+    /// Unmounts (lazily: files still open keep the filesystem alive until closed). Workers stop
+    /// once the kernel closes the connection; [`join`](Self::join) waits for that.
+    pub fn unmount(&self) -> Result<(), SessionError> {
+        if let Some(u) = &self.unmounter {
+            u.unmount()?;
+        }
+        Ok(())
+    }
+
+    /// Aborts the connection: every pending and future request fails with ENOTCONN. Use when
+    /// the filesystem is stuck; prefer `unmount`.
+    pub fn abort(&self) -> Result<(), SessionError> {
+        if let Some(u) = &self.unmounter {
+            u.abort()?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every worker has stopped, then calls `Filesystem::destroy` (once).
+    pub fn join(mut self) -> Result<(), SessionError> {
+        self.join_inner()
+    }
+
+    /// Unmounts and waits for the workers.
+    pub fn unmount_and_join(self) -> Result<(), SessionError> {
+        self.unmount()?;
+        self.join()
+    }
+
+    fn join_inner(&mut self) -> Result<(), SessionError> {
+        let mut result = Ok(());
+        for t in self.threads.drain(..) {
+            match t.join() {
+                Ok(WorkerExit::Unmounted) => {}
+                Ok(WorkerExit::DeviceError(e)) => {
+                    result = Err(SessionError::Device {
+                        during: "serving requests",
+                        source: e,
+                    })
+                }
+                Err(_) => result = Err(SessionError::WorkerPanicked),
+            }
+        }
+        self.conn.interrupts.close();
+        if let Some(destroy) = self.destroy.take() {
+            if !self.conn.destroyed.swap(true, Ordering::AcqRel) {
+                destroy();
+            }
+        }
+        result
+    }
+}
+
+impl Drop for BackgroundSession {
+    fn drop(&mut self) {
+        if self.destroy.is_none() {
+            return;
+        }
+        if let Some(u) = &self.unmounter {
+            if let Err(e) = u.unmount() {
+                tracing::warn!(error = %e, "unmount on drop failed");
+            }
+        }
+        let _ = self.join_inner();
+    }
+}
