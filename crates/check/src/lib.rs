@@ -1,1 +1,146 @@
-//! fusekit-check
+//! fusekit-check: a conformance and race suite that judges any mounted directory — a fusekit
+//! mount, a libfuse or go-fuse filesystem, ext4, tmpfs — as an ordinary program would, and
+//! explains every failure (expected vs observed errno or value).
+//!
+//! Expectations are Linux/tmpfs semantics. Each case runs in its own fresh subdirectory of the
+//! judged directory, on a worker thread with a deadline; everything the suite creates is
+//! removed at the end. Cases that need a feature the filesystem lacks (xattrs, O_TMPFILE,
+//! root, …) are skipped with the reason the probe saw; a skip never counts as a pass.
+//!
+//! ```no_run
+//! let opts = fusekit_check::CheckOptions::new("/mnt/myfs");
+//! let report = fusekit_check::run(&opts).expect("usable directory");
+//! print!("{}", report.render_table());
+//! assert!(report.success());
+//! ```
+
+#![forbid(clippy::todo, clippy::unimplemented)]
+#![warn(missing_docs)]
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+mod cases;
+mod child;
+mod creds;
+mod ctx;
+mod env;
+mod filter;
+mod map;
+mod report;
+mod runner;
+mod util;
+
+pub use report::{CaseResult, Outcome, Report};
+
+/// What to judge and how.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The directory to judge (must exist and be writable).
+    pub dir: PathBuf,
+    /// Run only cases matched by one of these patterns (empty = all). A pattern matches a
+    /// case when it is a substring of its name, equals its family, or glob-matches (`*`, `?`)
+    /// the whole name or family.
+    pub only: Vec<String>,
+    /// Leave out cases matched by one of these patterns.
+    pub skip: Vec<String>,
+    /// Seed for race cases and generated data: the same seed gives the same run.
+    pub seed: u64,
+    /// How long each race case runs, in seconds.
+    pub race_seconds: f64,
+    /// Print one line per finished case to stderr.
+    pub progress: bool,
+}
+
+impl CheckOptions {
+    /// Defaults for `dir`: all cases, seed 1, 2 s per race case, no progress lines.
+    pub fn new(dir: impl Into<PathBuf>) -> CheckOptions {
+        CheckOptions {
+            dir: dir.into(),
+            only: Vec::new(),
+            skip: Vec::new(),
+            seed: 1,
+            race_seconds: 2.0,
+            progress: false,
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The directory does not exist.
+    #[error("{0}: no such directory")]
+    Missing(PathBuf),
+    /// The path exists but is not a directory.
+    #[error("{0}: not a directory")]
+    NotADirectory(PathBuf),
+    /// The suite could not create its work directory inside `dir`.
+    #[error("{dir}: not writable (creating the work directory answered {errno}); fusekit check needs a writable directory")]
+    NotWritable {
+        /// The judged directory.
+        dir: PathBuf,
+        /// The errno name, e.g. `EROFS`.
+        errno: String,
+    },
+    /// The patterns selected no case.
+    #[error("no case matches --only {only:?} / --skip {skip:?}; see the case list")]
+    NoCasesSelected {
+        /// The `only` patterns.
+        only: Vec<String>,
+        /// The `skip` patterns.
+        skip: Vec<String>,
+    },
+    /// Another I/O error while setting up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Description of one case, for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseInfo {
+    /// Case name, e.g. `open_excl_existing_eexist`.
+    pub name: String,
+    /// Family, e.g. `open`.
+    pub family: String,
+    /// What it checks, in one sentence.
+    pub description: String,
+    /// Feature tags it needs (`root`, `xattr`, `tmpfile`, `atime`, …); missing ones skip it.
+    pub needs: Vec<String>,
+}
+
+/// Every case in suite order.
+pub fn list_cases() -> Vec<CaseInfo> {
+    cases::all()
+        .iter()
+        .map(|c| CaseInfo {
+            name: c.name.to_string(),
+            family: c.family.to_string(),
+            description: c.desc.to_string(),
+            needs: c.needs.iter().map(|s| s.to_string()).collect(),
+        })
+        .collect()
+}
+
+/// Runs the selected cases against `opts.dir` and reports every outcome.
+pub fn run(opts: &CheckOptions) -> Result<Report, CheckError> {
+    let selected: Vec<&'static cases::Case> = cases::all()
+        .iter()
+        .filter(|c| filter::selected(&opts.only, &opts.skip, c.name, c.family))
+        .copied()
+        .collect();
+    if selected.is_empty() {
+        return Err(CheckError::NoCasesSelected {
+            only: opts.only.clone(),
+            skip: opts.skip.clone(),
+        });
+    }
+    runner::run(opts, selected)
+}
