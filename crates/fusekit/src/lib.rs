@@ -44,4 +44,4 @@ pub use reply::{
     ReplyPoll, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr,
 };
 pub use request::{InterruptToken, Request};
-pub use session::{default_workers, BackgroundSession, Session, SessionError};
+pub use session::{default_workers, BackgroundSession, Session, SessionError, StatsHandle};

@@ -246,6 +246,19 @@ impl<FS: Filesystem> WorkerJob<FS> {
     }
 }
 
+/// Reads a session's counters from anywhere, for as long as it is kept.
+#[derive(Debug, Clone)]
+pub struct StatsHandle {
+    conn: Arc<Connection>,
+}
+
+impl StatsHandle {
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.conn.stats.snapshot()
+    }
+}
+
 /// A session served by background threads.
 pub struct BackgroundSession {
     threads: Vec<JoinHandle<WorkerExit>>,
@@ -284,6 +297,14 @@ impl BackgroundSession {
     /// A notifier for this session.
     pub fn notifier(&self) -> Notifier {
         Notifier::new(Arc::clone(&self.conn))
+    }
+
+    /// A handle to the counters that stays valid after the session ended (replies completed
+    /// late are still counted).
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            conn: Arc::clone(&self.conn),
+        }
     }
 
     /// An unmounter that can be moved to another thread (e.g. a signal handler thread).
