@@ -40,7 +40,8 @@ impl Filesystem for SlowRelease {
         lock_owner: Option<u64>,
         reply: ReplyData,
     ) {
-        self.0.read(req, ino, fh, offset, size, flags, lock_owner, reply)
+        self.0
+            .read(req, ino, fh, offset, size, flags, lock_owner, reply)
     }
     fn release(
         &self,
@@ -82,7 +83,8 @@ fn fast_unmount_after_close_200_times() {
             let delay = (i % 2 == 1).then(|| Duration::from_micros(200 * (i % 10)));
             let fs = SlowRelease(Hello::new(0, 0), delay, Arc::clone(&pending));
             let mount = TestMount::with_workers(fs, &MountOptions::new(), Some(2));
-            let file = std::fs::File::open(mount.path().join(NAME)).unwrap_or_else(|e| panic!("iteration {i}: {e}"));
+            let file = std::fs::File::open(mount.path().join(NAME))
+                .unwrap_or_else(|e| panic!("iteration {i}: {e}"));
             drop(file);
             let handle = mount.finish_with_handle();
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -91,7 +93,10 @@ fn fast_unmount_after_close_200_times() {
                 std::thread::sleep(Duration::from_millis(1));
             }
             let stats = handle.snapshot();
-            assert_eq!(stats.reply_errors, 0, "iteration {i}: reply errors {stats:?}");
+            assert_eq!(
+                stats.reply_errors, 0,
+                "iteration {i}: reply errors {stats:?}"
+            );
             assert_eq!(stats.dropped_replies, 0, "iteration {i}");
             forgotten += stats.replies_forgotten;
             after_unmount += stats.replies_after_unmount;

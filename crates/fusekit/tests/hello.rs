@@ -17,7 +17,10 @@ fn hello_stat_readdir_read_unmount() {
     }
     with_deadline(Duration::from_secs(60), || {
         let fds_before = open_fds();
-        let options = MountOptions::new().fsname("hello-test").subtype("hello").read_only(true);
+        let options = MountOptions::new()
+            .fsname("hello-test")
+            .subtype("hello")
+            .read_only(true);
         let mount = TestMount::new(Hello::new(4242, 4343), &options);
         let root = mount.path().to_path_buf();
 
@@ -42,12 +45,23 @@ fn hello_stat_readdir_read_unmount() {
 
         let missing = std::fs::metadata(root.join("nope")).unwrap_err();
         assert_eq!(missing.raw_os_error(), Some(libc::ENOENT));
-        let write = std::fs::OpenOptions::new().write(true).open(&file).unwrap_err();
-        assert_eq!(write.raw_os_error(), Some(libc::EROFS), "read-only mount refuses writes");
+        let write = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap_err();
+        assert_eq!(
+            write.raw_os_error(),
+            Some(libc::EROFS),
+            "read-only mount refuses writes"
+        );
 
         let mounts = fuse_mounts_under(&root);
         assert_eq!(mounts.len(), 1, "{mounts:?}");
-        assert!(mounts[0].contains("fuse.hello") && mounts[0].contains("hello-test"), "{}", mounts[0]);
+        assert!(
+            mounts[0].contains("fuse.hello") && mounts[0].contains("hello-test"),
+            "{}",
+            mounts[0]
+        );
 
         let stats = mount.finish();
         assert!(stats.requests > 0);

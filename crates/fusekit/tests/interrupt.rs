@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use common::{require_kernel, with_deadline, TestMount};
 use fusekit::abi::OpenOutFlags;
 use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyData, ReplyEntry,
-    ReplyOpen, Request, ROOT_ID,
+    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyData,
+    ReplyEntry, ReplyOpen, Request, ROOT_ID,
 };
 
 const FILE: Ino = 2;
@@ -104,7 +104,10 @@ fn signal_interrupts_blocked_read_with_eintr() {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = ignore_signal as usize;
             libc::sigemptyset(&mut action.sa_mask);
-            assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+                0
+            );
         }
         let counters = Arc::new(Counters::default());
         let mount = TestMount::new(Blocking(Arc::clone(&counters)), &MountOptions::new());
@@ -113,17 +116,29 @@ fn signal_interrupts_blocked_read_with_eintr() {
         let reader = std::thread::spawn(move || {
             let file = std::fs::File::open(path).unwrap();
             // SAFETY: pthread_self has no preconditions.
-            tid_tx.send(unsafe { libc::pthread_self() } as usize).unwrap();
+            tid_tx
+                .send(unsafe { libc::pthread_self() } as usize)
+                .unwrap();
             let mut buf = [0u8; 64];
             rustix::io::read(&file, &mut buf)
         });
         let tid = tid_rx.recv().unwrap() as libc::pthread_t;
-        wait_for("the READ to reach the handler", || counters.reads_started.load(Ordering::SeqCst) == 1);
+        wait_for("the READ to reach the handler", || {
+            counters.reads_started.load(Ordering::SeqCst) == 1
+        });
         // SAFETY: `tid` is a live thread of this process (it is blocked in read).
         assert_eq!(unsafe { libc::pthread_kill(tid, libc::SIGUSR1) }, 0);
         let result = reader.join().unwrap();
-        assert_eq!(result, Err(rustix::io::Errno::INTR), "the caller sees EINTR");
-        assert_eq!(counters.interrupted.load(Ordering::SeqCst), 1, "the handler observed the interrupt");
+        assert_eq!(
+            result,
+            Err(rustix::io::Errno::INTR),
+            "the caller sees EINTR"
+        );
+        assert_eq!(
+            counters.interrupted.load(Ordering::SeqCst),
+            1,
+            "the handler observed the interrupt"
+        );
         let stats = mount.finish();
         assert!(stats.interrupts >= 1, "{stats:?}");
     });
@@ -142,11 +157,17 @@ fn sigkill_of_caller_interrupts_handler() {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("spawn cat");
-        wait_for("cat's READ to reach the handler", || counters.reads_started.load(Ordering::SeqCst) == 1);
+        wait_for("cat's READ to reach the handler", || {
+            counters.reads_started.load(Ordering::SeqCst) == 1
+        });
         child.kill().expect("SIGKILL cat");
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
-        assert_eq!(counters.interrupted.load(Ordering::SeqCst), 1, "the handler observed the interrupt");
+        assert_eq!(
+            counters.interrupted.load(Ordering::SeqCst),
+            1,
+            "the handler observed the interrupt"
+        );
         mount.finish();
     });
 }

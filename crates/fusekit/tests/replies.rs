@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::{require_kernel, with_deadline, TestMount};
 use fusekit::abi::OpenOutFlags;
 use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyData, ReplyEntry,
-    ReplyOpen, Request, ROOT_ID,
+    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyData,
+    ReplyEntry, ReplyOpen, Request, ROOT_ID,
 };
 
 /// Files `f0`..`f15` (content: their name, repeated) whose reads are answered by a pool of
@@ -29,7 +29,11 @@ fn attr(ino: Ino) -> FileAttr {
     let (mode, nlink, size) = if ino == ROOT_ID {
         (FileType::Directory.mode_bits() | 0o755, 2, 0)
     } else {
-        (FileType::RegularFile.mode_bits() | 0o644, 1, content(ino).len() as u64)
+        (
+            FileType::RegularFile.mode_bits() | 0o644,
+            1,
+            content(ino).len() as u64,
+        )
     };
     FileAttr {
         ino,
@@ -79,7 +83,11 @@ impl Filesystem for Deferred {
         let data = content(ino);
         let start = (offset as usize).min(data.len());
         let end = (start + size as usize).min(data.len());
-        self.jobs.lock().unwrap().send((reply, data[start..end].to_vec())).unwrap();
+        self.jobs
+            .lock()
+            .unwrap()
+            .send((reply, data[start..end].to_vec()))
+            .unwrap();
     }
 }
 
@@ -102,7 +110,12 @@ fn replies_completed_later_from_other_threads() {
                 })
             })
             .collect();
-        let mount = TestMount::new(Deferred { jobs: Mutex::new(tx) }, &MountOptions::new());
+        let mount = TestMount::new(
+            Deferred {
+                jobs: Mutex::new(tx),
+            },
+            &MountOptions::new(),
+        );
         let root = mount.path().to_path_buf();
         let readers: Vec<_> = (0..8)
             .map(|t| {
@@ -120,7 +133,11 @@ fn replies_completed_later_from_other_threads() {
             r.join().unwrap();
         }
         let err = std::fs::read(root.join("drop")).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EIO), "dropped reply answers EIO");
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::EIO),
+            "dropped reply answers EIO"
+        );
         let stats = mount.finish();
         assert_eq!(stats.dropped_replies, 1, "{stats:?}");
         assert_eq!(stats.reply_errors, 0, "{stats:?}");

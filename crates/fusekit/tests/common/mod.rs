@@ -28,7 +28,9 @@ pub fn require_kernel(test: &str) -> bool {
         _ => unreachable!(),
     };
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: needs to mount FUSE filesystems but {why} (CI=true: this must not be skipped)");
+        panic!(
+            "{test}: needs to mount FUSE filesystems but {why} (CI=true: this must not be skipped)"
+        );
     }
     eprintln!("SKIPPED {test}: {why}; this test mounts through the kernel");
     false
@@ -41,7 +43,10 @@ fn live_unmounters() -> &'static Mutex<Vec<Unmounter>> {
 
 /// Runs `f` with a time limit. On timeout every connection this test binary mounted is
 /// aborted (so threads stuck on the mount return) and the test fails.
-pub fn with_deadline<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn with_deadline<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let value = f();
@@ -86,7 +91,11 @@ impl TestMount {
         Self::with_workers(fs, options, None)
     }
 
-    pub fn with_workers<FS: Filesystem>(fs: FS, options: &MountOptions, workers: Option<usize>) -> Self {
+    pub fn with_workers<FS: Filesystem>(
+        fs: FS,
+        options: &MountOptions,
+        workers: Option<usize>,
+    ) -> Self {
         let dir = temp_dir("mnt");
         let path = dir.path().to_path_buf();
         let mut session = Session::mount(fs, &path, options).expect("mount");
@@ -120,7 +129,9 @@ impl TestMount {
 
     /// Unmounts, waits for the workers, and returns the final counters.
     pub fn finish(mut self) -> StatsSnapshot {
-        self.shutdown().expect("session ended with an error").snapshot()
+        self.shutdown()
+            .expect("session ended with an error")
+            .snapshot()
     }
 
     /// Unmounts, waits for the workers, and returns a handle to read counters later.
@@ -145,7 +156,10 @@ impl TestMount {
             let _ = rx.recv_timeout(Duration::from_secs(10));
             panic!("workers did not stop within 20 s of unmount (connection aborted)");
         }
-        joiner.join().expect("join thread").expect("session ended with an error");
+        joiner
+            .join()
+            .expect("join thread")
+            .expect("session ended with an error");
         if let Some(u) = &self.unmounter {
             live_unmounters()
                 .lock()
@@ -189,7 +203,11 @@ pub fn open_fds() -> Vec<String> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let target = std::fs::read_link(e.path()).ok()?;
-            Some(format!("{} -> {}", e.file_name().to_string_lossy(), target.display()))
+            Some(format!(
+                "{} -> {}",
+                e.file_name().to_string_lossy(),
+                target.display()
+            ))
         })
         .collect();
     fds.sort();
@@ -239,7 +257,11 @@ impl LogCounter {
 }
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogCounter {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         let level = *event.metadata().level();
         if level > tracing::Level::WARN {
             return;
