@@ -25,6 +25,37 @@ pub enum Command {
     Mount(MountArgs),
     /// Unmount a FUSE filesystem (also a dead one whose daemon crashed).
     Unmount(UnmountArgs),
+    /// Judge any mounted directory (fusekit, libfuse, go-fuse, ext4, tmpfs...) with the
+    /// conformance and race suite; exit status 1 when a case fails.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The directory to judge (the suite works in a fresh subdirectory and removes it).
+    #[arg(required_unless_present = "list")]
+    pub dir: Option<PathBuf>,
+    /// Run only cases whose name or family matches (substring or glob; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub only: Vec<String>,
+    /// Leave out cases whose name or family matches (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub skip: Vec<String>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed for the race cases and generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How long each race case runs.
+    #[arg(long, value_name = "S", default_value_t = 2.0)]
+    pub race_seconds: f64,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// No per-case progress lines on stderr.
+    #[arg(long = "no-progress")]
+    pub quiet_progress: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! The `fusekit` command: mount the bundled filesystems, unmount anything, check any mount.
 
 mod args;
+mod check_cmd;
 mod logging;
 mod mount_cmd;
 mod serve;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mount(m) => mount_cmd::run(m),
         Command::Unmount(u) => mount_cmd::unmount(u),
+        Command::Check(c) => check_cmd::run_check(c),
     };
     match result {
         Ok(code) => code,
