@@ -48,7 +48,12 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// How long each race case runs.
-    #[arg(long, value_name = "S", default_value_t = 2.0)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 2.0,
+        allow_negative_numbers = true
+    )]
     pub race_seconds: f64,
     /// List the cases and exit.
     #[arg(long)]

@@ -16,7 +16,10 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             } else {
                 format!(" [needs {}]", case.needs.join(", "))
             };
-            println!("{:<12} {:<48} {}{}", case.family, case.name, case.description, needs);
+            println!(
+                "{:<12} {:<48} {}{}",
+                case.family, case.name, case.description, needs
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -24,7 +27,10 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("check: give the directory to judge (fusekit check DIR), or --list");
     };
     if !(args.race_seconds.is_finite() && args.race_seconds >= 0.0) {
-        anyhow::bail!("--race-seconds {}: must be a number of seconds >= 0", args.race_seconds);
+        anyhow::bail!(
+            "--race-seconds {}: must be a number of seconds >= 0",
+            args.race_seconds
+        );
     }
     let mut opts = CheckOptions::new(&dir);
     opts.only = args.only;
