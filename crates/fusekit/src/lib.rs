@@ -45,3 +45,4 @@ pub use reply::{
 };
 pub use request::{InterruptToken, Request};
 pub use session::{default_workers, BackgroundSession, Session, SessionError, StatsHandle};
+pub use transport::backing::{Backing, BackingId};

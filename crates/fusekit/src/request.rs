@@ -8,6 +8,7 @@ use fusekit_abi as abi;
 
 use crate::conn::Connection;
 use crate::notify::Notifier;
+use crate::transport::backing::Backing;
 
 /// The caller's identity and the request's id, passed to every `Filesystem` method.
 #[derive(Debug)]
@@ -81,6 +82,11 @@ impl<'a> Request<'a> {
     /// A notifier for this session.
     pub fn notifier(&self) -> Notifier {
         Notifier::new(Arc::clone(self.conn))
+    }
+
+    /// Registers backing files for kernel passthrough on this session.
+    pub fn backing(&self) -> Backing {
+        Backing::new(Arc::clone(self.conn.device()))
     }
 }
 

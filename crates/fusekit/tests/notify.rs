@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use common::{require_kernel, with_deadline, TestMount};
 use fusekit::abi::OpenOutFlags;
 use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, KernelConfig, MountOptions, Notifier, PollHandle,
-    ReplyAttr, ReplyData, ReplyEntry, ReplyOpen, ReplyPoll, Request, ROOT_ID,
+    Entry, Errno, FileAttr, FileType, Filesystem, Ino, KernelConfig, MountOptions, Notifier,
+    PollHandle, ReplyAttr, ReplyData, ReplyEntry, ReplyOpen, ReplyPoll, Request, ROOT_ID,
 };
 
 const LONG: Duration = Duration::from_secs(3600);
@@ -68,7 +68,13 @@ impl Filesystem for Cached {
 
     fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
         self.0.lookups.fetch_add(1, Ordering::SeqCst);
-        let ino = self.0.files.lock().unwrap().get(&*name.to_string_lossy()).map(|f| f.0);
+        let ino = self
+            .0
+            .files
+            .lock()
+            .unwrap()
+            .get(&*name.to_string_lossy())
+            .map(|f| f.0);
         match ino.filter(|_| parent == ROOT_ID).and_then(|i| self.attr(i)) {
             Some(attr) => reply.entry(&Entry::new(attr, LONG)),
             None => reply.error(Errno::NOENT),
@@ -128,16 +134,33 @@ impl Filesystem for Cached {
     }
 
     fn retrieve_reply(&self, _req: &Request<'_>, cookie: u64, ino: Ino, offset: u64, data: &[u8]) {
-        self.0.retrieved.lock().unwrap().push((cookie, ino, offset, data.to_vec()));
+        self.0
+            .retrieved
+            .lock()
+            .unwrap()
+            .push((cookie, ino, offset, data.to_vec()));
     }
 }
 
 fn setup() -> (TestMount, Arc<State>, Notifier) {
     let state = Arc::new(State::default());
-    state.files.lock().unwrap().insert("a".into(), (10, b"version one".to_vec()));
-    state.files.lock().unwrap().insert("b".into(), (11, b"bbbb".to_vec()));
+    state
+        .files
+        .lock()
+        .unwrap()
+        .insert("a".into(), (10, b"version one".to_vec()));
+    state
+        .files
+        .lock()
+        .unwrap()
+        .insert("b".into(), (11, b"bbbb".to_vec()));
     let mount = TestMount::new(Cached(Arc::clone(&state)), &MountOptions::new());
-    let notifier = state.notifier.lock().unwrap().clone().expect("init stored a notifier");
+    let notifier = state
+        .notifier
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("init stored a notifier");
     (mount, state, notifier)
 }
 
@@ -157,9 +180,17 @@ fn inval_inode_drops_cached_data_and_attributes() {
         assert_eq!(std::fs::read(&a).unwrap(), b"version one");
         let reads = state.reads.load(Ordering::SeqCst);
         assert_eq!(std::fs::read(&a).unwrap(), b"version one");
-        assert_eq!(state.reads.load(Ordering::SeqCst), reads, "second read came from the cache");
+        assert_eq!(
+            state.reads.load(Ordering::SeqCst),
+            reads,
+            "second read came from the cache"
+        );
         state.files.lock().unwrap().get_mut("a").unwrap().1 = b"version two, longer".to_vec();
-        assert_eq!(std::fs::read(&a).unwrap(), b"version one", "cache still holds the old data");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            b"version one",
+            "cache still holds the old data"
+        );
         let n = notifier.clone();
         from_other_thread(move || n.inval_inode(10, 0, 0)).unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), b"version two, longer");
@@ -187,10 +218,16 @@ fn inval_entry_and_delete_drop_cached_names() {
         assert!(std::fs::metadata(&a).is_ok(), "name still cached");
         let n = notifier.clone();
         from_other_thread(move || n.inval_entry(ROOT_ID, OsStr::new("a"))).unwrap();
-        assert_eq!(std::fs::metadata(&a).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            std::fs::metadata(&a).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
         assert!(std::fs::metadata(&b).is_ok(), "b still cached");
         from_other_thread(move || notifier.delete(ROOT_ID, 11, OsStr::new("b"))).unwrap();
-        assert_eq!(std::fs::metadata(&b).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            std::fs::metadata(&b).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
         mount.finish();
     });
 }
@@ -212,16 +249,29 @@ fn store_fills_the_page_cache_and_retrieve_reads_it_back() {
         let reads_before = state.reads.load(Ordering::SeqCst);
         let got = std::fs::read(&a).unwrap();
         assert_eq!(got, pushed);
-        assert_eq!(state.reads.load(Ordering::SeqCst), reads_before, "served without a READ");
+        assert_eq!(
+            state.reads.load(Ordering::SeqCst),
+            reads_before,
+            "served without a READ"
+        );
         let cookie = from_other_thread(move || notifier.retrieve(10, 0, 4096)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(r) = state.retrieved.lock().unwrap().iter().find(|r| r.0 == cookie) {
+            if let Some(r) = state
+                .retrieved
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|r| r.0 == cookie)
+            {
                 assert_eq!((r.1, r.2), (10, 0));
                 assert_eq!(r.3, pushed, "retrieved the stored data");
                 break;
             }
-            assert!(Instant::now() < deadline, "no NOTIFY_REPLY for the retrieve");
+            assert!(
+                Instant::now() < deadline,
+                "no NOTIFY_REPLY for the retrieve"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         drop(file);
@@ -248,12 +298,20 @@ fn poll_wakeup_wakes_a_poller() {
                 std::thread::sleep(Duration::from_millis(5));
             };
             std::thread::sleep(Duration::from_millis(50));
-            state2.poll_ready.store(libc::POLLIN as u32, Ordering::SeqCst);
+            state2
+                .poll_ready
+                .store(libc::POLLIN as u32, Ordering::SeqCst);
             handle.wake().unwrap();
         });
         let fd = file.as_fd();
-        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
-        let timeout = rustix::event::Timespec { tv_sec: 20, tv_nsec: 0 };
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let timeout = rustix::event::Timespec {
+            tv_sec: 20,
+            tv_nsec: 0,
+        };
         let n = rustix::event::poll(&mut fds, Some(&timeout)).unwrap();
         assert_eq!(n, 1, "poll returned without readiness");
         assert!(fds[0].revents().contains(rustix::event::PollFlags::IN));
@@ -278,12 +336,18 @@ fn inc_epoch_revalidates_and_prune_forgets() {
         let n = notifier.clone();
         from_other_thread(move || n.inc_epoch()).unwrap();
         std::fs::metadata(&a).unwrap();
-        assert!(state.lookups.load(Ordering::SeqCst) > lookups, "a new epoch makes cached names stale");
+        assert!(
+            state.lookups.load(Ordering::SeqCst) > lookups,
+            "a new epoch makes cached names stale"
+        );
         let forgets = state.forgets.load(Ordering::SeqCst);
         from_other_thread(move || notifier.prune(&[10])).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while state.forgets.load(Ordering::SeqCst) == forgets {
-            assert!(Instant::now() < deadline, "prune of an unused inode sent no FORGET");
+            assert!(
+                Instant::now() < deadline,
+                "prune of an unused inode sent no FORGET"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         mount.finish();

@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::{require_kernel, with_deadline, TestMount};
 use fusekit::abi::{InitFlags, OpenOutFlags, WriteFlags};
 use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyEntry, ReplyOpen,
-    ReplyWrite, Request, SetAttr, ROOT_ID,
+    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyEntry,
+    ReplyOpen, ReplyWrite, Request, SetAttr, ROOT_ID,
 };
 
 #[derive(Default)]
@@ -68,7 +68,9 @@ impl Filesystem for WriteSink {
         reply: ReplyWrite,
     ) {
         self.0.writes.fetch_add(1, Ordering::SeqCst);
-        self.0.largest_write.fetch_max(data.len() as u32, Ordering::SeqCst);
+        self.0
+            .largest_write
+            .fetch_max(data.len() as u32, Ordering::SeqCst);
         reply.written(data.len() as u32)
     }
 }
@@ -89,8 +91,13 @@ fn one_mib_writes_cloned_fds_and_default_capabilities() {
     with_deadline(Duration::from_secs(60), || {
         let sink = Arc::new(Sink::default());
         let before = dev_fuse_fds();
-        let mount = TestMount::with_workers(WriteSink(Arc::clone(&sink)), &MountOptions::new(), Some(3));
-        assert_eq!(dev_fuse_fds() - before, 3, "one /dev/fuse descriptor per worker");
+        let mount =
+            TestMount::with_workers(WriteSink(Arc::clone(&sink)), &MountOptions::new(), Some(3));
+        assert_eq!(
+            dev_fuse_fds() - before,
+            3,
+            "one /dev/fuse descriptor per worker"
+        );
 
         let negotiated = mount.session().negotiated();
         assert_eq!(negotiated.minor, 45);
@@ -101,15 +108,33 @@ fn one_mib_writes_cloned_fds_and_default_capabilities() {
             InitFlags::MAX_PAGES,
             InitFlags::BIG_WRITES,
         ] {
-            assert!(negotiated.flags.contains(flag), "{flag:?} not negotiated: {:?}", negotiated.flags);
+            assert!(
+                negotiated.flags.contains(flag),
+                "{flag:?} not negotiated: {:?}",
+                negotiated.flags
+            );
         }
-        assert!(!negotiated.flags.contains(InitFlags::WRITEBACK_CACHE), "writeback cache is opt-in");
+        assert!(
+            !negotiated.flags.contains(InitFlags::WRITEBACK_CACHE),
+            "writeback cache is opt-in"
+        );
 
-        let mut f = std::fs::OpenOptions::new().write(true).open(mount.path().join("sink")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(mount.path().join("sink"))
+            .unwrap();
         f.write_all(&vec![7u8; 4 << 20]).unwrap();
         drop(f);
-        assert_eq!(sink.largest_write.load(Ordering::SeqCst), 1 << 20, "a WRITE carries 1 MiB");
-        assert_eq!(sink.writes.load(Ordering::SeqCst), 4, "4 MiB in four requests");
+        assert_eq!(
+            sink.largest_write.load(Ordering::SeqCst),
+            1 << 20,
+            "a WRITE carries 1 MiB"
+        );
+        assert_eq!(
+            sink.writes.load(Ordering::SeqCst),
+            4,
+            "4 MiB in four requests"
+        );
         mount.finish();
         assert_eq!(dev_fuse_fds(), before, "worker descriptors closed");
     });

@@ -15,6 +15,7 @@ pub(crate) use stats::Stats;
 pub use stats::StatsSnapshot;
 
 use crate::reply::ReplySink;
+use crate::transport::dev::DevFd;
 
 /// What INIT settled, for decoding and for users who want to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,21 +44,21 @@ pub(crate) struct Connection {
     minor: AtomicU32,
     setxattr_ext: AtomicBool,
     next_notify_unique: AtomicU64,
-    /// Where notifications are written (a /dev/fuse descriptor of this session).
-    notify_sink: Arc<dyn ReplySink>,
+    /// The session's first /dev/fuse descriptor: notifications and device ioctls go here.
+    device: Arc<DevFd>,
     /// Set once `Filesystem::destroy` has run (by DESTROY or at session end).
     pub(crate) destroyed: AtomicBool,
 }
 
 impl Connection {
-    pub(crate) fn new(notify_sink: Arc<dyn ReplySink>) -> Self {
+    pub(crate) fn new(device: Arc<DevFd>) -> Self {
         Connection {
             stats: Stats::default(),
             interrupts: InterruptTable::default(),
             minor: AtomicU32::new(abi::KERNEL_MINOR_VERSION),
             setxattr_ext: AtomicBool::new(false),
             next_notify_unique: AtomicU64::new(1),
-            notify_sink,
+            device,
             destroyed: AtomicBool::new(false),
         }
     }
@@ -81,8 +82,12 @@ impl Connection {
         );
     }
 
-    pub(crate) fn notify_sink(&self) -> &Arc<dyn ReplySink> {
-        &self.notify_sink
+    pub(crate) fn notify_sink(&self) -> &dyn ReplySink {
+        &*self.device
+    }
+
+    pub(crate) fn device(&self) -> &Arc<DevFd> {
+        &self.device
     }
 
     pub(crate) fn next_notify_unique(&self) -> u64 {

@@ -1,4 +1,5 @@
 //! How bytes move between the kernel and the session. A transport never interprets opcodes:
 //! it reads whole requests into buffers it owns and writes whole replies.
 
+pub(crate) mod backing;
 pub(crate) mod dev;
