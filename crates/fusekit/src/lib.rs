@@ -21,6 +21,7 @@ mod ext;
 pub mod lowlevel;
 mod notify;
 pub mod op;
+pub mod path;
 pub mod reply;
 mod request;
 mod session;

@@ -1,0 +1,1 @@
+//! The path-level API (in progress).

@@ -1,0 +1,1 @@
+//! fusekit-passthrough: mirrors a directory.
