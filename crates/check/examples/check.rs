@@ -10,10 +10,16 @@ fn main() {
     let mut opts = fusekit_check::CheckOptions::new(dir);
     opts.only = args.collect();
     opts.progress = std::env::var_os("FUSEKIT_CHECK_PROGRESS").is_some();
-    if let Some(s) = std::env::var("FUSEKIT_CHECK_SEED").ok().and_then(|s| s.parse().ok()) {
+    if let Some(s) = std::env::var("FUSEKIT_CHECK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         opts.seed = s;
     }
-    if let Some(s) = std::env::var("FUSEKIT_CHECK_RACE").ok().and_then(|s| s.parse().ok()) {
+    if let Some(s) = std::env::var("FUSEKIT_CHECK_RACE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         opts.race_seconds = s;
     }
     match fusekit_check::run(&opts) {

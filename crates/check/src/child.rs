@@ -57,7 +57,9 @@ pub fn lock(fd: BorrowedFd<'_>, op: LockOp) -> LockAnswer {
 
 fn answer(r: libc::c_int, fl: &libc::flock) -> LockAnswer {
     let errno = if r < 0 {
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
     } else {
         0
     };
@@ -95,7 +97,9 @@ impl LockChild {
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(Errno::from_raw_os_error(
-                std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO),
+                std::io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO),
             ));
         }
         if pid == 0 {
@@ -178,7 +182,11 @@ unsafe fn child_main(
         // SAFETY: fd is inherited and open; fl is a valid flock owned by this loop.
         let r = unsafe { libc::fcntl(fd, *cmd, fl as *mut libc::flock) };
         // SAFETY: __errno_location is async-signal-safe and returns this thread's errno.
-        let e = if r < 0 { unsafe { *libc::__errno_location() } } else { 0 };
+        let e = if r < 0 {
+            unsafe { *libc::__errno_location() }
+        } else {
+            0
+        };
         let mut out = [0u8; ANSWER_BYTES];
         out[..4].copy_from_slice(&e.to_ne_bytes());
         out[4..8].copy_from_slice(&(fl.l_type as i32).to_ne_bytes());

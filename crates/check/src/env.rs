@@ -52,26 +52,28 @@ impl Env {
         Ok(())
     }
 
-    /// True when running as root.
-    pub fn root(&self) -> bool {
-        self.euid == 0
-    }
-
     /// Probes `probe_dir` (an empty, writable scratch directory the caller removes).
     pub fn probe(judged: &Path, probe_dir: &Path) -> Env {
         let euid = rustix::process::geteuid().as_raw();
-        let (fs_type, mount_opts) = mount_info(judged).unwrap_or_else(|| ("unknown".into(), vec![]));
+        let (fs_type, mount_opts) =
+            mount_info(judged).unwrap_or_else(|| ("unknown".into(), vec![]));
         let mut features = BTreeMap::new();
         features.insert(
             "root",
             if euid == 0 {
                 Ok(())
             } else {
-                Err(format!("needs root to act as another user (running as uid {euid})"))
+                Err(format!(
+                    "needs root to act as another user (running as uid {euid})"
+                ))
             },
         );
         features.insert("atime", atime_rule(&mount_opts));
-        let dir = rustix::fs::open(probe_dir, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+        let dir = rustix::fs::open(
+            probe_dir,
+            OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
         match dir {
             Ok(dir) => {
                 features.insert("tmpfile", probe_tmpfile(dir.as_fd()));
@@ -91,7 +93,8 @@ impl Env {
                     }
                     Err(e) => {
                         for t in ["xattr", "fallocate", "punch_hole", "mmap", "sparse_4g"] {
-                            features.insert(t, Err(format!("probe file create: {}", errno_name(e))));
+                            features
+                                .insert(t, Err(format!("probe file create: {}", errno_name(e))));
                         }
                     }
                 }
@@ -137,7 +140,12 @@ fn probe_tmpfile(dir: rustix::fd::BorrowedFd<'_>) -> Result<(), String> {
 }
 
 fn probe_xattr(f: rustix::fd::BorrowedFd<'_>) -> Result<(), String> {
-    match rustix::fs::fsetxattr(f, "user.fusekit.probe", b"1", rustix::fs::XattrFlags::empty()) {
+    match rustix::fs::fsetxattr(
+        f,
+        "user.fusekit.probe",
+        b"1",
+        rustix::fs::XattrFlags::empty(),
+    ) {
         Ok(()) => Ok(()),
         Err(e) => Err(format!("user xattrs answered {}", errno_name(e))),
     }

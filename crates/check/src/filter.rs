@@ -51,8 +51,16 @@ mod tests {
         assert!(!matches("xyz", "a", "b"));
         assert!(matches("rename", "x_y", "rename"));
         assert!(!matches("renam", "x_y", "rename"));
-        assert!(matches("open_*_eexist", "open_excl_existing_eexist", "open"));
-        assert!(!matches("open_*_enoent", "open_excl_existing_eexist", "open"));
+        assert!(matches(
+            "open_*_eexist",
+            "open_excl_existing_eexist",
+            "open"
+        ));
+        assert!(!matches(
+            "open_*_enoent",
+            "open_excl_existing_eexist",
+            "open"
+        ));
         assert!(matches("ren*", "x", "rename"));
         assert!(matches("?pen*", "open_a", "open"));
         assert!(!matches("*b", "ba", "f"));

@@ -66,6 +66,8 @@ pub struct Report {
     pub dir: PathBuf,
     /// Filesystem type of `dir` as /proc/self/mountinfo names it (e.g. `tmpfs`, `fuse.memfs`).
     pub fs_type: String,
+    /// Per-mount options of `dir` (e.g. `rw`, `relatime`).
+    pub mount_options: Vec<String>,
     /// The seed that made race cases and generated names deterministic.
     pub seed: u64,
     /// One entry per selected case, in suite order.

@@ -49,7 +49,9 @@ pub fn with_deadline<T: Send + 'static>(
             let _ = tx.send(r);
         });
     if let Err(e) = spawned {
-        return Err(Abort::Panicked(format!("could not start a worker thread: {e}")));
+        return Err(Abort::Panicked(format!(
+            "could not start a worker thread: {e}"
+        )));
     }
     match rx.recv_timeout(limit) {
         Ok(Ok(v)) => Ok(v),
@@ -192,18 +194,26 @@ pub fn run(opts: &CheckOptions, cases: Vec<&'static Case>) -> Result<Report, Che
     let _ = rustix::fs::mkdir(&probe, perm);
     let env = Arc::new(Env::probe(&dir, &probe));
     let _ = remove_tree(
-        rustix::fs::open(&work_path, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| CheckError::Io {
-                what: format!("open {}", work_path.display()),
-                source: std::io::Error::from_raw_os_error(e.raw_os_error()),
-            })?,
-        ".probe",
-    );
-    let workfd = rustix::fs::open(&work_path, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        rustix::fs::open(
+            &work_path,
+            OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
         .map_err(|e| CheckError::Io {
             what: format!("open {}", work_path.display()),
             source: std::io::Error::from_raw_os_error(e.raw_os_error()),
-        })?;
+        })?,
+        ".probe",
+    );
+    let workfd = rustix::fs::open(
+        &work_path,
+        OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| CheckError::Io {
+        what: format!("open {}", work_path.display()),
+        source: std::io::Error::from_raw_os_error(e.raw_os_error()),
+    })?;
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
     for (i, case) in cases.into_iter().enumerate() {
@@ -225,6 +235,7 @@ pub fn run(opts: &CheckOptions, cases: Vec<&'static Case>) -> Result<Report, Che
     Ok(Report {
         dir,
         fs_type: env.fs_type.clone(),
+        mount_options: env.mount_opts.clone(),
         seed: opts.seed,
         cases: results,
         notes: std::mem::take(&mut work.notes),
@@ -245,7 +256,12 @@ fn run_one(
     }
     let made = rustix::fs::mkdirat(workfd, case.name, Mode::from_raw_mode(0o755))
         .and_then(|()| {
-            rustix::fs::chmodat(workfd, case.name, Mode::from_raw_mode(0o755), AtFlags::empty())
+            rustix::fs::chmodat(
+                workfd,
+                case.name,
+                Mode::from_raw_mode(0o755),
+                AtFlags::empty(),
+            )
         })
         .and_then(|()| {
             rustix::fs::openat(
@@ -258,7 +274,11 @@ fn run_one(
     let dirfd = match made {
         Ok(fd) => fd,
         Err(e) => {
-            return fail("success", errno_name(e), format!("creating the case directory {}", case.name))
+            return fail(
+                "success",
+                errno_name(e),
+                format!("creating the case directory {}", case.name),
+            )
         }
     };
     let race = Duration::from_secs_f64(opts.race_seconds.clamp(0.0, 3600.0));
@@ -299,7 +319,10 @@ fn run_one(
     };
     match with_deadline("cleanup", CLEANUP_DEADLINE, move || remove_tree(&wfd, name)) {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => notes.push(format!("could not remove case dir {name}: {}", errno_name(e))),
+        Ok(Err(e)) => notes.push(format!(
+            "could not remove case dir {name}: {}",
+            errno_name(e)
+        )),
         Err(a) => notes.push(format!("removing case dir {name} did not finish: {a:?}")),
     }
     outcome

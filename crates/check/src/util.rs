@@ -129,11 +129,7 @@ pub fn check_eq<T: Debug + PartialEq>(what: &str, expected: T, observed: T) -> R
     if expected == observed {
         Ok(())
     } else {
-        Err(fail(
-            format!("{expected:?}"),
-            format!("{observed:?}"),
-            what,
-        ))
+        Err(fail(format!("{expected:?}"), format!("{observed:?}"), what))
     }
 }
 
@@ -142,7 +138,11 @@ pub fn check_mode(what: &str, expected: u32, observed: u32) -> R<()> {
     if expected == observed {
         Ok(())
     } else {
-        Err(fail(format!("{expected:04o}"), format!("{observed:04o}"), what))
+        Err(fail(
+            format!("{expected:04o}"),
+            format!("{observed:04o}"),
+            what,
+        ))
     }
 }
 
@@ -300,6 +300,14 @@ pub fn read_all<Fd: AsFd>(fd: Fd) -> rustix::io::Result<Vec<u8>> {
     }
 }
 
+/// `UTIME_NOW` as the `i64` our `stamps` takes (rustix's type is per-architecture).
+#[allow(clippy::unnecessary_cast)]
+pub const NOW: i64 = rustix::fs::UTIME_NOW as i64;
+
+/// `UTIME_OMIT` as an `i64`.
+#[allow(clippy::unnecessary_cast)]
+pub const OMIT: i64 = rustix::fs::UTIME_OMIT as i64;
+
 /// `Timestamps` for utimensat/futimens from (sec, nsec) pairs (nsec may be UTIME_NOW/OMIT).
 pub fn stamps(atime: (i64, i64), mtime: (i64, i64)) -> rustix::fs::Timestamps {
     rustix::fs::Timestamps {
@@ -324,7 +332,9 @@ pub fn truncate_path(path: &std::path::Path, len: i64) -> rustix::io::Result<()>
         Ok(())
     } else {
         Err(Errno::from_raw_os_error(
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO),
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
         ))
     }
 }
@@ -387,8 +397,14 @@ mod tests {
 
     #[test]
     fn rng_is_deterministic() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(Rng::new(7), |r, _: u64| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(Rng::new(7), |r, _: u64| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Rng::new(7), |r, _: u64| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Rng::new(7), |r, _: u64| Some(r.next_u64()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(Rng::new(7).next_u64(), Rng::new(8).next_u64());
     }

@@ -2,7 +2,7 @@
 //! updates, the permission rules for non-owners, and setuid/setgid clearing on write,
 //! truncate, chown and chmod.
 
-use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid, UTIME_NOW, UTIME_OMIT};
+use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 use rustix::io::Errno;
 
 use crate::creds::{as_nobody, NOBODY};
@@ -45,7 +45,11 @@ fn chmod_sets_mode(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     for mode in [0o600, 0o751, 0o404, 0o000, 0o777] {
         c.chmod("f", mode)?;
-        check_mode(&format!("mode after chmod {mode:o}"), mode, c.stat("f")?.perm())?;
+        check_mode(
+            &format!("mode after chmod {mode:o}"),
+            mode,
+            c.stat("f")?.perm(),
+        )?;
     }
     Ok(())
 }
@@ -56,12 +60,26 @@ fn chmod_updates_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.chmod("f", 0o600)?;
     let after = c.stat("f")?;
-    check("ctime after chmod", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)?;
+    check(
+        "ctime after chmod",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )?;
     check_eq("mtime after chmod", before.mtime, after.mtime)
 }
 
 fn chmod_missing_enoent(c: &Ctx) -> R<()> {
-    expect_errno("chmod missing", rustix::fs::chmodat(c.d(), "missing", Mode::from_raw_mode(0o644), AtFlags::empty()), Errno::NOENT)
+    expect_errno(
+        "chmod missing",
+        rustix::fs::chmodat(
+            c.d(),
+            "missing",
+            Mode::from_raw_mode(0o644),
+            AtFlags::empty(),
+        ),
+        Errno::NOENT,
+    )
 }
 
 fn fchmod_sets_mode(c: &Ctx) -> R<()> {
@@ -80,7 +98,9 @@ fn chmod_dir_sticky_bit(c: &Ctx) -> R<()> {
 fn chmod_as_non_owner_eperm(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chmod("f", 0o666)?;
-    let r = as_nobody(|| rustix::fs::chmodat(c.d(), "f", Mode::from_raw_mode(0o777), AtFlags::empty()))?;
+    let r = as_nobody(|| {
+        rustix::fs::chmodat(c.d(), "f", Mode::from_raw_mode(0o777), AtFlags::empty())
+    })?;
     expect_errno("chmod by non-owner", r, Errno::PERM)?;
     check_mode("mode", 0o666, c.stat("f")?.perm())
 }
@@ -88,7 +108,9 @@ fn chmod_as_non_owner_eperm(c: &Ctx) -> R<()> {
 fn chmod_nonmember_gid_clears_sgid(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chown("f", NOBODY, 0)?;
-    let r = as_nobody(|| rustix::fs::chmodat(c.d(), "f", Mode::from_raw_mode(0o2755), AtFlags::empty()))?;
+    let r = as_nobody(|| {
+        rustix::fs::chmodat(c.d(), "f", Mode::from_raw_mode(0o2755), AtFlags::empty())
+    })?;
     r.must("chmod 2755 by owner nobody")?;
     check_mode("mode (S_ISGID dropped)", 0o755, c.stat("f")?.perm())
 }
@@ -107,9 +129,14 @@ fn chown_minus_one_keeps_owner(c: &Ctx) -> R<()> {
     rustix::fs::chownat(c.d(), "f", None, None, AtFlags::empty()).must("chown -1 -1")?;
     let st = c.stat("f")?;
     check_eq("(uid, gid)", (1234, 5678), (st.uid, st.gid))?;
-    rustix::fs::chownat(c.d(), "f", None, Some(Gid::from_raw(42)), AtFlags::empty()).must("chown -1 42")?;
+    rustix::fs::chownat(c.d(), "f", None, Some(Gid::from_raw(42)), AtFlags::empty())
+        .must("chown -1 42")?;
     let st = c.stat("f")?;
-    check_eq("(uid, gid) after changing only gid", (1234, 42), (st.uid, st.gid))
+    check_eq(
+        "(uid, gid) after changing only gid",
+        (1234, 42),
+        (st.uid, st.gid),
+    )
 }
 
 fn chown_updates_ctime(c: &Ctx) -> R<()> {
@@ -118,7 +145,12 @@ fn chown_updates_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.chown("f", 1234, 1234)?;
     let after = c.stat("f")?;
-    check("ctime after chown", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime after chown",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn chown_clears_suid_sgid(c: &Ctx) -> R<()> {
@@ -133,7 +165,13 @@ fn chown_as_non_owner_eperm(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chown("f", NOBODY, NOBODY)?;
     let r = as_nobody(|| {
-        rustix::fs::chownat(c.d(), "f", Some(Uid::from_raw(1234)), None, AtFlags::empty())
+        rustix::fs::chownat(
+            c.d(),
+            "f",
+            Some(Uid::from_raw(1234)),
+            None,
+            AtFlags::empty(),
+        )
     })?;
     expect_errno("owner nobody giving the file to uid 1234", r, Errno::PERM)?;
     check_eq("uid", NOBODY, c.stat("f")?.uid)
@@ -158,23 +196,43 @@ fn write_as_group(c: &Ctx, mode: u32, nobody: bool, gid: u32) -> R<u32> {
 }
 
 fn write_as_nobody_clears_suid(c: &Ctx) -> R<()> {
-    check_mode("mode after write by nobody", 0o0777, write_as(c, 0o4777, true)?)
+    check_mode(
+        "mode after write by nobody",
+        0o0777,
+        write_as(c, 0o4777, true)?,
+    )
 }
 
 fn write_as_nobody_clears_sgid_group_exec(c: &Ctx) -> R<()> {
-    check_mode("mode after write by nobody", 0o0777, write_as(c, 0o2777, true)?)
+    check_mode(
+        "mode after write by nobody",
+        0o0777,
+        write_as(c, 0o2777, true)?,
+    )
 }
 
 fn write_as_group_member_keeps_sgid_without_group_exec(c: &Ctx) -> R<()> {
-    check_mode("mode after write by group member nobody", 0o2666, write_as_group(c, 0o2666, true, NOBODY)?)
+    check_mode(
+        "mode after write by group member nobody",
+        0o2666,
+        write_as_group(c, 0o2666, true, NOBODY)?,
+    )
 }
 
 fn write_as_nonmember_clears_sgid_without_group_exec(c: &Ctx) -> R<()> {
-    check_mode("mode after write by non-member nobody", 0o0666, write_as_group(c, 0o2666, true, 0)?)
+    check_mode(
+        "mode after write by non-member nobody",
+        0o0666,
+        write_as_group(c, 0o2666, true, 0)?,
+    )
 }
 
 fn write_as_root_keeps_suid(c: &Ctx) -> R<()> {
-    check_mode("mode after write by root", 0o4777, write_as(c, 0o4777, false)?)
+    check_mode(
+        "mode after write by root",
+        0o4777,
+        write_as(c, 0o4777, false)?,
+    )
 }
 
 fn ftruncate_as_nobody_clears_suid(c: &Ctx) -> R<()> {
@@ -191,17 +249,37 @@ fn set_times(c: &Ctx, name: &str, a: (i64, i64), m: (i64, i64)) -> rustix::io::R
 
 fn utimensat_sets_exact_times(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    set_times(c, "f", (1_000_000_000, 123_456_789), (1_100_000_000, 987_654_321)).must("utimensat")?;
+    set_times(
+        c,
+        "f",
+        (1_000_000_000, 123_456_789),
+        (1_100_000_000, 987_654_321),
+    )
+    .must("utimensat")?;
     let st = c.stat("f")?;
-    check_eq("atime", Ts { sec: 1_000_000_000, nsec: 123_456_789 }, st.atime)?;
-    check_eq("mtime", Ts { sec: 1_100_000_000, nsec: 987_654_321 }, st.mtime)
+    check_eq(
+        "atime",
+        Ts {
+            sec: 1_000_000_000,
+            nsec: 123_456_789,
+        },
+        st.atime,
+    )?;
+    check_eq(
+        "mtime",
+        Ts {
+            sec: 1_100_000_000,
+            nsec: 987_654_321,
+        },
+        st.mtime,
+    )
 }
 
 fn utimensat_now_sets_current_time(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     set_times(c, "f", (0, 0), (0, 0)).must("utimensat to the epoch")?;
     let t0 = Ts::now();
-    set_times(c, "f", (0, UTIME_NOW as i64), (0, UTIME_NOW as i64)).must("utimensat UTIME_NOW")?;
+    set_times(c, "f", (0, NOW), (0, NOW)).must("utimensat UTIME_NOW")?;
     let st = c.stat("f")?;
     for (what, t) in [("atime", st.atime), ("mtime", st.mtime)] {
         check(what, (t.sec - t0.sec).abs() <= 5, format!("about {t0}"), t)?;
@@ -212,10 +290,24 @@ fn utimensat_now_sets_current_time(c: &Ctx) -> R<()> {
 fn utimensat_omit_keeps_atime(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     set_times(c, "f", (1_000_000_000, 0), (1_000_000_000, 0)).must("utimensat")?;
-    set_times(c, "f", (0, UTIME_OMIT as i64), (1_200_000_000, 5)).must("utimensat OMIT atime")?;
+    set_times(c, "f", (0, OMIT), (1_200_000_000, 5)).must("utimensat OMIT atime")?;
     let st = c.stat("f")?;
-    check_eq("atime", Ts { sec: 1_000_000_000, nsec: 0 }, st.atime)?;
-    check_eq("mtime", Ts { sec: 1_200_000_000, nsec: 5 }, st.mtime)
+    check_eq(
+        "atime",
+        Ts {
+            sec: 1_000_000_000,
+            nsec: 0,
+        },
+        st.atime,
+    )?;
+    check_eq(
+        "mtime",
+        Ts {
+            sec: 1_200_000_000,
+            nsec: 5,
+        },
+        st.mtime,
+    )
 }
 
 fn utimensat_both_omit_changes_nothing(c: &Ctx) -> R<()> {
@@ -223,9 +315,13 @@ fn utimensat_both_omit_changes_nothing(c: &Ctx) -> R<()> {
     set_times(c, "f", (1_000_000_000, 0), (1_000_000_000, 0)).must("utimensat")?;
     let before = c.stat("f")?;
     c.tick();
-    set_times(c, "f", (0, UTIME_OMIT as i64), (0, UTIME_OMIT as i64)).must("utimensat OMIT OMIT")?;
+    set_times(c, "f", (0, OMIT), (0, OMIT)).must("utimensat OMIT OMIT")?;
     let after = c.stat("f")?;
-    check_eq("(atime, mtime, ctime)", (before.atime, before.mtime, before.ctime), (after.atime, after.mtime, after.ctime))
+    check_eq(
+        "(atime, mtime, ctime)",
+        (before.atime, before.mtime, before.ctime),
+        (after.atime, after.mtime, after.ctime),
+    )
 }
 
 fn utimensat_updates_ctime(c: &Ctx) -> R<()> {
@@ -234,27 +330,50 @@ fn utimensat_updates_ctime(c: &Ctx) -> R<()> {
     c.tick();
     set_times(c, "f", (1_000_000_000, 0), (1_000_000_000, 0)).must("utimensat")?;
     let after = c.stat("f")?;
-    check("ctime", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn utimensat_pre_epoch_time(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     set_times(c, "f", (-86_400, 0), (-1000, 500)).must("utimensat before 1970")?;
     let st = c.stat("f")?;
-    check_eq("atime", Ts { sec: -86_400, nsec: 0 }, st.atime)?;
-    check_eq("mtime", Ts { sec: -1000, nsec: 500 }, st.mtime)
+    check_eq(
+        "atime",
+        Ts {
+            sec: -86_400,
+            nsec: 0,
+        },
+        st.atime,
+    )?;
+    check_eq(
+        "mtime",
+        Ts {
+            sec: -1000,
+            nsec: 500,
+        },
+        st.mtime,
+    )
 }
 
 fn utimensat_invalid_nsec_einval(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("utimensat nsec = 1e9", set_times(c, "f", (1, 1_000_000_000), (1, 0)), Errno::INVAL)
+    expect_errno(
+        "utimensat nsec = 1e9",
+        set_times(c, "f", (1, 1_000_000_000), (1, 0)),
+        Errno::INVAL,
+    )
 }
 
 fn utimensat_now_as_writer_ok(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chmod("f", 0o666)?;
     set_times(c, "f", (0, 0), (0, 0)).must("utimensat to the epoch")?;
-    let r = as_nobody(|| set_times(c, "f", (0, UTIME_NOW as i64), (0, UTIME_NOW as i64)))?;
+    let r = as_nobody(|| set_times(c, "f", (0, NOW), (0, NOW)))?;
     r.must("UTIME_NOW by a non-owner writer")?;
     let m = c.stat("f")?.mtime;
     check("mtime", m.sec > 0, "the current time", m)
@@ -263,8 +382,12 @@ fn utimensat_now_as_writer_ok(c: &Ctx) -> R<()> {
 fn utimensat_now_as_non_writer_eacces(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chmod("f", 0o644)?;
-    let r = as_nobody(|| set_times(c, "f", (0, UTIME_NOW as i64), (0, UTIME_NOW as i64)))?;
-    expect_errno("UTIME_NOW by a non-owner without write permission", r, Errno::ACCESS)
+    let r = as_nobody(|| set_times(c, "f", (0, NOW), (0, NOW)))?;
+    expect_errno(
+        "UTIME_NOW by a non-owner without write permission",
+        r,
+        Errno::ACCESS,
+    )
 }
 
 fn utimensat_explicit_as_non_owner_eperm(c: &Ctx) -> R<()> {
@@ -278,6 +401,20 @@ fn futimens_sets_times(c: &Ctx) -> R<()> {
     let fd = c.open("f", OFlags::CREATE | OFlags::RDWR)?;
     rustix::fs::futimens(&fd, &stamps((1_234_567_890, 1), (1_234_567_891, 2))).must("futimens")?;
     let st = fst(&fd).must("fstat")?;
-    check_eq("atime", Ts { sec: 1_234_567_890, nsec: 1 }, st.atime)?;
-    check_eq("mtime", Ts { sec: 1_234_567_891, nsec: 2 }, st.mtime)
+    check_eq(
+        "atime",
+        Ts {
+            sec: 1_234_567_890,
+            nsec: 1,
+        },
+        st.atime,
+    )?;
+    check_eq(
+        "mtime",
+        Ts {
+            sec: 1_234_567_891,
+            nsec: 2,
+        },
+        st.mtime,
+    )
 }

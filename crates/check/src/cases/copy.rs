@@ -31,7 +31,8 @@ fn copy_all(s: &OwnedFd, d: &OwnedFd, len: usize) -> R<usize> {
     let (mut oi, mut oo) = (0u64, 0u64);
     let mut total = 0;
     while total < len {
-        let n = copy_file_range(s, Some(&mut oi), d, Some(&mut oo), len - total).must("copy_file_range")?;
+        let n = copy_file_range(s, Some(&mut oi), d, Some(&mut oo), len - total)
+            .must("copy_file_range")?;
         if n == 0 {
             break;
         }
@@ -44,7 +45,12 @@ fn copy_file_range_copies_all(c: &Ctx) -> R<()> {
     let data = c.rng().bytes(200 * 1024);
     let (s, d) = pair(c, &data)?;
     check_eq("bytes copied", data.len(), copy_all(&s, &d, data.len())?)?;
-    check("destination content", read_all(&d).must("read dst")? == data, "identical", "different bytes")
+    check(
+        "destination content",
+        read_all(&d).must("read dst")? == data,
+        "identical",
+        "different bytes",
+    )
 }
 
 fn copy_file_range_explicit_offsets(c: &Ctx) -> R<()> {
@@ -58,8 +64,18 @@ fn copy_file_range_explicit_offsets(c: &Ctx) -> R<()> {
     check_eq("dst position", 0, rustix::fs::tell(&d).must("tell dst")?)?;
     let out = read_all(&d).must("read dst")?;
     check_eq("dst size", 3000, out.len())?;
-    check("dst 0..2000", out[..2000].iter().all(|b| *b == 0), "zeros", "data")?;
-    check("dst 2000..3000", out[2000..] == data[500..1500], "src 500..1500", "other bytes")
+    check(
+        "dst 0..2000",
+        out[..2000].iter().all(|b| *b == 0),
+        "zeros",
+        "data",
+    )?;
+    check(
+        "dst 2000..3000",
+        out[2000..] == data[500..1500],
+        "src 500..1500",
+        "other bytes",
+    )
 }
 
 fn copy_file_range_implicit_offsets_advance(c: &Ctx) -> R<()> {
@@ -69,13 +85,21 @@ fn copy_file_range_implicit_offsets_advance(c: &Ctx) -> R<()> {
     check_eq("bytes copied", 3, n)?;
     check_eq("src position", 7, rustix::fs::tell(&s).must("tell src")?)?;
     check_eq("dst position", 3, rustix::fs::tell(&d).must("tell dst")?)?;
-    check_eq("dst content", b"456".to_vec(), read_all(&d).must("read dst")?)
+    check_eq(
+        "dst content",
+        b"456".to_vec(),
+        read_all(&d).must("read dst")?,
+    )
 }
 
 fn copy_file_range_past_eof_returns_zero(c: &Ctx) -> R<()> {
     let (s, d) = pair(c, b"short")?;
     let (mut oi, mut oo) = (100u64, 0u64);
-    check_eq("bytes copied", 0, copy_file_range(&s, Some(&mut oi), &d, Some(&mut oo), 10).must("copy_file_range")?)?;
+    check_eq(
+        "bytes copied",
+        0,
+        copy_file_range(&s, Some(&mut oi), &d, Some(&mut oo), 10).must("copy_file_range")?,
+    )?;
     check_eq("dst size", 0, fst(&d).must("fstat")?.size)
 }
 
@@ -83,7 +107,11 @@ fn copy_file_range_same_file_overlap_einval(c: &Ctx) -> R<()> {
     c.create("f", &[1u8; 8192])?;
     let f = c.open("f", OFlags::RDWR)?;
     let (mut oi, mut oo) = (0u64, 100u64);
-    expect_errno("overlapping copy", copy_file_range(&f, Some(&mut oi), &f, Some(&mut oo), 4096), Errno::INVAL)
+    expect_errno(
+        "overlapping copy",
+        copy_file_range(&f, Some(&mut oi), &f, Some(&mut oo), 4096),
+        Errno::INVAL,
+    )
 }
 
 fn copy_file_range_dest_rdonly_ebadf(c: &Ctx) -> R<()> {
@@ -91,7 +119,11 @@ fn copy_file_range_dest_rdonly_ebadf(c: &Ctx) -> R<()> {
     c.create("dst", b"")?;
     let s = c.open("src", OFlags::RDONLY)?;
     let d = c.open("dst", OFlags::RDONLY)?;
-    expect_errno("copy into O_RDONLY fd", copy_file_range(&s, None, &d, None, 4), Errno::BADF)
+    expect_errno(
+        "copy into O_RDONLY fd",
+        copy_file_range(&s, None, &d, None, 4),
+        Errno::BADF,
+    )
 }
 
 fn copy_file_range_dest_append_ebadf(c: &Ctx) -> R<()> {
@@ -99,5 +131,9 @@ fn copy_file_range_dest_append_ebadf(c: &Ctx) -> R<()> {
     c.create("dst", b"")?;
     let s = c.open("src", OFlags::RDONLY)?;
     let d = c.open("dst", OFlags::WRONLY | OFlags::APPEND)?;
-    expect_errno("copy into O_APPEND fd", copy_file_range(&s, None, &d, None, 4), Errno::BADF)
+    expect_errno(
+        "copy into O_APPEND fd",
+        copy_file_range(&s, None, &d, None, 4),
+        Errno::BADF,
+    )
 }

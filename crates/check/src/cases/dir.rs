@@ -40,33 +40,57 @@ fn mkdir_creates_dir_nlink2(c: &Ctx) -> R<()> {
 
 fn mkdir_existing_eexist(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errno("mkdir d again", rustix::fs::mkdirat(c.d(), "d", Mode::from_raw_mode(0o755)), Errno::EXIST)
+    expect_errno(
+        "mkdir d again",
+        rustix::fs::mkdirat(c.d(), "d", Mode::from_raw_mode(0o755)),
+        Errno::EXIST,
+    )
 }
 
 fn mkdir_over_file_eexist(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("mkdir f", rustix::fs::mkdirat(c.d(), "f", Mode::from_raw_mode(0o755)), Errno::EXIST)?;
+    expect_errno(
+        "mkdir f",
+        rustix::fs::mkdirat(c.d(), "f", Mode::from_raw_mode(0o755)),
+        Errno::EXIST,
+    )?;
     check_eq("f still a file", libc::S_IFREG, c.stat("f")?.kind())
 }
 
 fn mkdir_over_dangling_symlink_eexist(c: &Ctx) -> R<()> {
     c.symlink("target", "l")?;
-    expect_errno("mkdir l", rustix::fs::mkdirat(c.d(), "l", Mode::from_raw_mode(0o755)), Errno::EXIST)?;
+    expect_errno(
+        "mkdir l",
+        rustix::fs::mkdirat(c.d(), "l", Mode::from_raw_mode(0o755)),
+        Errno::EXIST,
+    )?;
     c.gone("target")
 }
 
 fn mkdir_missing_parent_enoent(c: &Ctx) -> R<()> {
-    expect_errno("mkdir a/b", rustix::fs::mkdirat(c.d(), "a/b", Mode::from_raw_mode(0o755)), Errno::NOENT)
+    expect_errno(
+        "mkdir a/b",
+        rustix::fs::mkdirat(c.d(), "a/b", Mode::from_raw_mode(0o755)),
+        Errno::NOENT,
+    )
 }
 
 fn mkdir_under_file_enotdir(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("mkdir f/d", rustix::fs::mkdirat(c.d(), "f/d", Mode::from_raw_mode(0o755)), Errno::NOTDIR)
+    expect_errno(
+        "mkdir f/d",
+        rustix::fs::mkdirat(c.d(), "f/d", Mode::from_raw_mode(0o755)),
+        Errno::NOTDIR,
+    )
 }
 
 fn mkdir_name_too_long_enametoolong(c: &Ctx) -> R<()> {
     let name = "d".repeat(256);
-    expect_errno("mkdir 256-byte name", rustix::fs::mkdirat(c.d(), name.as_str(), Mode::from_raw_mode(0o755)), Errno::NAMETOOLONG)
+    expect_errno(
+        "mkdir 256-byte name",
+        rustix::fs::mkdirat(c.d(), name.as_str(), Mode::from_raw_mode(0o755)),
+        Errno::NAMETOOLONG,
+    )
 }
 
 fn mkdir_trailing_slash_ok(c: &Ctx) -> R<()> {
@@ -78,19 +102,38 @@ fn mkdir_parent_nlink_incremented(c: &Ctx) -> R<()> {
     c.mkdir("p", 0o755)?;
     let before = c.stat("p")?.nlink;
     if before == 1 {
-        return Err(skip("directory nlink not maintained (reports 1, as btrfs-like filesystems do)"));
+        return Err(skip(
+            "directory nlink not maintained (reports 1, as btrfs-like filesystems do)",
+        ));
     }
     c.mkdir("p/a", 0o755)?;
     c.mkdir("p/b", 0o755)?;
-    check_eq("parent nlink after two mkdirs", before + 2, c.stat("p")?.nlink)
+    check_eq(
+        "parent nlink after two mkdirs",
+        before + 2,
+        c.stat("p")?.nlink,
+    )
 }
 
 fn mkdir_in_removed_dir_enoent(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     let fd = c.open("d", OFlags::DIRECTORY | OFlags::RDONLY)?;
     rustix::fs::unlinkat(c.d(), "d", AtFlags::REMOVEDIR).must("rmdir d")?;
-    expect_errno("mkdirat(removed d, x)", rustix::fs::mkdirat(&fd, "x", Mode::from_raw_mode(0o755)), Errno::NOENT)?;
-    expect_errno("create in removed d", rustix::fs::openat(&fd, "f", OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)), Errno::NOENT)
+    expect_errno(
+        "mkdirat(removed d, x)",
+        rustix::fs::mkdirat(&fd, "x", Mode::from_raw_mode(0o755)),
+        Errno::NOENT,
+    )?;
+    expect_errno(
+        "create in removed d",
+        rustix::fs::openat(
+            &fd,
+            "f",
+            OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ),
+        Errno::NOENT,
+    )
 }
 
 fn rmdir(c: &Ctx, name: &str) -> rustix::io::Result<()> {
@@ -106,7 +149,11 @@ fn rmdir_empty_ok(c: &Ctx) -> R<()> {
 fn rmdir_nonempty_enotempty(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     c.create("d/f", b"")?;
-    expect_errnos("rmdir non-empty d", rmdir(c, "d"), &[Errno::NOTEMPTY, Errno::EXIST])?;
+    expect_errnos(
+        "rmdir non-empty d",
+        rmdir(c, "d"),
+        &[Errno::NOTEMPTY, Errno::EXIST],
+    )?;
     c.stat("d/f").map(drop)
 }
 
@@ -135,7 +182,9 @@ fn rmdir_parent_nlink_decremented(c: &Ctx) -> R<()> {
     c.mkdir("p/a", 0o755)?;
     let before = c.stat("p")?.nlink;
     if before == 1 {
-        return Err(skip("directory nlink not maintained (reports 1, as btrfs-like filesystems do)"));
+        return Err(skip(
+            "directory nlink not maintained (reports 1, as btrfs-like filesystems do)",
+        ));
     }
     rmdir(c, "p/a").must("rmdir p/a")?;
     check_eq("parent nlink after rmdir", before - 1, c.stat("p")?.nlink)
@@ -145,14 +194,24 @@ fn rmdir_open_dir_fstat_nlink0(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     let fd = c.open("d", OFlags::DIRECTORY | OFlags::RDONLY)?;
     rmdir(c, "d").must("rmdir d")?;
-    check_eq("nlink of removed dir", 0, fst(&fd).must("fstat removed dir")?.nlink)?;
+    check_eq(
+        "nlink of removed dir",
+        0,
+        fst(&fd).must("fstat removed dir")?.nlink,
+    )?;
     let mut dir = rustix::fs::Dir::new(fd).must("Dir::new")?;
     let mut names = Vec::new();
     while let Some(e) = dir.read() {
         match e {
             Ok(e) => names.push(e.file_name().to_string_lossy().into_owned()),
             Err(Errno::NOENT) => break,
-            Err(e) => return Err(fail("no entries or ENOENT", errno_name(e), "readdir of removed dir")),
+            Err(e) => {
+                return Err(fail(
+                    "no entries or ENOENT",
+                    errno_name(e),
+                    "readdir of removed dir",
+                ))
+            }
         }
     }
     names.retain(|n| n != "." && n != "..");

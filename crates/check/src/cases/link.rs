@@ -51,24 +51,40 @@ fn link_shares_data(c: &Ctx) -> R<()> {
 fn link_existing_target_eexist(c: &Ctx) -> R<()> {
     c.create("a", b"1")?;
     c.create("b", b"2")?;
-    expect_errno("link a b (b exists)", rustix::fs::linkat(c.d(), "a", c.d(), "b", AtFlags::empty()), Errno::EXIST)?;
+    expect_errno(
+        "link a b (b exists)",
+        rustix::fs::linkat(c.d(), "a", c.d(), "b", AtFlags::empty()),
+        Errno::EXIST,
+    )?;
     check_eq("b untouched", b"2".to_vec(), c.read("b")?)
 }
 
 fn link_dir_eperm(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errno("link d e", rustix::fs::linkat(c.d(), "d", c.d(), "e", AtFlags::empty()), Errno::PERM)?;
+    expect_errno(
+        "link d e",
+        rustix::fs::linkat(c.d(), "d", c.d(), "e", AtFlags::empty()),
+        Errno::PERM,
+    )?;
     c.gone("e")
 }
 
 fn link_missing_source_enoent(c: &Ctx) -> R<()> {
-    expect_errno("link missing b", rustix::fs::linkat(c.d(), "missing", c.d(), "b", AtFlags::empty()), Errno::NOENT)
+    expect_errno(
+        "link missing b",
+        rustix::fs::linkat(c.d(), "missing", c.d(), "b", AtFlags::empty()),
+        Errno::NOENT,
+    )
 }
 
 fn link_into_file_enotdir(c: &Ctx) -> R<()> {
     c.create("a", b"")?;
     c.create("f", b"")?;
-    expect_errno("link a f/b", rustix::fs::linkat(c.d(), "a", c.d(), "f/b", AtFlags::empty()), Errno::NOTDIR)
+    expect_errno(
+        "link a f/b",
+        rustix::fs::linkat(c.d(), "a", c.d(), "f/b", AtFlags::empty()),
+        Errno::NOTDIR,
+    )
 }
 
 fn link_updates_source_ctime(c: &Ctx) -> R<()> {
@@ -77,7 +93,12 @@ fn link_updates_source_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.link("a", "b")?;
     let after = c.stat("a")?;
-    check("ctime of a", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime of a",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn parent_times_move(c: &Ctx, op: impl FnOnce() -> R<()>) -> R<()> {
@@ -85,8 +106,18 @@ fn parent_times_move(c: &Ctx, op: impl FnOnce() -> R<()>) -> R<()> {
     c.tick();
     op()?;
     let after = c.stat("d")?;
-    check("parent mtime", after.mtime > before.mtime, format!("> {}", before.mtime), after.mtime)?;
-    check("parent ctime", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "parent mtime",
+        after.mtime > before.mtime,
+        format!("> {}", before.mtime),
+        after.mtime,
+    )?;
+    check(
+        "parent ctime",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn link_updates_parent_mtime(c: &Ctx) -> R<()> {
@@ -108,7 +139,8 @@ fn link_symlink_links_the_symlink(c: &Ctx) -> R<()> {
 fn link_symlink_follow_links_target(c: &Ctx) -> R<()> {
     c.create("t", b"")?;
     c.symlink("t", "l")?;
-    rustix::fs::linkat(c.d(), "l", c.d(), "t2", AtFlags::SYMLINK_FOLLOW).must("linkat FOLLOW l t2")?;
+    rustix::fs::linkat(c.d(), "l", c.d(), "t2", AtFlags::SYMLINK_FOLLOW)
+        .must("linkat FOLLOW l t2")?;
     let t2 = c.lstat("t2")?;
     check_eq("type of t2", libc::S_IFREG, t2.kind())?;
     check_eq("inode of t2", c.stat("t")?.ino, t2.ino)?;
@@ -125,18 +157,30 @@ fn unlink_decrements_nlink(c: &Ctx) -> R<()> {
 }
 
 fn unlink_missing_enoent(c: &Ctx) -> R<()> {
-    expect_errno("unlink missing", rustix::fs::unlinkat(c.d(), "missing", AtFlags::empty()), Errno::NOENT)
+    expect_errno(
+        "unlink missing",
+        rustix::fs::unlinkat(c.d(), "missing", AtFlags::empty()),
+        Errno::NOENT,
+    )
 }
 
 fn unlink_dir_eisdir(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errno("unlink d", rustix::fs::unlinkat(c.d(), "d", AtFlags::empty()), Errno::ISDIR)?;
+    expect_errno(
+        "unlink d",
+        rustix::fs::unlinkat(c.d(), "d", AtFlags::empty()),
+        Errno::ISDIR,
+    )?;
     check_eq("d still there", libc::S_IFDIR, c.stat("d")?.kind())
 }
 
 fn unlink_file_trailing_slash_enotdir(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("unlink f/", rustix::fs::unlinkat(c.d(), "f/", AtFlags::empty()), Errno::NOTDIR)?;
+    expect_errno(
+        "unlink f/",
+        rustix::fs::unlinkat(c.d(), "f/", AtFlags::empty()),
+        Errno::NOTDIR,
+    )?;
     c.stat("f").map(drop)
 }
 
@@ -153,7 +197,12 @@ fn unlink_updates_remaining_link_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.unlink("a")?;
     let after = c.stat("b")?;
-    check("ctime of b", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime of b",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn unlink_symlink_keeps_target(c: &Ctx) -> R<()> {
@@ -168,7 +217,11 @@ fn unlink_sticky_dir_other_owner_eperm(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o1777)?;
     c.create("d/f", b"")?;
     let r = as_nobody(|| rustix::fs::unlinkat(c.d(), "d/f", AtFlags::empty()))?;
-    expect_errno("nobody unlinking root's file in a sticky dir", r, Errno::PERM)?;
+    expect_errno(
+        "nobody unlinking root's file in a sticky dir",
+        r,
+        Errno::PERM,
+    )?;
     c.stat("d/f").map(drop)
 }
 

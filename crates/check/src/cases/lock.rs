@@ -35,7 +35,12 @@ cases! { "lock";
 }
 
 fn op(cmd: libc::c_int, kind: libc::c_int, start: i64, len: i64) -> LockOp {
-    LockOp { cmd, kind, start, len }
+    LockOp {
+        cmd,
+        kind,
+        start,
+        len,
+    }
 }
 
 fn file(c: &Ctx) -> R<std::os::fd::OwnedFd> {
@@ -44,7 +49,11 @@ fn file(c: &Ctx) -> R<std::os::fd::OwnedFd> {
 }
 
 fn errno_of(e: i32) -> String {
-    if e == 0 { "success".into() } else { errno_name(Errno::from_raw_os_error(e)) }
+    if e == 0 {
+        "success".into()
+    } else {
+        errno_name(Errno::from_raw_os_error(e))
+    }
 }
 
 fn want_ok(what: &str, e: i32) -> R<()> {
@@ -52,7 +61,12 @@ fn want_ok(what: &str, e: i32) -> R<()> {
 }
 
 fn want_conflict(what: &str, e: i32) -> R<()> {
-    check(what, e == libc::EAGAIN || e == libc::EACCES, "EAGAIN or EACCES", errno_of(e))
+    check(
+        what,
+        e == libc::EAGAIN || e == libc::EACCES,
+        "EAGAIN or EACCES",
+        errno_of(e),
+    )
 }
 
 fn child_holding(c: &Ctx, fd: &std::os::fd::OwnedFd, o: LockOp) -> R<LockChild> {
@@ -65,7 +79,10 @@ fn child_holding(c: &Ctx, fd: &std::os::fd::OwnedFd, o: LockOp) -> R<LockChild> 
 fn posix_lock_conflict_across_processes(c: &Ctx) -> R<()> {
     let fd = file(c)?;
     let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
-    want_conflict("F_SETLK write lock while the child holds one", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 10, 10)).errno)?;
+    want_conflict(
+        "F_SETLK write lock while the child holds one",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 10, 10)).errno,
+    )?;
     ch.finish();
     Ok(())
 }
@@ -91,16 +108,28 @@ fn posix_getlk_unlocked_reports_unlck(c: &Ctx) -> R<()> {
 fn posix_lock_released_on_child_exit(c: &Ctx) -> R<()> {
     let fd = file(c)?;
     let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
-    want_conflict("lock while the child lives", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
+    want_conflict(
+        "lock while the child lives",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
     ch.finish();
-    want_ok("lock after the child exited", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)
+    want_ok(
+        "lock after the child exited",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )
 }
 
 fn posix_lock_disjoint_ranges_ok(c: &Ctx) -> R<()> {
     let fd = file(c)?;
     let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 100))?;
-    want_ok("lock 100..200 while the child holds 0..100", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 100, 100)).errno)?;
-    want_conflict("lock 99..101", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 99, 2)).errno)?;
+    want_ok(
+        "lock 100..200 while the child holds 0..100",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 100, 100)).errno,
+    )?;
+    want_conflict(
+        "lock 99..101",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 99, 2)).errno,
+    )?;
     ch.finish();
     Ok(())
 }
@@ -108,35 +137,75 @@ fn posix_lock_disjoint_ranges_ok(c: &Ctx) -> R<()> {
 fn posix_read_locks_shared(c: &Ctx) -> R<()> {
     let fd = file(c)?;
     let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_RDLCK, 0, 0))?;
-    want_ok("read lock beside the child's read lock", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_RDLCK, 0, 0)).errno)?;
-    want_conflict("write lock over the child's read lock", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
+    want_ok(
+        "read lock beside the child's read lock",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_RDLCK, 0, 0)).errno,
+    )?;
+    want_conflict(
+        "write lock over the child's read lock",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
     ch.finish();
     Ok(())
 }
 
 fn posix_lock_released_on_any_close(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    want_ok("parent's lock", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
-    let probe = LockChild::spawn(fd.as_fd(), &[op(libc::F_SETLK, libc::F_WRLCK, 0, 0)]).must("fork")?;
-    want_conflict("child's lock while the parent holds one", probe.answers[0].errno)?;
+    want_ok(
+        "parent's lock",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
+    let probe =
+        LockChild::spawn(fd.as_fd(), &[op(libc::F_SETLK, libc::F_WRLCK, 0, 0)]).must("fork")?;
+    want_conflict(
+        "child's lock while the parent holds one",
+        probe.answers[0].errno,
+    )?;
     probe.finish();
     let other = c.open("f", OFlags::RDONLY)?;
     drop(other);
-    let ch = LockChild::spawn(fd.as_fd(), &[op(libc::F_SETLK, libc::F_WRLCK, 0, 0)]).must("fork")?;
-    want_ok("child's lock after the parent closed another fd of the file", ch.answers[0].errno)?;
+    let ch =
+        LockChild::spawn(fd.as_fd(), &[op(libc::F_SETLK, libc::F_WRLCK, 0, 0)]).must("fork")?;
+    want_ok(
+        "child's lock after the parent closed another fd of the file",
+        ch.answers[0].errno,
+    )?;
     ch.finish();
     Ok(())
 }
 
 fn posix_relock_own_range_ok(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    want_ok("write lock 0..100", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 100)).errno)?;
-    want_ok("write lock 50..150 (own overlap)", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 50, 100)).errno)?;
-    want_ok("downgrade 0..150 to read", lock(fd.as_fd(), op(libc::F_SETLK, libc::F_RDLCK, 0, 150)).errno)?;
-    let ch = LockChild::spawn(fd.as_fd(), &[op(libc::F_GETLK, libc::F_WRLCK, 0, 0), op(libc::F_SETLK, libc::F_RDLCK, 0, 10)]).must("fork")?;
+    want_ok(
+        "write lock 0..100",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 100)).errno,
+    )?;
+    want_ok(
+        "write lock 50..150 (own overlap)",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 50, 100)).errno,
+    )?;
+    want_ok(
+        "downgrade 0..150 to read",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_RDLCK, 0, 150)).errno,
+    )?;
+    let ch = LockChild::spawn(
+        fd.as_fd(),
+        &[
+            op(libc::F_GETLK, libc::F_WRLCK, 0, 0),
+            op(libc::F_SETLK, libc::F_RDLCK, 0, 10),
+        ],
+    )
+    .must("fork")?;
     check_eq("child's F_GETLK type", libc::F_RDLCK, ch.answers[0].kind)?;
-    check_eq("child's F_GETLK pid", std::process::id() as i32, ch.answers[0].pid)?;
-    want_ok("child's read lock beside the downgraded lock", ch.answers[1].errno)?;
+    check_eq(
+        "child's F_GETLK pid",
+        std::process::id() as i32,
+        ch.answers[0].pid,
+    )?;
+    want_ok(
+        "child's read lock beside the downgraded lock",
+        ch.answers[1].errno,
+    )?;
     ch.finish();
     Ok(())
 }
@@ -156,7 +225,12 @@ fn posix_setlkw_waits_for_release(c: &Ctx) -> R<()> {
     let waited = t0.elapsed();
     ch.finish();
     want_ok("F_SETLKW", got.errno)?;
-    check("time blocked in F_SETLKW", waited >= Duration::from_millis(100), ">= 100 ms", format!("{waited:?}"))
+    check(
+        "time blocked in F_SETLKW",
+        waited >= Duration::from_millis(100),
+        ">= 100 ms",
+        format!("{waited:?}"),
+    )
 }
 
 fn ofd(c: &Ctx) -> R<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
@@ -167,34 +241,66 @@ fn ofd(c: &Ctx) -> R<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
 
 fn ofd_lock_conflict_between_descriptions(c: &Ctx) -> R<()> {
     let (a, b) = ofd(c)?;
-    want_ok("OFD write lock on a", lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
+    want_ok(
+        "OFD write lock on a",
+        lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
     let e = lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 10)).errno;
-    check("OFD write lock on b", e == libc::EAGAIN, "EAGAIN", errno_of(e))
+    check(
+        "OFD write lock on b",
+        e == libc::EAGAIN,
+        "EAGAIN",
+        errno_of(e),
+    )
 }
 
 fn ofd_read_locks_shared(c: &Ctx) -> R<()> {
     let (a, b) = ofd(c)?;
-    want_ok("OFD read lock on a", lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_RDLCK, 0, 0)).errno)?;
-    want_ok("OFD read lock on b", lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_RDLCK, 0, 0)).errno)?;
-    want_conflict("OFD write lock on b", lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno)
+    want_ok(
+        "OFD read lock on a",
+        lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_RDLCK, 0, 0)).errno,
+    )?;
+    want_ok(
+        "OFD read lock on b",
+        lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_RDLCK, 0, 0)).errno,
+    )?;
+    want_conflict(
+        "OFD write lock on b",
+        lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )
 }
 
 fn ofd_lock_released_on_close(c: &Ctx) -> R<()> {
     let (a, b) = ofd(c)?;
-    want_ok("OFD write lock on a", lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
+    want_ok(
+        "OFD write lock on a",
+        lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
     drop(a);
-    want_ok("OFD write lock on b after closing a", lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno)
+    want_ok(
+        "OFD write lock on b after closing a",
+        lock(b.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )
 }
 
 fn ofd_conflicts_with_posix_lock(c: &Ctx) -> R<()> {
     let (a, b) = ofd(c)?;
-    want_ok("OFD write lock on a", lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno)?;
-    want_conflict("POSIX write lock on b in the same process", lock(b.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)
+    want_ok(
+        "OFD write lock on a",
+        lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )?;
+    want_conflict(
+        "POSIX write lock on b in the same process",
+        lock(b.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )
 }
 
 fn ofd_getlk_reports_pid_minus_one(c: &Ctx) -> R<()> {
     let (a, b) = ofd(c)?;
-    want_ok("OFD write lock on a", lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 5, 5)).errno)?;
+    want_ok(
+        "OFD write lock on a",
+        lock(a.as_fd(), op(libc::F_OFD_SETLK, libc::F_WRLCK, 5, 5)).errno,
+    )?;
     let r = lock(b.as_fd(), op(libc::F_OFD_GETLK, libc::F_WRLCK, 0, 0));
     want_ok("F_OFD_GETLK", r.errno)?;
     check_eq("l_type", libc::F_WRLCK, r.kind)?;
@@ -208,33 +314,50 @@ fn flock_pair(c: &Ctx) -> R<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
 fn flock_exclusive_conflict(c: &Ctx) -> R<()> {
     let (a, b) = flock_pair(c)?;
     rustix::fs::flock(&a, FlockOperation::LockExclusive).must("flock a LOCK_EX")?;
-    expect_errno("flock b LOCK_EX|LOCK_NB", rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive), Errno::WOULDBLOCK)?;
-    expect_errno("flock b LOCK_SH|LOCK_NB", rustix::fs::flock(&b, FlockOperation::NonBlockingLockShared), Errno::WOULDBLOCK)
+    expect_errno(
+        "flock b LOCK_EX|LOCK_NB",
+        rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive),
+        Errno::WOULDBLOCK,
+    )?;
+    expect_errno(
+        "flock b LOCK_SH|LOCK_NB",
+        rustix::fs::flock(&b, FlockOperation::NonBlockingLockShared),
+        Errno::WOULDBLOCK,
+    )
 }
 
 fn flock_shared_ok(c: &Ctx) -> R<()> {
     let (a, b) = flock_pair(c)?;
     rustix::fs::flock(&a, FlockOperation::NonBlockingLockShared).must("flock a LOCK_SH")?;
     rustix::fs::flock(&b, FlockOperation::NonBlockingLockShared).must("flock b LOCK_SH")?;
-    expect_errno("flock b upgrade to LOCK_EX|LOCK_NB", rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive), Errno::WOULDBLOCK)
+    expect_errno(
+        "flock b upgrade to LOCK_EX|LOCK_NB",
+        rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive),
+        Errno::WOULDBLOCK,
+    )
 }
 
 fn flock_unlock_allows_other(c: &Ctx) -> R<()> {
     let (a, b) = flock_pair(c)?;
     rustix::fs::flock(&a, FlockOperation::LockExclusive).must("flock a LOCK_EX")?;
     rustix::fs::flock(&a, FlockOperation::Unlock).must("flock a LOCK_UN")?;
-    rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive).must("flock b LOCK_EX|LOCK_NB after unlock")
+    rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive)
+        .must("flock b LOCK_EX|LOCK_NB after unlock")
 }
 
 fn flock_close_releases(c: &Ctx) -> R<()> {
     let (a, b) = flock_pair(c)?;
     rustix::fs::flock(&a, FlockOperation::LockExclusive).must("flock a LOCK_EX")?;
     drop(a);
-    rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive).must("flock b LOCK_EX|LOCK_NB after closing a")
+    rustix::fs::flock(&b, FlockOperation::NonBlockingLockExclusive)
+        .must("flock b LOCK_EX|LOCK_NB after closing a")
 }
 
 fn flock_independent_of_posix(c: &Ctx) -> R<()> {
     let (a, b) = flock_pair(c)?;
     rustix::fs::flock(&a, FlockOperation::LockExclusive).must("flock a LOCK_EX")?;
-    want_ok("POSIX write lock on b", lock(b.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno)
+    want_ok(
+        "POSIX write lock on b",
+        lock(b.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
+    )
 }

@@ -30,7 +30,12 @@ fn mmap_write_visible_to_pread(c: &Ctx) -> R<()> {
     let data = c.rng().bytes(PAGE);
     m.bytes_mut()[PAGE / 2..PAGE / 2 + PAGE].copy_from_slice(&data);
     let back = pread_upto(&fd, PAGE, (PAGE / 2) as u64).must("pread")?;
-    check("bytes via pread", back == data, "the stored bytes", "different bytes")
+    check(
+        "bytes via pread",
+        back == data,
+        "the stored bytes",
+        "different bytes",
+    )
 }
 
 fn mmap_sees_pwrite(c: &Ctx) -> R<()> {
@@ -39,7 +44,11 @@ fn mmap_sees_pwrite(c: &Ctx) -> R<()> {
     let m = Mapping::new(&fd, PAGE, true).must("mmap")?;
     check_eq("initial byte", 0, m.bytes()[10])?;
     pwrite_all(&fd, b"hello", 10).must("pwrite")?;
-    check_eq("bytes via mapping", b"hello".to_vec(), m.bytes()[10..15].to_vec())
+    check_eq(
+        "bytes via mapping",
+        b"hello".to_vec(),
+        m.bytes()[10..15].to_vec(),
+    )
 }
 
 fn mmap_msync_visible_after_reopen(c: &Ctx) -> R<()> {
@@ -50,7 +59,11 @@ fn mmap_msync_visible_after_reopen(c: &Ctx) -> R<()> {
         m.bytes_mut()[..6].copy_from_slice(b"synced");
         m.sync().must("msync")?;
     }
-    check_eq("first bytes after reopen", b"synced".to_vec(), c.read("f")?[..6].to_vec())
+    check_eq(
+        "first bytes after reopen",
+        b"synced".to_vec(),
+        c.read("f")?[..6].to_vec(),
+    )
 }
 
 fn mmap_private_write_not_visible(c: &Ctx) -> R<()> {
@@ -59,14 +72,23 @@ fn mmap_private_write_not_visible(c: &Ctx) -> R<()> {
     let mut m = Mapping::new(&fd, PAGE, false).must("mmap private")?;
     m.bytes_mut()[0] = b'Z';
     check_eq("byte in private mapping", b'Z', m.bytes()[0])?;
-    check_eq("byte in file", b"a".to_vec(), pread_upto(&fd, 1, 0).must("pread")?)
+    check_eq(
+        "byte in file",
+        b"a".to_vec(),
+        pread_upto(&fd, 1, 0).must("pread")?,
+    )
 }
 
 fn mmap_tail_of_last_page_zero(c: &Ctx) -> R<()> {
     c.create("f", &[b'x'; 100])?;
     let fd = c.open("f", OFlags::RDONLY)?;
     let m = Mapping::with_prot(&fd, PAGE, true, ProtFlags::READ).must("mmap")?;
-    check("first 100 bytes", m.bytes()[..100].iter().all(|b| *b == b'x'), "file data", "other bytes")?;
+    check(
+        "first 100 bytes",
+        m.bytes()[..100].iter().all(|b| *b == b'x'),
+        "file data",
+        "other bytes",
+    )?;
     let nonzero = m.bytes()[100..].iter().filter(|b| **b != 0).count();
     check_eq("non-zero bytes past EOF in the page", 0, nonzero)
 }
@@ -94,5 +116,9 @@ fn mmap_sees_truncate_extend(c: &Ctx) -> R<()> {
 fn mmap_shared_write_on_rdonly_fd_eacces(c: &Ctx) -> R<()> {
     c.create("f", &[0u8; PAGE])?;
     let fd = c.open("f", OFlags::RDONLY)?;
-    expect_errno("shared writable mmap of O_RDONLY fd", Mapping::new(&fd, PAGE, true), Errno::ACCESS)
+    expect_errno(
+        "shared writable mmap of O_RDONLY fd",
+        Mapping::new(&fd, PAGE, true),
+        Errno::ACCESS,
+    )
 }

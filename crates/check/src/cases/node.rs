@@ -43,7 +43,11 @@ fn mknod_socket_type(c: &Ctx) -> R<()> {
 
 fn mknod_existing_eexist(c: &Ctx) -> R<()> {
     c.create("f", b"keep")?;
-    expect_errno("mknod fifo onto f", mknod(c, "f", FileType::Fifo, 0), Errno::EXIST)?;
+    expect_errno(
+        "mknod fifo onto f",
+        mknod(c, "f", FileType::Fifo, 0),
+        Errno::EXIST,
+    )?;
     check_eq("type of f", libc::S_IFREG, c.lstat("f")?.kind())
 }
 
@@ -52,12 +56,20 @@ fn mknod_char_device(c: &Ctx) -> R<()> {
     mknod(c, "null", FileType::CharacterDevice, dev).must("mknod c 1 3")?;
     let st = c.lstat("null")?;
     check_eq("type", libc::S_IFCHR, st.kind())?;
-    check_eq("rdev (major, minor)", (1, 3), (rustix::fs::major(st.rdev), rustix::fs::minor(st.rdev)))
+    check_eq(
+        "rdev (major, minor)",
+        (1, 3),
+        (rustix::fs::major(st.rdev), rustix::fs::minor(st.rdev)),
+    )
 }
 
 fn fifo_wronly_nonblock_no_reader_enxio(c: &Ctx) -> R<()> {
     mknod(c, "p", FileType::Fifo, 0).must("mknod fifo")?;
-    expect_errno("open fifo O_WRONLY|O_NONBLOCK", c.try_open("p", OFlags::WRONLY | OFlags::NONBLOCK, 0), Errno::NXIO)
+    expect_errno(
+        "open fifo O_WRONLY|O_NONBLOCK",
+        c.try_open("p", OFlags::WRONLY | OFlags::NONBLOCK, 0),
+        Errno::NXIO,
+    )
 }
 
 fn fifo_roundtrip(c: &Ctx) -> R<()> {
@@ -74,9 +86,24 @@ fn fifo_roundtrip(c: &Ctx) -> R<()> {
 fn statfs_sanity(c: &Ctx) -> R<()> {
     let s = rustix::fs::fstatfs(c.d()).must("fstatfs")?;
     check("f_bsize", s.f_bsize > 0, "> 0", s.f_bsize)?;
-    check("f_bfree <= f_blocks", s.f_bfree <= s.f_blocks, format!("<= {}", s.f_blocks), s.f_bfree)?;
-    check("f_bavail <= f_bfree", s.f_bavail <= s.f_bfree, format!("<= {}", s.f_bfree), s.f_bavail)?;
-    check("f_ffree <= f_files", s.f_ffree <= s.f_files, format!("<= {}", s.f_files), s.f_ffree)?;
+    check(
+        "f_bfree <= f_blocks",
+        s.f_bfree <= s.f_blocks,
+        format!("<= {}", s.f_blocks),
+        s.f_bfree,
+    )?;
+    check(
+        "f_bavail <= f_bfree",
+        s.f_bavail <= s.f_bfree,
+        format!("<= {}", s.f_bfree),
+        s.f_bavail,
+    )?;
+    check(
+        "f_ffree <= f_files",
+        s.f_ffree <= s.f_files,
+        format!("<= {}", s.f_files),
+        s.f_ffree,
+    )?;
     check("f_namelen", s.f_namelen > 0, "> 0", s.f_namelen)
 }
 
@@ -97,7 +124,12 @@ fn write_read_1mib_exact(c: &Ctx) -> R<()> {
     let data = c.rng().bytes((1 << 20) + 17);
     c.create("f", &data)?;
     check_eq("size", data.len() as i64, c.stat("f")?.size)?;
-    check("content", c.read("f")? == data, "identical", "different bytes")
+    check(
+        "content",
+        c.read("f")? == data,
+        "identical",
+        "different bytes",
+    )
 }
 
 fn read_at_eof_returns_zero(c: &Ctx) -> R<()> {
@@ -106,30 +138,53 @@ fn read_at_eof_returns_zero(c: &Ctx) -> R<()> {
     rustix::fs::seek(&f, SeekFrom::End(0)).must("lseek END")?;
     let mut b = [0u8; 10];
     check_eq("read at EOF", 0, rustix::io::read(&f, &mut b).must("read")?)?;
-    check_eq("pread past EOF", 0, rustix::io::pread(&f, &mut b, 1000).must("pread")?)
+    check_eq(
+        "pread past EOF",
+        0,
+        rustix::io::pread(&f, &mut b, 1000).must("pread")?,
+    )
 }
 
 fn read_dir_eisdir(c: &Ctx) -> R<()> {
     let d = c.open(".", OFlags::RDONLY | OFlags::DIRECTORY)?;
     let mut b = [0u8; 10];
-    expect_errno("read on a directory", rustix::io::read(&d, &mut b), Errno::ISDIR)
+    expect_errno(
+        "read on a directory",
+        rustix::io::read(&d, &mut b),
+        Errno::ISDIR,
+    )
 }
 
 fn lseek_negative_einval(c: &Ctx) -> R<()> {
     c.create("f", b"12345")?;
     let f = c.open("f", OFlags::RDONLY)?;
-    expect_errno("lseek SEEK_CUR -10 at 0", rustix::fs::seek(&f, SeekFrom::Current(-10)), Errno::INVAL)?;
+    expect_errno(
+        "lseek SEEK_CUR -10 at 0",
+        rustix::fs::seek(&f, SeekFrom::Current(-10)),
+        Errno::INVAL,
+    )?;
     check_eq("position unchanged", 0, rustix::fs::tell(&f).must("tell")?)
 }
 
 fn access_exec_needs_x_bit_even_for_root(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.chmod("f", 0o644)?;
-    expect_errno("access X_OK on 0644", rustix::fs::accessat(c.d(), "f", Access::EXEC_OK, AtFlags::empty()), Errno::ACCESS)?;
+    expect_errno(
+        "access X_OK on 0644",
+        rustix::fs::accessat(c.d(), "f", Access::EXEC_OK, AtFlags::empty()),
+        Errno::ACCESS,
+    )?;
     c.chmod("f", 0o744)?;
-    rustix::fs::accessat(c.d(), "f", Access::EXEC_OK, AtFlags::empty()).must("access X_OK on 0744")?;
+    rustix::fs::accessat(c.d(), "f", Access::EXEC_OK, AtFlags::empty())
+        .must("access X_OK on 0744")?;
     c.chmod("f", 0o000)?;
-    rustix::fs::accessat(c.d(), "f", Access::READ_OK | Access::WRITE_OK, AtFlags::empty()).must("access R_OK|W_OK on 0000 as root")
+    rustix::fs::accessat(
+        c.d(),
+        "f",
+        Access::READ_OK | Access::WRITE_OK,
+        AtFlags::empty(),
+    )
+    .must("access R_OK|W_OK on 0000 as root")
 }
 
 fn access_uses_real_uid(c: &Ctx) -> R<()> {
@@ -138,5 +193,6 @@ fn access_uses_real_uid(c: &Ctx) -> R<()> {
     let r = as_nobody(|| rustix::fs::accessat(c.d(), "f", Access::READ_OK, AtFlags::empty()))?;
     expect_errno("access R_OK as nobody", r, Errno::ACCESS)?;
     c.chmod("f", 0o604)?;
-    as_nobody(|| rustix::fs::accessat(c.d(), "f", Access::READ_OK, AtFlags::empty()))?.must("access R_OK as nobody on 0604")
+    as_nobody(|| rustix::fs::accessat(c.d(), "f", Access::READ_OK, AtFlags::empty()))?
+        .must("access R_OK as nobody on 0604")
 }

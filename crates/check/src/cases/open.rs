@@ -65,19 +65,31 @@ fn open_creat_mode_applied(c: &Ctx) -> R<()> {
 fn open_creat_existing_keeps_content(c: &Ctx) -> R<()> {
     c.create("f", b"hello")?;
     let fd = c.open("f", CREATE | OFlags::WRONLY)?;
-    check_eq("size after reopen with O_CREAT", 5, fst(&fd).must("fstat")?.size)?;
+    check_eq(
+        "size after reopen with O_CREAT",
+        5,
+        fst(&fd).must("fstat")?.size,
+    )?;
     check_eq("content", b"hello".to_vec(), c.read("f")?)
 }
 
 fn open_excl_existing_eexist(c: &Ctx) -> R<()> {
     c.create("f", b"x")?;
-    expect_errno("O_CREAT|O_EXCL on existing f", c.try_open("f", CREATE | OFlags::EXCL | RW, 0o644), Errno::EXIST)?;
+    expect_errno(
+        "O_CREAT|O_EXCL on existing f",
+        c.try_open("f", CREATE | OFlags::EXCL | RW, 0o644),
+        Errno::EXIST,
+    )?;
     check_eq("content untouched", b"x".to_vec(), c.read("f")?)
 }
 
 fn open_excl_dangling_symlink_eexist(c: &Ctx) -> R<()> {
     c.symlink("target", "l")?;
-    expect_errno("O_CREAT|O_EXCL on dangling symlink", c.try_open("l", CREATE | OFlags::EXCL | RW, 0o644), Errno::EXIST)?;
+    expect_errno(
+        "O_CREAT|O_EXCL on dangling symlink",
+        c.try_open("l", CREATE | OFlags::EXCL | RW, 0o644),
+        Errno::EXIST,
+    )?;
     c.gone("target")
 }
 
@@ -91,17 +103,29 @@ fn open_creat_dangling_symlink_creates_target(c: &Ctx) -> R<()> {
 }
 
 fn open_missing_enoent(c: &Ctx) -> R<()> {
-    expect_errno("open missing", c.try_open("missing", OFlags::RDONLY, 0), Errno::NOENT)
+    expect_errno(
+        "open missing",
+        c.try_open("missing", OFlags::RDONLY, 0),
+        Errno::NOENT,
+    )
 }
 
 fn open_missing_parent_enoent(c: &Ctx) -> R<()> {
-    expect_errno("create nodir/f", c.try_open("nodir/f", CREATE | RW, 0o644), Errno::NOENT)?;
+    expect_errno(
+        "create nodir/f",
+        c.try_open("nodir/f", CREATE | RW, 0o644),
+        Errno::NOENT,
+    )?;
     c.gone("nodir")
 }
 
 fn open_dir_wronly_eisdir(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errno("open dir O_WRONLY", c.try_open("d", OFlags::WRONLY, 0), Errno::ISDIR)
+    expect_errno(
+        "open dir O_WRONLY",
+        c.try_open("d", OFlags::WRONLY, 0),
+        Errno::ISDIR,
+    )
 }
 
 fn open_dir_rdwr_eisdir(c: &Ctx) -> R<()> {
@@ -111,36 +135,64 @@ fn open_dir_rdwr_eisdir(c: &Ctx) -> R<()> {
 
 fn open_dir_creat_eisdir(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errno("open dir O_CREAT|O_RDONLY", c.try_open("d", CREATE | OFlags::RDONLY, 0o644), Errno::ISDIR)?;
+    expect_errno(
+        "open dir O_CREAT|O_RDONLY",
+        c.try_open("d", CREATE | OFlags::RDONLY, 0o644),
+        Errno::ISDIR,
+    )?;
     check_eq("d still a directory", libc::S_IFDIR, c.stat("d")?.kind())
 }
 
 fn open_file_as_dir_component_enotdir(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("open f/x", c.try_open("f/x", OFlags::RDONLY, 0), Errno::NOTDIR)?;
-    expect_errno("create f/x", c.try_open("f/x", CREATE | RW, 0o644), Errno::NOTDIR)
+    expect_errno(
+        "open f/x",
+        c.try_open("f/x", OFlags::RDONLY, 0),
+        Errno::NOTDIR,
+    )?;
+    expect_errno(
+        "create f/x",
+        c.try_open("f/x", CREATE | RW, 0o644),
+        Errno::NOTDIR,
+    )
 }
 
 fn open_directory_flag_on_file_enotdir(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("O_DIRECTORY on file", c.try_open("f", OFlags::DIRECTORY | OFlags::RDONLY, 0), Errno::NOTDIR)
+    expect_errno(
+        "O_DIRECTORY on file",
+        c.try_open("f", OFlags::DIRECTORY | OFlags::RDONLY, 0),
+        Errno::NOTDIR,
+    )
 }
 
 fn open_directory_flag_on_dir_ok(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     let fd = c.open("d", OFlags::DIRECTORY | OFlags::RDONLY)?;
-    check_eq("type via fstat", libc::S_IFDIR, fst(&fd).must("fstat")?.kind())
+    check_eq(
+        "type via fstat",
+        libc::S_IFDIR,
+        fst(&fd).must("fstat")?.kind(),
+    )
 }
 
 fn open_creat_directory_einval(c: &Ctx) -> R<()> {
-    expect_errno("O_CREAT|O_DIRECTORY", c.try_open("n", CREATE | OFlags::DIRECTORY | OFlags::RDONLY, 0o755), Errno::INVAL)?;
+    expect_errno(
+        "O_CREAT|O_DIRECTORY",
+        c.try_open("n", CREATE | OFlags::DIRECTORY | OFlags::RDONLY, 0o755),
+        Errno::INVAL,
+    )?;
     c.gone("n")
 }
 
 fn open_nofollow_symlink_eloop(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     c.symlink("f", "l")?;
-    expect_errno("O_NOFOLLOW on symlink", c.try_open("l", OFlags::NOFOLLOW | OFlags::RDONLY, 0), Errno::LOOP)
+    expect_errno(
+        "O_NOFOLLOW on symlink",
+        c.try_open("l", OFlags::NOFOLLOW | OFlags::RDONLY, 0),
+        Errno::LOOP,
+    )
 }
 
 fn open_nofollow_regular_ok(c: &Ctx) -> R<()> {
@@ -152,18 +204,34 @@ fn open_nofollow_regular_ok(c: &Ctx) -> R<()> {
 fn open_symlink_loop_eloop(c: &Ctx) -> R<()> {
     c.symlink("b", "a")?;
     c.symlink("a", "b")?;
-    expect_errno("open a (a->b->a)", c.try_open("a", OFlags::RDONLY, 0), Errno::LOOP)?;
-    expect_errno("create through loop", c.try_open("a", CREATE | RW, 0o644), Errno::LOOP)
+    expect_errno(
+        "open a (a->b->a)",
+        c.try_open("a", OFlags::RDONLY, 0),
+        Errno::LOOP,
+    )?;
+    expect_errno(
+        "create through loop",
+        c.try_open("a", CREATE | RW, 0o644),
+        Errno::LOOP,
+    )
 }
 
 fn open_self_symlink_eloop(c: &Ctx) -> R<()> {
     c.symlink("l", "l")?;
-    expect_errno("open l (l->l)", c.try_open("l", OFlags::RDONLY, 0), Errno::LOOP)
+    expect_errno(
+        "open l (l->l)",
+        c.try_open("l", OFlags::RDONLY, 0),
+        Errno::LOOP,
+    )
 }
 
 fn open_name_too_long_enametoolong(c: &Ctx) -> R<()> {
     let name = "n".repeat(256);
-    expect_errno("create 256-byte name", c.try_open(&name, CREATE | RW, 0o644), Errno::NAMETOOLONG)
+    expect_errno(
+        "create 256-byte name",
+        c.try_open(&name, CREATE | RW, 0o644),
+        Errno::NAMETOOLONG,
+    )
 }
 
 fn open_name_255_ok(c: &Ctx) -> R<()> {
@@ -179,17 +247,29 @@ fn open_name_255_ok(c: &Ctx) -> R<()> {
 
 fn open_path_too_long_enametoolong(c: &Ctx) -> R<()> {
     let path = format!("{}f", "./".repeat(2100));
-    expect_errno("open a 4201-byte path", c.try_open(&path, CREATE | RW, 0o644), Errno::NAMETOOLONG)
+    expect_errno(
+        "open a 4201-byte path",
+        c.try_open(&path, CREATE | RW, 0o644),
+        Errno::NAMETOOLONG,
+    )
 }
 
 fn open_creat_trailing_slash_eisdir(c: &Ctx) -> R<()> {
-    expect_errno("create new/", c.try_open("new/", CREATE | RW, 0o644), Errno::ISDIR)?;
+    expect_errno(
+        "create new/",
+        c.try_open("new/", CREATE | RW, 0o644),
+        Errno::ISDIR,
+    )?;
     c.gone("new")
 }
 
 fn open_file_trailing_slash_enotdir(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("open f/", c.try_open("f/", OFlags::RDONLY, 0), Errno::NOTDIR)
+    expect_errno(
+        "open f/",
+        c.try_open("f/", OFlags::RDONLY, 0),
+        Errno::NOTDIR,
+    )
 }
 
 fn open_append_writes_at_end(c: &Ctx) -> R<()> {
@@ -197,7 +277,11 @@ fn open_append_writes_at_end(c: &Ctx) -> R<()> {
     let fd = c.open("f", OFlags::WRONLY | OFlags::APPEND)?;
     rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0)).must("lseek 0")?;
     write_all(&fd, b"de").must("append write")?;
-    check_eq("position after append", 5, rustix::fs::tell(&fd).must("tell")?)?;
+    check_eq(
+        "position after append",
+        5,
+        rustix::fs::tell(&fd).must("tell")?,
+    )?;
     check_eq("content", b"abcde".to_vec(), c.read("f")?)
 }
 
@@ -222,7 +306,11 @@ fn open_trunc_empties_file(c: &Ctx) -> R<()> {
 fn open_rdonly_write_ebadf(c: &Ctx) -> R<()> {
     c.create("f", b"abc")?;
     let fd = c.open("f", OFlags::RDONLY)?;
-    expect_errno("write on O_RDONLY fd", rustix::io::write(&fd, b"x"), Errno::BADF)?;
+    expect_errno(
+        "write on O_RDONLY fd",
+        rustix::io::write(&fd, b"x"),
+        Errno::BADF,
+    )?;
     check_eq("content", b"abc".to_vec(), c.read("f")?)
 }
 
@@ -230,7 +318,11 @@ fn open_wronly_read_ebadf(c: &Ctx) -> R<()> {
     c.create("f", b"abc")?;
     let fd = c.open("f", OFlags::WRONLY)?;
     let mut b = [0u8; 4];
-    expect_errno("read on O_WRONLY fd", rustix::io::read(&fd, &mut b), Errno::BADF)
+    expect_errno(
+        "read on O_WRONLY fd",
+        rustix::io::read(&fd, &mut b),
+        Errno::BADF,
+    )
 }
 
 fn open_rdwr_pwrite_pread_roundtrip(c: &Ctx) -> R<()> {
@@ -239,8 +331,18 @@ fn open_rdwr_pwrite_pread_roundtrip(c: &Ctx) -> R<()> {
     pwrite_all(&fd, &data, 3000).must("pwrite 10000 bytes at 3000")?;
     check_eq("size", 13_000, fst(&fd).must("fstat")?.size)?;
     let back = pread_upto(&fd, 13_000, 0).must("pread")?;
-    check("first 3000 bytes are zero", back[..3000].iter().all(|b| *b == 0), "zeros", "non-zero bytes")?;
-    check(&format!("bytes 3000..13000 (got {} bytes)", back.len()), back[3000..] == data[..], "the written data", "different bytes")
+    check(
+        "first 3000 bytes are zero",
+        back[..3000].iter().all(|b| *b == 0),
+        "zeros",
+        "non-zero bytes",
+    )?;
+    check(
+        &format!("bytes 3000..13000 (got {} bytes)", back.len()),
+        back[3000..] == data[..],
+        "the written data",
+        "different bytes",
+    )
 }
 
 fn open_as_nobody_no_read_eacces(c: &Ctx) -> R<()> {
@@ -302,7 +404,12 @@ fn open_creat_sgid_dir_inherits_gid(c: &Ctx) -> R<()> {
     rustix::fs::mkdirat(c.d(), "d/sub", Mode::from_raw_mode(0o755)).must("mkdir d/sub")?;
     let sub = c.stat("d/sub")?;
     check_eq("gid of subdir", 4242, sub.gid)?;
-    check("subdir keeps S_ISGID", sub.mode & libc::S_ISGID != 0, "S_ISGID set", format!("mode {:o}", sub.perm()))
+    check(
+        "subdir keeps S_ISGID",
+        sub.mode & libc::S_ISGID != 0,
+        "S_ISGID set",
+        format!("mode {:o}", sub.perm()),
+    )
 }
 
 fn open_noatime_non_owner_eperm(c: &Ctx) -> R<()> {

@@ -101,7 +101,8 @@ fn race_release_vs_unlink(c: &Ctx) -> R<()> {
             s.spawn(move || {
                 while race.running() {
                     let n = &names[rng.below(8) as usize];
-                    let r = create(d, n, OFlags::CREATE | OFlags::RDWR).must(&format!("create {n}"));
+                    let r =
+                        create(d, n, OFlags::CREATE | OFlags::RDWR).must(&format!("create {n}"));
                     let fd = match r {
                         Ok(fd) => fd,
                         Err(o) => return race.fail(o),
@@ -118,7 +119,13 @@ fn race_release_vs_unlink(c: &Ctx) -> R<()> {
                 let n = &names[rng.below(8) as usize];
                 match rustix::fs::unlinkat(d, n.as_str(), AtFlags::empty()) {
                     Ok(()) | Err(Errno::NOENT) => {}
-                    Err(e) => return race.fail(fail("success or ENOENT", errno_name(e), format!("unlink {n}"))),
+                    Err(e) => {
+                        return race.fail(fail(
+                            "success or ENOENT",
+                            errno_name(e),
+                            format!("unlink {n}"),
+                        ))
+                    }
                 }
             }
         });
@@ -126,11 +133,19 @@ fn race_release_vs_unlink(c: &Ctx) -> R<()> {
     state.result()?;
     let left = list_fd(d.as_fd())?;
     let unknown: Vec<&String> = left.iter().filter(|n| !names.contains(n)).collect();
-    check_eq("entries other than the test's names (hidden files?)", Vec::<&String>::new(), unknown)?;
+    check_eq(
+        "entries other than the test's names (hidden files?)",
+        Vec::<&String>::new(),
+        unknown,
+    )?;
     for n in &left {
         c.unlink(&format!("d/{n}"))?;
     }
-    check_eq("entries after unlinking every name", Vec::<String>::new(), list_fd(d.as_fd())?)?;
+    check_eq(
+        "entries after unlinking every name",
+        Vec::<String>::new(),
+        list_fd(d.as_fd())?,
+    )?;
     rustix::fs::unlinkat(c.d(), "d", AtFlags::REMOVEDIR).must("rmdir d")
 }
 
@@ -162,13 +177,26 @@ fn race_rename_vs_open(c: &Ctx) -> R<()> {
                     match create(dd, n, OFlags::RDONLY) {
                         Ok(fd) => {
                             let r = read_all(&fd).must(&format!("read {n}"));
-                            let r = r.and_then(|data| check(&format!("content of {n}"), data == *magic, "the file's data", format!("{} other bytes", data.len())));
+                            let r = r.and_then(|data| {
+                                check(
+                                    &format!("content of {n}"),
+                                    data == *magic,
+                                    "the file's data",
+                                    format!("{} other bytes", data.len()),
+                                )
+                            });
                             if !race.ok(r) {
                                 return;
                             }
                         }
                         Err(Errno::NOENT) => {}
-                        Err(e) => return race.fail(fail("success or ENOENT", errno_name(e), format!("open {n}"))),
+                        Err(e) => {
+                            return race.fail(fail(
+                                "success or ENOENT",
+                                errno_name(e),
+                                format!("open {n}"),
+                            ))
+                        }
                     }
                 }
             });
@@ -198,7 +226,9 @@ fn race_excl_create_one_winner(c: &Ctx) -> R<()> {
                     })
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or(Err(Errno::IO))).collect()
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or(Err(Errno::IO)))
+                .collect()
         });
         let winners = results.iter().filter(|r| r.is_ok()).count();
         let others: Vec<String> = results
@@ -208,8 +238,13 @@ fn race_excl_create_one_winner(c: &Ctx) -> R<()> {
             .map(|e| errno_name(*e))
             .collect();
         check_eq(&format!("winners in round {round}"), 1, winners)?;
-        check_eq(&format!("errors other than EEXIST in round {round}"), Vec::<String>::new(), others)?;
-        rustix::fs::unlinkat(&d, name.as_str(), AtFlags::empty()).must(&format!("unlink {name}"))?;
+        check_eq(
+            &format!("errors other than EEXIST in round {round}"),
+            Vec::<String>::new(),
+            others,
+        )?;
+        rustix::fs::unlinkat(&d, name.as_str(), AtFlags::empty())
+            .must(&format!("unlink {name}"))?;
     }
     Ok(())
 }
@@ -236,14 +271,21 @@ fn race_readdir_vs_unlink(c: &Ctx) -> R<()> {
                 };
                 match r {
                     Ok(()) | Err(Errno::NOENT) => {}
-                    Err(e) => return race.fail(fail("success or ENOENT", errno_name(e), format!("churn {n}"))),
+                    Err(e) => {
+                        return race.fail(fail(
+                            "success or ENOENT",
+                            errno_name(e),
+                            format!("churn {n}"),
+                        ))
+                    }
                 }
             }
         });
         let mut rounds = 0;
         while race.running() || rounds < 3 {
             rounds += 1;
-            let fd = match create(d.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY).must("open d") {
+            let fd = match create(d.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY).must("open d")
+            {
                 Ok(fd) => fd,
                 Err(o) => return race.fail(o),
             };
@@ -267,7 +309,9 @@ fn race_readdir_vs_unlink(c: &Ctx) -> R<()> {
             let missing: Vec<&String> = survivors.iter().filter(|n| !seen.contains(*n)).collect();
             let unknown: Vec<&String> = seen
                 .iter()
-                .filter(|n| *n != "." && *n != ".." && !survivors.contains(*n) && !victims.contains(n))
+                .filter(|n| {
+                    *n != "." && *n != ".." && !survivors.contains(*n) && !victims.contains(n)
+                })
                 .collect();
             if !missing.is_empty() || !dups.is_empty() || !unknown.is_empty() {
                 return race.fail(fail(
@@ -293,8 +337,13 @@ fn race_link_unlink_nlink_exact(c: &Ctx) -> R<()> {
         for t in 0..threads {
             let (race, dd) = (race, d.as_fd());
             s.spawn(move || {
-                let link = |n: &str| rustix::fs::linkat(dd, "f", dd, n, AtFlags::empty()).must(&format!("link f {n}"));
-                let unlink = |n: &str| rustix::fs::unlinkat(dd, n, AtFlags::empty()).must(&format!("unlink {n}"));
+                let link = |n: &str| {
+                    rustix::fs::linkat(dd, "f", dd, n, AtFlags::empty())
+                        .must(&format!("link f {n}"))
+                };
+                let unlink = |n: &str| {
+                    rustix::fs::unlinkat(dd, n, AtFlags::empty()).must(&format!("unlink {n}"))
+                };
                 while race.running() {
                     for k in 0..4 {
                         if !race.ok(link(&format!("t{t}-{k}"))) {
@@ -316,7 +365,12 @@ fn race_link_unlink_nlink_exact(c: &Ctx) -> R<()> {
         s.spawn(move || {
             while race.running() {
                 let r = fst(f).must("fstat f").and_then(|st| {
-                    check("nlink during the race", (1..=max).contains(&st.nlink), format!("1..={max}"), st.nlink)
+                    check(
+                        "nlink during the race",
+                        (1..=max).contains(&st.nlink),
+                        format!("1..={max}"),
+                        st.nlink,
+                    )
                 });
                 if !race.ok(r) {
                     return;
@@ -327,7 +381,11 @@ fn race_link_unlink_nlink_exact(c: &Ctx) -> R<()> {
     state.result()?;
     let want = 1 + (1..=threads).sum::<u64>();
     check_eq("nlink after the race", want, fst(&f).must("fstat f")?.nlink)?;
-    check_eq("names after the race", want as usize, list_fd(d.as_fd())?.len())
+    check_eq(
+        "names after the race",
+        want as usize,
+        list_fd(d.as_fd())?.len(),
+    )
 }
 
 fn chunk_pattern(chunk: usize, gen: u64, len: usize) -> Vec<u8> {
@@ -354,8 +412,9 @@ fn race_parallel_writers_disjoint(c: &Ctx) -> R<()> {
                 while race.running() || gen < 8 {
                     gen += 1;
                     let chunk = t + THREADS * rng.below((CHUNKS / THREADS) as u64) as usize;
-                    let r = pwrite_all(f, &chunk_pattern(chunk, gen, CHUNK), (chunk * CHUNK) as u64)
-                        .must(&format!("pwrite chunk {chunk}"));
+                    let r =
+                        pwrite_all(f, &chunk_pattern(chunk, gen, CHUNK), (chunk * CHUNK) as u64)
+                            .must(&format!("pwrite chunk {chunk}"));
                     if !race.ok(r) {
                         return;
                     }
@@ -368,11 +427,20 @@ fn race_parallel_writers_disjoint(c: &Ctx) -> R<()> {
     for (chunk, g) in last.iter().enumerate() {
         let g = g.load(Ordering::Relaxed);
         let got = pread_upto(&f, CHUNK, (chunk * CHUNK) as u64).must("pread")?;
-        let want = if g == 0 { vec![0u8; CHUNK] } else { chunk_pattern(chunk, g, CHUNK) };
+        let want = if g == 0 {
+            vec![0u8; CHUNK]
+        } else {
+            chunk_pattern(chunk, g, CHUNK)
+        };
         if got.len() < CHUNK && g == 0 {
             continue; // never-written chunk past the end
         }
-        check(&format!("chunk {chunk} (last generation {g})"), got == want, "its last written data", "other bytes")?;
+        check(
+            &format!("chunk {chunk} (last generation {g})"),
+            got == want,
+            "its last written data",
+            "other bytes",
+        )?;
     }
     Ok(())
 }
@@ -423,7 +491,11 @@ fn race_truncate_vs_read(c: &Ctx) -> R<()> {
                         ));
                     }
                     if off + n as u64 > SZ {
-                        return race.fail(fail(format!("<= {SZ}"), off + n as u64, "end of a read"));
+                        return race.fail(fail(
+                            format!("<= {SZ}"),
+                            off + n as u64,
+                            "end of a read",
+                        ));
                     }
                 }
             });
@@ -470,7 +542,12 @@ fn race_append_writers(c: &Ctx) -> R<()> {
     for (i, rec) in data.chunks(REC).enumerate() {
         let t = rec[0];
         let intact = (1..=THREADS).contains(&t) && rec[5..].iter().all(|b| *b == t);
-        check(&format!("record {i}"), intact, "an intact record", format!("{:?}", &rec[..8]))?;
+        check(
+            &format!("record {i}"),
+            intact,
+            "an intact record",
+            format!("{:?}", &rec[..8]),
+        )?;
         let seq = u32::from_le_bytes([rec[1], rec[2], rec[3], rec[4]]);
         let want = &mut next[(t - 1) as usize];
         check_eq(&format!("sequence of writer {t} at record {i}"), *want, seq)?;
@@ -497,7 +574,8 @@ fn race_exchange_vs_stat(c: &Ctx) -> R<()> {
         let (race, dd) = (race, d.as_fd());
         s.spawn(move || {
             while race.running() {
-                let r = rustix::fs::renameat_with(dd, "a", dd, "b", RenameFlags::EXCHANGE).must("RENAME_EXCHANGE a b");
+                let r = rustix::fs::renameat_with(dd, "a", dd, "b", RenameFlags::EXCHANGE)
+                    .must("RENAME_EXCHANGE a b");
                 if !race.ok(r) {
                     return;
                 }
@@ -509,8 +587,17 @@ fn race_exchange_vs_stat(c: &Ctx) -> R<()> {
             s.spawn(move || {
                 while race.running() {
                     let n = if rng.below(2) == 0 { "a" } else { "b" };
-                    let r = rustix::fs::statat(dd, n, AtFlags::empty()).map(St::from).must(&format!("stat {n} during exchange"));
-                    let r = r.and_then(|st| check(&format!("inode of {n}"), st.ino == ia || st.ino == ib, format!("{ia} or {ib}"), st.ino));
+                    let r = rustix::fs::statat(dd, n, AtFlags::empty())
+                        .map(St::from)
+                        .must(&format!("stat {n} during exchange"));
+                    let r = r.and_then(|st| {
+                        check(
+                            &format!("inode of {n}"),
+                            st.ino == ia || st.ino == ib,
+                            format!("{ia} or {ib}"),
+                            st.ino,
+                        )
+                    });
                     if !race.ok(r) {
                         return;
                     }
@@ -542,7 +629,13 @@ fn race_create_unlink_same_name(c: &Ctx) -> R<()> {
                     };
                     match r {
                         Ok(()) | Err(Errno::NOENT) => {}
-                        Err(e) => return race.fail(fail("success or ENOENT", errno_name(e), if creator { "create x" } else { "unlink x" })),
+                        Err(e) => {
+                            return race.fail(fail(
+                                "success or ENOENT",
+                                errno_name(e),
+                                if creator { "create x" } else { "unlink x" },
+                            ))
+                        }
                     }
                 }
             });
@@ -556,9 +649,17 @@ fn race_create_unlink_same_name(c: &Ctx) -> R<()> {
         Err(e) => return Err(fail("success or ENOENT", errno_name(e), "stat d/x")),
     };
     let want: Vec<String> = if exists { vec!["x".into()] } else { vec![] };
-    check_eq(&format!("listing when stat says exists={exists}"), want, listed)?;
+    check_eq(
+        &format!("listing when stat says exists={exists}"),
+        want,
+        listed,
+    )?;
     if exists {
         c.unlink("d/x")?;
     }
-    check_eq("listing after cleanup", Vec::<String>::new(), list_fd(d.as_fd())?)
+    check_eq(
+        "listing after cleanup",
+        Vec::<String>::new(),
+        list_fd(d.as_fd())?,
+    )
 }

@@ -31,7 +31,11 @@ fn entries(c: &Ctx, name: &str) -> R<Vec<(String, u64, FileType)>> {
     let mut out = Vec::new();
     while let Some(e) = dir.read() {
         let e = e.must("readdir")?;
-        out.push((e.file_name().to_string_lossy().into_owned(), e.ino(), e.file_type()));
+        out.push((
+            e.file_name().to_string_lossy().into_owned(),
+            e.ino(),
+            e.file_type(),
+        ));
     }
     Ok(out)
 }
@@ -69,7 +73,11 @@ fn readdir_dot_and_dotdot(c: &Ctx) -> R<()> {
 
 fn readdir_empty_dir_only_dots(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    check_eq("listing", vec![".".to_string(), "..".to_string()], names_of(&entries(c, "d")?))
+    check_eq(
+        "listing",
+        vec![".".to_string(), "..".to_string()],
+        names_of(&entries(c, "d")?),
+    )
 }
 
 fn readdir_dtype_matches_stat(c: &Ctx) -> R<()> {
@@ -82,7 +90,11 @@ fn readdir_dtype_matches_stat(c: &Ctx) -> R<()> {
             continue;
         }
         let st = c.lstat(&name)?;
-        check_eq(&format!("d_type of {name}"), FileType::from_raw_mode(st.mode), t)?;
+        check_eq(
+            &format!("d_type of {name}"),
+            FileType::from_raw_mode(st.mode),
+            t,
+        )?;
     }
     Ok(())
 }
@@ -105,14 +117,23 @@ fn readdir_large_dir_no_dups(c: &Ctx) -> R<()> {
     let dfd = c.open("d", OFlags::RDONLY | OFlags::DIRECTORY)?;
     for i in 0..2000 {
         let n = format!("file-with-a-longish-name-{i:05}");
-        rustix::fs::openat(&dfd, n.as_str(), OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC, rustix::fs::Mode::from_raw_mode(0o644))
-            .must(&format!("create {n}"))?;
+        rustix::fs::openat(
+            &dfd,
+            n.as_str(),
+            OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .must(&format!("create {n}"))?;
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (n, _, _) in entries(c, "d")? {
         *seen.entry(n).or_default() += 1;
     }
-    let dups: Vec<&String> = seen.iter().filter(|(_, k)| **k > 1).map(|(n, _)| n).collect();
+    let dups: Vec<&String> = seen
+        .iter()
+        .filter(|(_, k)| **k > 1)
+        .map(|(n, _)| n)
+        .collect();
     check_eq("names listed more than once", Vec::<&String>::new(), dups)?;
     check_eq("distinct names (incl. . and ..)", 2002, seen.len())
 }
@@ -134,7 +155,11 @@ fn readdir_after_unlink_not_listed(c: &Ctx) -> R<()> {
         c.create(n, b"")?;
     }
     c.unlink("b")?;
-    check_eq("listing", vec!["a".to_string(), "c".to_string()], c.list(".")?)
+    check_eq(
+        "listing",
+        vec!["a".to_string(), "c".to_string()],
+        c.list(".")?,
+    )
 }
 
 fn readdir_rewind_sees_new_entry(c: &Ctx) -> R<()> {
@@ -143,16 +168,36 @@ fn readdir_rewind_sees_new_entry(c: &Ctx) -> R<()> {
     let mut dir = Dir::new(fd).must("opendir")?;
     let mut first = Vec::new();
     while let Some(e) = dir.read() {
-        first.push(e.must("readdir")?.file_name().to_string_lossy().into_owned());
+        first.push(
+            e.must("readdir")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     c.create("b", b"")?;
     dir.rewind();
     let mut second = Vec::new();
     while let Some(e) = dir.read() {
-        second.push(e.must("readdir after rewind")?.file_name().to_string_lossy().into_owned());
+        second.push(
+            e.must("readdir after rewind")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
-    check("first listing lacks b", !first.contains(&"b".to_string()), "no b", format!("{first:?}"))?;
-    check("listing after rewinddir", second.contains(&"b".to_string()), "contains b", format!("{second:?}"))
+    check(
+        "first listing lacks b",
+        !first.contains(&"b".to_string()),
+        "no b",
+        format!("{first:?}"),
+    )?;
+    check(
+        "listing after rewinddir",
+        second.contains(&"b".to_string()),
+        "contains b",
+        format!("{second:?}"),
+    )
 }
 
 fn telldir_seekdir_resumes(c: &Ctx) -> R<()> {
@@ -172,7 +217,12 @@ fn telldir_seekdir_resumes(c: &Ctx) -> R<()> {
     dir.seek(cookies[mid - 1]).must("seekdir to a cookie")?;
     let mut rest = Vec::new();
     while let Some(e) = dir.read() {
-        rest.push(e.must("readdir after seekdir")?.file_name().to_string_lossy().into_owned());
+        rest.push(
+            e.must("readdir after seekdir")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     check_eq("entries after seekdir", all[mid..].to_vec(), rest)
 }
@@ -185,12 +235,22 @@ fn seekdir_zero_restarts(c: &Ctx) -> R<()> {
     let mut dir = Dir::new(fd).must("opendir")?;
     let mut first = Vec::new();
     while let Some(e) = dir.read() {
-        first.push(e.must("readdir")?.file_name().to_string_lossy().into_owned());
+        first.push(
+            e.must("readdir")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     dir.seek(0).must("seekdir 0")?;
     let mut again = Vec::new();
     while let Some(e) = dir.read() {
-        again.push(e.must("readdir")?.file_name().to_string_lossy().into_owned());
+        again.push(
+            e.must("readdir")?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     check_eq("listing after seekdir(0)", first, again)
 }
@@ -209,7 +269,12 @@ fn readdir_concurrent_churn_keeps_survivors(c: &Ctx) -> R<()> {
         let churn = s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 let n = format!("churn-{}", rng.below(64));
-                let _ = rustix::fs::openat(dfd.as_fd(), n.as_str(), OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC, rustix::fs::Mode::from_raw_mode(0o644));
+                let _ = rustix::fs::openat(
+                    dfd.as_fd(),
+                    n.as_str(),
+                    OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
+                    rustix::fs::Mode::from_raw_mode(0o644),
+                );
                 let n = format!("churn-{}", rng.below(64));
                 let _ = rustix::fs::unlinkat(dfd.as_fd(), n.as_str(), AtFlags::empty());
             }
@@ -222,10 +287,21 @@ fn readdir_concurrent_churn_keeps_survivors(c: &Ctx) -> R<()> {
             for (n, _, _) in entries(c, "d")? {
                 *counts.entry(n).or_default() += 1;
             }
-            let missing: Vec<&String> = survivors.iter().filter(|n| !counts.contains_key(*n)).collect();
-            let dups: Vec<&String> = counts.iter().filter(|(_, k)| **k > 1).map(|(n, _)| n).collect();
+            let missing: Vec<&String> = survivors
+                .iter()
+                .filter(|n| !counts.contains_key(*n))
+                .collect();
+            let dups: Vec<&String> = counts
+                .iter()
+                .filter(|(_, k)| **k > 1)
+                .map(|(n, _)| n)
+                .collect();
             if !missing.is_empty() || !dups.is_empty() {
-                result = Err(fail("every survivor once, no duplicates", format!("missing {missing:?}, duplicated {dups:?}"), format!("listing round {rounds}")));
+                result = Err(fail(
+                    "every survivor once, no duplicates",
+                    format!("missing {missing:?}, duplicated {dups:?}"),
+                    format!("listing round {rounds}"),
+                ));
                 break;
             }
         }

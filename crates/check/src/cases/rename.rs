@@ -2,7 +2,7 @@
 //! (loops, non-empty, type mismatch, '.'), RENAME_NOREPLACE/EXCHANGE/WHITEOUT, '..' and link
 //! counts after moving directories, open descriptors across renames, and the sticky rule.
 
-use rustix::fs::{AtFlags, OFlags, RenameFlags};
+use rustix::fs::{OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::creds::as_nobody;
@@ -75,8 +75,16 @@ fn rename_over_open_target_fstat_nlink0(c: &Ctx) -> R<()> {
     c.create("b", b"old")?;
     let fd = c.open("b", OFlags::RDONLY)?;
     c.rename("a", "b")?;
-    check_eq("nlink of replaced file", 0, fst(&fd).must("fstat replaced")?.nlink)?;
-    check_eq("content of replaced file", b"old".to_vec(), read_all(&fd).must("read replaced")?)
+    check_eq(
+        "nlink of replaced file",
+        0,
+        fst(&fd).must("fstat replaced")?.nlink,
+    )?;
+    check_eq(
+        "content of replaced file",
+        b"old".to_vec(),
+        read_all(&fd).must("read replaced")?,
+    )
 }
 
 fn rename_dir_ok(c: &Ctx) -> R<()> {
@@ -100,7 +108,11 @@ fn rename_dir_over_nonempty_dir_enotempty(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     c.mkdir("e", 0o755)?;
     c.create("e/f", b"")?;
-    expect_errnos("rename d over non-empty e", ren(c, "d", "e"), &[Errno::NOTEMPTY, Errno::EXIST])?;
+    expect_errnos(
+        "rename d over non-empty e",
+        ren(c, "d", "e"),
+        &[Errno::NOTEMPTY, Errno::EXIST],
+    )?;
     c.stat("d").map(drop)
 }
 
@@ -138,7 +150,11 @@ fn rename_hardlinks_same_inode_noop(c: &Ctx) -> R<()> {
     c.create("a", b"x")?;
     c.link("a", "b")?;
     c.rename("a", "b")?;
-    check_eq("listing", vec!["a".to_string(), "b".to_string()], c.list(".")?)?;
+    check_eq(
+        "listing",
+        vec!["a".to_string(), "b".to_string()],
+        c.list(".")?,
+    )?;
     check_eq("nlink", 2, c.stat("a")?.nlink)
 }
 
@@ -155,7 +171,11 @@ fn rename_to_missing_dir_enoent(c: &Ctx) -> R<()> {
 
 fn rename_dot_ebusy(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    expect_errnos("rename d/. x", ren(c, "d/.", "x"), &[Errno::BUSY, Errno::INVAL])?;
+    expect_errnos(
+        "rename d/. x",
+        ren(c, "d/.", "x"),
+        &[Errno::BUSY, Errno::INVAL],
+    )?;
     c.gone("x")
 }
 
@@ -185,7 +205,12 @@ fn rename_updates_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.rename("a", "b")?;
     let after = c.stat("b")?;
-    check("ctime of renamed file", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime of renamed file",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn rename_updates_parent_mtimes(c: &Ctx) -> R<()> {
@@ -196,8 +221,18 @@ fn rename_updates_parent_mtimes(c: &Ctx) -> R<()> {
     c.tick();
     c.rename("p/a", "q/a")?;
     let (p1, q1) = (c.stat("p")?, c.stat("q")?);
-    check("mtime of source dir", p1.mtime > p0.mtime, format!("> {}", p0.mtime), p1.mtime)?;
-    check("mtime of target dir", q1.mtime > q0.mtime, format!("> {}", q0.mtime), q1.mtime)
+    check(
+        "mtime of source dir",
+        p1.mtime > p0.mtime,
+        format!("> {}", p0.mtime),
+        p1.mtime,
+    )?;
+    check(
+        "mtime of target dir",
+        q1.mtime > q0.mtime,
+        format!("> {}", q0.mtime),
+        q1.mtime,
+    )
 }
 
 fn rename_open_file_fd_still_valid(c: &Ctx) -> R<()> {
@@ -206,13 +241,21 @@ fn rename_open_file_fd_still_valid(c: &Ctx) -> R<()> {
     c.rename("a", "b")?;
     pwrite_all(&fd, b"2", 1).must("write through old fd")?;
     check_eq("content of b", b"12".to_vec(), c.read("b")?)?;
-    check_eq("inode via fd", c.stat("b")?.ino, fst(&fd).must("fstat")?.ino)
+    check_eq(
+        "inode via fd",
+        c.stat("b")?.ino,
+        fst(&fd).must("fstat")?.ino,
+    )
 }
 
 fn rename_noreplace_existing_eexist(c: &Ctx) -> R<()> {
     c.create("a", b"a")?;
     c.create("b", b"b")?;
-    expect_errno("RENAME_NOREPLACE a b", ren2(c, "a", "b", RenameFlags::NOREPLACE), Errno::EXIST)?;
+    expect_errno(
+        "RENAME_NOREPLACE a b",
+        ren2(c, "a", "b", RenameFlags::NOREPLACE),
+        Errno::EXIST,
+    )?;
     check_eq("content of a", b"a".to_vec(), c.read("a")?)?;
     check_eq("content of b", b"b".to_vec(), c.read("b")?)
 }
@@ -231,7 +274,11 @@ fn rename_exchange_files(c: &Ctx) -> R<()> {
     ren2(c, "a", "b", RenameFlags::EXCHANGE).must("RENAME_EXCHANGE a b")?;
     check_eq("content of a", b"B".to_vec(), c.read("a")?)?;
     check_eq("content of b", b"A".to_vec(), c.read("b")?)?;
-    check_eq("inodes (a, b)", (ib, ia), (c.stat("a")?.ino, c.stat("b")?.ino))
+    check_eq(
+        "inodes (a, b)",
+        (ib, ia),
+        (c.stat("a")?.ino, c.stat("b")?.ino),
+    )
 }
 
 fn rename_exchange_file_and_dir(c: &Ctx) -> R<()> {
@@ -255,7 +302,11 @@ fn rename_exchange_dirs_updates_dotdot(c: &Ctx) -> R<()> {
 
 fn rename_exchange_missing_enoent(c: &Ctx) -> R<()> {
     c.create("a", b"")?;
-    expect_errno("RENAME_EXCHANGE a missing", ren2(c, "a", "missing", RenameFlags::EXCHANGE), Errno::NOENT)?;
+    expect_errno(
+        "RENAME_EXCHANGE a missing",
+        ren2(c, "a", "missing", RenameFlags::EXCHANGE),
+        Errno::NOENT,
+    )?;
     c.stat("a").map(drop)
 }
 
@@ -263,14 +314,21 @@ fn rename_exchange_noreplace_einval(c: &Ctx) -> R<()> {
     c.create("a", b"")?;
     c.create("b", b"")?;
     let flags = RenameFlags::EXCHANGE | RenameFlags::NOREPLACE;
-    expect_errno("RENAME_EXCHANGE|NOREPLACE", ren2(c, "a", "b", flags), Errno::INVAL)
+    expect_errno(
+        "RENAME_EXCHANGE|NOREPLACE",
+        ren2(c, "a", "b", flags),
+        Errno::INVAL,
+    )
 }
 
 fn rename_whiteout_leaves_char_device(c: &Ctx) -> R<()> {
     c.create("a", b"x")?;
     match ren2(c, "a", "b", RenameFlags::WHITEOUT) {
         Err(e @ (Errno::INVAL | Errno::OPNOTSUPP)) => {
-            return Err(skip(format!("RENAME_WHITEOUT answered {} (optional, used by overlayfs)", errno_name(e))))
+            return Err(skip(format!(
+                "RENAME_WHITEOUT answered {} (optional, used by overlayfs)",
+                errno_name(e)
+            )))
         }
         r => r.must("RENAME_WHITEOUT a b")?,
     }
@@ -284,6 +342,10 @@ fn rename_sticky_dir_other_owner_eperm(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o1777)?;
     c.create("d/f", b"")?;
     let r = as_nobody(|| ren(c, "d/f", "d/g"))?;
-    expect_errno("nobody renaming root's file in a sticky dir", r, Errno::PERM)?;
+    expect_errno(
+        "nobody renaming root's file in a sticky dir",
+        r,
+        Errno::PERM,
+    )?;
     c.stat("d/f").map(drop)
 }

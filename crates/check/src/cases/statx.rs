@@ -26,7 +26,12 @@ fn statx_basic_stats_mask(c: &Ctx) -> R<()> {
     c.create("f", b"abc")?;
     let s = sx(c, "f", AtFlags::empty(), StatxFlags::BASIC_STATS)?;
     let mask = StatxFlags::from_bits_retain(s.stx_mask);
-    check("stx_mask", mask.contains(StatxFlags::BASIC_STATS), format!("contains {:#x}", StatxFlags::BASIC_STATS.bits()), format!("{:#x}", s.stx_mask))
+    check(
+        "stx_mask",
+        mask.contains(StatxFlags::BASIC_STATS),
+        format!("contains {:#x}", StatxFlags::BASIC_STATS.bits()),
+        format!("{:#x}", s.stx_mask),
+    )
 }
 
 fn statx_matches_fstat(c: &Ctx) -> R<()> {
@@ -38,33 +43,72 @@ fn statx_matches_fstat(c: &Ctx) -> R<()> {
     check_eq("nlink", st.nlink, s.stx_nlink as u64)?;
     check_mode("mode", st.mode, s.stx_mode as u32)?;
     check_eq("(uid, gid)", (st.uid, st.gid), (s.stx_uid, s.stx_gid))?;
-    check_eq("mtime", st.mtime, Ts { sec: s.stx_mtime.tv_sec, nsec: s.stx_mtime.tv_nsec as i64 })
+    check_eq(
+        "mtime",
+        st.mtime,
+        Ts {
+            sec: s.stx_mtime.tv_sec,
+            nsec: s.stx_mtime.tv_nsec as i64,
+        },
+    )
 }
 
 fn statx_btime_plausible(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    let s = sx(c, "f", AtFlags::empty(), StatxFlags::BASIC_STATS | StatxFlags::BTIME)?;
+    let s = sx(
+        c,
+        "f",
+        AtFlags::empty(),
+        StatxFlags::BASIC_STATS | StatxFlags::BTIME,
+    )?;
     if s.stx_mask & StatxFlags::BTIME.bits() == 0 {
-        return Err(skip("filesystem does not report birth time (STATX_BTIME not in stx_mask)"));
+        return Err(skip(
+            "filesystem does not report birth time (STATX_BTIME not in stx_mask)",
+        ));
     }
-    let b = Ts { sec: s.stx_btime.tv_sec, nsec: s.stx_btime.tv_nsec as i64 };
-    let ct = Ts { sec: s.stx_ctime.tv_sec, nsec: s.stx_ctime.tv_nsec as i64 };
-    check("btime", b.sec > 0 && b <= ct, format!("set and <= ctime {ct}"), b)
+    let b = Ts {
+        sec: s.stx_btime.tv_sec,
+        nsec: s.stx_btime.tv_nsec as i64,
+    };
+    let ct = Ts {
+        sec: s.stx_ctime.tv_sec,
+        nsec: s.stx_ctime.tv_nsec as i64,
+    };
+    check(
+        "btime",
+        b.sec > 0 && b <= ct,
+        format!("set and <= ctime {ct}"),
+        b,
+    )
 }
 
 fn statx_nsec_timestamps(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    rustix::fs::utimensat(c.d(), "f", &stamps((1_500_000_000, 111_222_333), (1_500_000_001, 123_456_789)), AtFlags::empty())
-        .must("utimensat")?;
+    rustix::fs::utimensat(
+        c.d(),
+        "f",
+        &stamps((1_500_000_000, 111_222_333), (1_500_000_001, 123_456_789)),
+        AtFlags::empty(),
+    )
+    .must("utimensat")?;
     let s = sx(c, "f", AtFlags::empty(), StatxFlags::BASIC_STATS)?;
-    check_eq("stx_mtime", (1_500_000_001, 123_456_789), (s.stx_mtime.tv_sec, s.stx_mtime.tv_nsec))?;
-    check_eq("stx_atime", (1_500_000_000, 111_222_333), (s.stx_atime.tv_sec, s.stx_atime.tv_nsec))
+    check_eq(
+        "stx_mtime",
+        (1_500_000_001, 123_456_789),
+        (s.stx_mtime.tv_sec, s.stx_mtime.tv_nsec),
+    )?;
+    check_eq(
+        "stx_atime",
+        (1_500_000_000, 111_222_333),
+        (s.stx_atime.tv_sec, s.stx_atime.tv_nsec),
+    )
 }
 
 fn statx_empty_path_on_opath_fd(c: &Ctx) -> R<()> {
     c.create("f", b"12345")?;
     let fd = c.open("f", OFlags::PATH)?;
-    let s = statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS).must("statx AT_EMPTY_PATH")?;
+    let s =
+        statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS).must("statx AT_EMPTY_PATH")?;
     check_eq("size", 5, s.stx_size)?;
     check_eq("ino", c.stat("f")?.ino, s.stx_ino)
 }
@@ -76,7 +120,11 @@ fn statx_symlink_nofollow(c: &Ctx) -> R<()> {
     check_eq("type", libc::S_IFLNK, s.stx_mode as u32 & libc::S_IFMT)?;
     check_eq("size", 11, s.stx_size)?;
     let f = sx(c, "l", AtFlags::empty(), StatxFlags::BASIC_STATS)?;
-    check_eq("type when following", libc::S_IFREG, f.stx_mode as u32 & libc::S_IFMT)
+    check_eq(
+        "type when following",
+        libc::S_IFREG,
+        f.stx_mode as u32 & libc::S_IFMT,
+    )
 }
 
 fn statx_dir_type_and_nlink(c: &Ctx) -> R<()> {
@@ -99,5 +147,9 @@ fn statx_dev_matches_stat(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
     let st = c.stat("f")?;
     let s = sx(c, "f", AtFlags::empty(), StatxFlags::BASIC_STATS)?;
-    check_eq("device", st.dev, rustix::fs::makedev(s.stx_dev_major, s.stx_dev_minor))
+    check_eq(
+        "device",
+        st.dev,
+        rustix::fs::makedev(s.stx_dev_major, s.stx_dev_minor),
+    )
 }

@@ -34,7 +34,11 @@ fn readlink(c: &Ctx, name: &str) -> R<String> {
 
 fn symlink_create_readlink(c: &Ctx) -> R<()> {
     c.symlink("some/where/../target with spaces", "l")?;
-    check_eq("readlink", "some/where/../target with spaces".to_string(), readlink(c, "l")?)
+    check_eq(
+        "readlink",
+        "some/where/../target with spaces".to_string(),
+        readlink(c, "l")?,
+    )
 }
 
 fn symlink_lstat_size_and_mode(c: &Ctx) -> R<()> {
@@ -60,12 +64,20 @@ fn symlink_loop_stat_eloop(c: &Ctx) -> R<()> {
 
 fn symlink_existing_eexist(c: &Ctx) -> R<()> {
     c.create("f", b"keep")?;
-    expect_errno("symlink onto f", rustix::fs::symlinkat("x", c.d(), "f"), Errno::EXIST)?;
+    expect_errno(
+        "symlink onto f",
+        rustix::fs::symlinkat("x", c.d(), "f"),
+        Errno::EXIST,
+    )?;
     check_eq("content of f", b"keep".to_vec(), c.read("f")?)
 }
 
 fn symlink_empty_target_enoent(c: &Ctx) -> R<()> {
-    expect_errno("symlink with empty target", rustix::fs::symlinkat("", c.d(), "l"), Errno::NOENT)?;
+    expect_errno(
+        "symlink with empty target",
+        rustix::fs::symlinkat("", c.d(), "l"),
+        Errno::NOENT,
+    )?;
     c.gone("l")
 }
 
@@ -78,7 +90,11 @@ fn symlink_long_target_ok(c: &Ctx) -> R<()> {
 
 fn symlink_target_too_long_enametoolong(c: &Ctx) -> R<()> {
     let target = "t".repeat(4096);
-    expect_errno("symlink with a 4096-byte target", rustix::fs::symlinkat(target.as_str(), c.d(), "l"), Errno::NAMETOOLONG)
+    expect_errno(
+        "symlink with a 4096-byte target",
+        rustix::fs::symlinkat(target.as_str(), c.d(), "l"),
+        Errno::NAMETOOLONG,
+    )
 }
 
 fn readlink_small_buffer_truncates(c: &Ctx) -> R<()> {
@@ -90,7 +106,11 @@ fn readlink_small_buffer_truncates(c: &Ctx) -> R<()> {
 
 fn readlink_on_file_einval(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    expect_errno("readlink f", rustix::fs::readlinkat(c.d(), "f", Vec::new()), Errno::INVAL)
+    expect_errno(
+        "readlink f",
+        rustix::fs::readlinkat(c.d(), "f", Vec::new()),
+        Errno::INVAL,
+    )
 }
 
 fn symlink_as_path_component(c: &Ctx) -> R<()> {
@@ -99,8 +119,16 @@ fn symlink_as_path_component(c: &Ctx) -> R<()> {
     c.symlink("d", "l")?;
     let abs = c.p("d");
     c.symlink(&abs.to_string_lossy(), "abs")?;
-    check_eq("content via relative link", b"through".to_vec(), c.read("l/f")?)?;
-    check_eq("content via absolute link", b"through".to_vec(), c.read("abs/f")?)
+    check_eq(
+        "content via relative link",
+        b"through".to_vec(),
+        c.read("l/f")?,
+    )?;
+    check_eq(
+        "content via absolute link",
+        b"through".to_vec(),
+        c.read("abs/f")?,
+    )
 }
 
 fn symlink_relative_from_link_dir(c: &Ctx) -> R<()> {
@@ -135,8 +163,14 @@ fn symlink_chmod_follows_target(c: &Ctx) -> R<()> {
 fn lchown_changes_link_not_target(c: &Ctx) -> R<()> {
     c.create("t", b"")?;
     c.symlink("t", "l")?;
-    rustix::fs::chownat(c.d(), "l", Some(Uid::from_raw(1234)), Some(Gid::from_raw(4321)), AtFlags::SYMLINK_NOFOLLOW)
-        .must("lchown l")?;
+    rustix::fs::chownat(
+        c.d(),
+        "l",
+        Some(Uid::from_raw(1234)),
+        Some(Gid::from_raw(4321)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .must("lchown l")?;
     let (l, t) = (c.lstat("l")?, c.stat("t")?);
     check_eq("link (uid, gid)", (1234, 4321), (l.uid, l.gid))?;
     check_eq("target (uid, gid)", (c.env.euid, t.gid), (t.uid, t.gid))?;
@@ -147,8 +181,20 @@ fn lutimes_changes_link_not_target(c: &Ctx) -> R<()> {
     c.create("t", b"")?;
     c.symlink("t", "l")?;
     let before = c.stat("t")?.mtime;
-    rustix::fs::utimensat(c.d(), "l", &stamps((1_000_000_000, 1), (1_000_000_000, 2)), AtFlags::SYMLINK_NOFOLLOW)
-        .must("utimensat AT_SYMLINK_NOFOLLOW l")?;
-    check_eq("link mtime", Ts { sec: 1_000_000_000, nsec: 2 }, c.lstat("l")?.mtime)?;
+    rustix::fs::utimensat(
+        c.d(),
+        "l",
+        &stamps((1_000_000_000, 1), (1_000_000_000, 2)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .must("utimensat AT_SYMLINK_NOFOLLOW l")?;
+    check_eq(
+        "link mtime",
+        Ts {
+            sec: 1_000_000_000,
+            nsec: 2,
+        },
+        c.lstat("l")?.mtime,
+    )?;
     check_eq("target mtime", before, c.stat("t")?.mtime)
 }

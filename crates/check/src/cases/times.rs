@@ -3,7 +3,7 @@
 //! are skipped on noatime mounts and are written so relatime also has to update (atime is
 //! first set older than mtime).
 
-use rustix::fs::{AtFlags, Mode, OFlags, UTIME_OMIT};
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::ctx::Ctx;
 use crate::util::*;
@@ -29,7 +29,8 @@ cases! { "times";
 const OLD: (i64, i64) = (1_000_000_000, 0);
 
 fn age(c: &Ctx, name: &str) -> R<St> {
-    rustix::fs::utimensat(c.d(), name, &stamps(OLD, (OLD.0 + 10, 0)), AtFlags::empty()).must(&format!("utimensat {name} to 2001"))?;
+    rustix::fs::utimensat(c.d(), name, &stamps(OLD, (OLD.0 + 10, 0)), AtFlags::empty())
+        .must(&format!("utimensat {name} to 2001"))?;
     c.stat(name)
 }
 
@@ -41,7 +42,11 @@ fn create_sets_times_now(c: &Ctx) -> R<()> {
     let t0 = Ts::now();
     c.create("f", b"")?;
     let st = c.stat("f")?;
-    for (what, t) in [("atime", st.atime), ("mtime", st.mtime), ("ctime", st.ctime)] {
+    for (what, t) in [
+        ("atime", st.atime),
+        ("mtime", st.mtime),
+        ("ctime", st.ctime),
+    ] {
         check(what, (t.sec - t0.sec).abs() <= 5, format!("about {t0}"), t)?;
     }
     check_eq("mtime == ctime", st.mtime, st.ctime)
@@ -62,7 +67,9 @@ fn create_updates_parent_mtime_ctime(c: &Ctx) -> R<()> {
 }
 
 fn mkdir_updates_parent_mtime_ctime(c: &Ctx) -> R<()> {
-    parent_moves(c, || rustix::fs::mkdirat(c.d(), "d/sub", Mode::from_raw_mode(0o755)).must("mkdir d/sub"))
+    parent_moves(c, || {
+        rustix::fs::mkdirat(c.d(), "d/sub", Mode::from_raw_mode(0o755)).must("mkdir d/sub")
+    })
 }
 
 fn rmdir_updates_parent_mtime_ctime(c: &Ctx) -> R<()> {
@@ -105,7 +112,11 @@ fn read_keeps_mtime_ctime(c: &Ctx) -> R<()> {
     c.tick();
     c.read("f")?;
     let after = c.stat("f")?;
-    check_eq("(mtime, ctime)", (before.mtime, before.ctime), (after.mtime, after.ctime))
+    check_eq(
+        "(mtime, ctime)",
+        (before.mtime, before.ctime),
+        (after.mtime, after.ctime),
+    )
 }
 
 fn read_updates_atime(c: &Ctx) -> R<()> {
@@ -120,7 +131,11 @@ fn readdir_updates_dir_atime(c: &Ctx) -> R<()> {
     c.create("d/f", b"")?;
     let before = age(c, "d")?;
     c.list("d")?;
-    moved("directory atime after readdir", before.atime, c.stat("d")?.atime)
+    moved(
+        "directory atime after readdir",
+        before.atime,
+        c.stat("d")?.atime,
+    )
 }
 
 fn ftruncate_updates_mtime_ctime(c: &Ctx) -> R<()> {
@@ -152,7 +167,11 @@ fn copy_file_range_updates_dest_mtime(c: &Ctx) -> R<()> {
     let d = c.open("dst", OFlags::WRONLY)?;
     let n = rustix::fs::copy_file_range(&s, None, &d, None, 7).must("copy_file_range")?;
     check_eq("bytes copied", 7, n)?;
-    moved("destination mtime", before.mtime, fst(&d).must("fstat")?.mtime)
+    moved(
+        "destination mtime",
+        before.mtime,
+        fst(&d).must("fstat")?.mtime,
+    )
 }
 
 fn readdir_keeps_dir_mtime(c: &Ctx) -> R<()> {
@@ -162,15 +181,25 @@ fn readdir_keeps_dir_mtime(c: &Ctx) -> R<()> {
     c.tick();
     c.list("d")?;
     let after = c.stat("d")?;
-    check_eq("(mtime, ctime)", (before.mtime, before.ctime), (after.mtime, after.ctime))
+    check_eq(
+        "(mtime, ctime)",
+        (before.mtime, before.ctime),
+        (after.mtime, after.ctime),
+    )
 }
 
 fn mtime_set_then_write_is_now(c: &Ctx) -> R<()> {
     c.create("f", b"")?;
-    rustix::fs::utimensat(c.d(), "f", &stamps((0, UTIME_OMIT as i64), OLD), AtFlags::empty()).must("utimensat mtime 2001")?;
+    rustix::fs::utimensat(c.d(), "f", &stamps((0, OMIT), OLD), AtFlags::empty())
+        .must("utimensat mtime 2001")?;
     let t0 = Ts::now();
     let fd = c.open("f", OFlags::WRONLY)?;
     write_all(&fd, b"x").must("write")?;
     let m = fst(&fd).must("fstat")?.mtime;
-    check("mtime after write", (m.sec - t0.sec).abs() <= 5, format!("about {t0}"), m)
+    check(
+        "mtime after write",
+        (m.sec - t0.sec).abs() <= 5,
+        format!("about {t0}"),
+        m,
+    )
 }

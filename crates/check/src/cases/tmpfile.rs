@@ -30,7 +30,13 @@ fn tmp(c: &Ctx, extra: OFlags, mode: u32) -> rustix::io::Result<OwnedFd> {
 
 fn proc_link(c: &Ctx, fd: &OwnedFd, name: &str) -> rustix::io::Result<()> {
     let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    rustix::fs::linkat(rustix::fs::CWD, p.as_str(), c.d(), name, AtFlags::SYMLINK_FOLLOW)
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        p.as_str(),
+        c.d(),
+        name,
+        AtFlags::SYMLINK_FOLLOW,
+    )
 }
 
 fn tmpfile_create_nlink0(c: &Ctx) -> R<()> {
@@ -49,7 +55,12 @@ fn tmpfile_write_read(c: &Ctx) -> R<()> {
     let data = c.rng().bytes(70_000);
     let fd = tmp(c, OFlags::empty(), 0o600).must("open O_TMPFILE")?;
     pwrite_all(&fd, &data, 0).must("write")?;
-    check("content", read_all(&fd).must("read")? == data, "the data written", "different bytes")
+    check(
+        "content",
+        read_all(&fd).must("read")? == data,
+        "the data written",
+        "different bytes",
+    )
 }
 
 fn tmpfile_mode_and_owner(c: &Ctx) -> R<()> {
@@ -64,21 +75,37 @@ fn tmpfile_linkat_proc_into_tree(c: &Ctx) -> R<()> {
     pwrite_all(&fd, b"born unnamed", 0).must("write")?;
     proc_link(c, &fd, "named").must("linkat /proc/self/fd/N named")?;
     check_eq("nlink", 1, fst(&fd).must("fstat")?.nlink)?;
-    check_eq("content via name", b"born unnamed".to_vec(), c.read("named")?)?;
-    check_eq("inode via name", fst(&fd).must("fstat")?.ino, c.stat("named")?.ino)?;
+    check_eq(
+        "content via name",
+        b"born unnamed".to_vec(),
+        c.read("named")?,
+    )?;
+    check_eq(
+        "inode via name",
+        fst(&fd).must("fstat")?.ino,
+        c.stat("named")?.ino,
+    )?;
     check_eq("entries", vec!["named".to_string()], c.list(".")?)
 }
 
 fn tmpfile_linkat_existing_name_eexist(c: &Ctx) -> R<()> {
     c.create("taken", b"old")?;
     let fd = tmp(c, OFlags::empty(), 0o644).must("open O_TMPFILE")?;
-    expect_errno("linkat onto existing name", proc_link(c, &fd, "taken"), Errno::EXIST)?;
+    expect_errno(
+        "linkat onto existing name",
+        proc_link(c, &fd, "taken"),
+        Errno::EXIST,
+    )?;
     check_eq("existing content", b"old".to_vec(), c.read("taken")?)
 }
 
 fn tmpfile_excl_linkat_refused(c: &Ctx) -> R<()> {
     let fd = tmp(c, OFlags::EXCL, 0o644).must("open O_TMPFILE|O_EXCL")?;
-    expect_errno("linkat of an O_EXCL tmpfile", proc_link(c, &fd, "named"), Errno::NOENT)?;
+    expect_errno(
+        "linkat of an O_EXCL tmpfile",
+        proc_link(c, &fd, "named"),
+        Errno::NOENT,
+    )?;
     c.gone("named")
 }
 
@@ -89,7 +116,12 @@ fn tmpfile_on_regular_file_enotdir(c: &Ctx) -> R<()> {
 }
 
 fn tmpfile_rdonly_einval(c: &Ctx) -> R<()> {
-    let r = rustix::fs::openat(c.d(), ".", OFlags::TMPFILE | OFlags::RDONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o600));
+    let r = rustix::fs::openat(
+        c.d(),
+        ".",
+        OFlags::TMPFILE | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    );
     expect_errno("O_TMPFILE|O_RDONLY", r, Errno::INVAL)
 }
 
@@ -104,7 +136,9 @@ fn tmpfile_fchmod_ftruncate(c: &Ctx) -> R<()> {
 
 fn tmpfile_close_leaves_nothing(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
-    let fd = c.try_open("d", OFlags::TMPFILE | OFlags::RDWR, 0o600).must("open O_TMPFILE in d")?;
+    let fd = c
+        .try_open("d", OFlags::TMPFILE | OFlags::RDWR, 0o600)
+        .must("open O_TMPFILE in d")?;
     pwrite_all(&fd, b"gone soon", 0).must("write")?;
     drop(fd);
     check_eq("entries of d", Vec::<String>::new(), c.list("d")?)?;

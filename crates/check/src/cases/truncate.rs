@@ -38,7 +38,12 @@ fn truncate_extend_reads_zeros(c: &Ctx) -> R<()> {
     let d = c.read("f")?;
     check_eq("size", 5000, d.len())?;
     check_eq("prefix", b"abc".to_vec(), d[..3].to_vec())?;
-    check("bytes 3..5000", d[3..].iter().all(|b| *b == 0), "zeros", "non-zero bytes")
+    check(
+        "bytes 3..5000",
+        d[3..].iter().all(|b| *b == 0),
+        "zeros",
+        "non-zero bytes",
+    )
 }
 
 fn truncate_shrink_then_extend_zeroes_tail(c: &Ctx) -> R<()> {
@@ -47,7 +52,12 @@ fn truncate_shrink_then_extend_zeroes_tail(c: &Ctx) -> R<()> {
     rustix::fs::ftruncate(&fd, 10).must("ftruncate 10")?;
     rustix::fs::ftruncate(&fd, 8192).must("ftruncate 8192")?;
     let d = pread_upto(&fd, 8192, 0).must("pread")?;
-    check("first 10 bytes", d[..10].iter().all(|b| *b == 0xAA), "0xAA", "changed")?;
+    check(
+        "first 10 bytes",
+        d[..10].iter().all(|b| *b == 0xAA),
+        "0xAA",
+        "changed",
+    )?;
     let stale = d[10..].iter().filter(|b| **b != 0).count();
     check_eq("non-zero bytes after offset 10", 0, stale)
 }
@@ -70,7 +80,11 @@ fn truncate_dir_eisdir(c: &Ctx) -> R<()> {
 }
 
 fn truncate_missing_enoent(c: &Ctx) -> R<()> {
-    expect_errno("truncate missing", truncate_path(&c.p("missing"), 0), Errno::NOENT)
+    expect_errno(
+        "truncate missing",
+        truncate_path(&c.p("missing"), 0),
+        Errno::NOENT,
+    )
 }
 
 fn truncate_as_nobody_no_write_eacces(c: &Ctx) -> R<()> {
@@ -92,7 +106,11 @@ fn truncate_as_nobody_no_write_eacces(c: &Ctx) -> R<()> {
 fn ftruncate_rdonly_fd_einval(c: &Ctx) -> R<()> {
     c.create("f", b"abc")?;
     let fd = c.open("f", OFlags::RDONLY)?;
-    expect_errnos("ftruncate on O_RDONLY fd", rustix::fs::ftruncate(&fd, 0), &[Errno::INVAL, Errno::BADF])?;
+    expect_errnos(
+        "ftruncate on O_RDONLY fd",
+        rustix::fs::ftruncate(&fd, 0),
+        &[Errno::INVAL, Errno::BADF],
+    )?;
     check_eq("size", 3, c.stat("f")?.size)
 }
 
@@ -101,19 +119,36 @@ fn ftruncate_read_past_new_eof_empty(c: &Ctx) -> R<()> {
     pwrite_all(&fd, &[1; 4096], 0).must("write")?;
     rustix::fs::ftruncate(&fd, 100).must("ftruncate 100")?;
     let mut b = [0u8; 64];
-    check_eq("bytes read at 2000", 0, rustix::io::pread(&fd, &mut b, 2000).must("pread at 2000")?)?;
-    check_eq("bytes read at 90", 10, rustix::io::pread(&fd, &mut b, 90).must("pread at 90")?)
+    check_eq(
+        "bytes read at 2000",
+        0,
+        rustix::io::pread(&fd, &mut b, 2000).must("pread at 2000")?,
+    )?;
+    check_eq(
+        "bytes read at 90",
+        10,
+        rustix::io::pread(&fd, &mut b, 90).must("pread at 90")?,
+    )
 }
 
 fn ftruncate_keeps_file_offset(c: &Ctx) -> R<()> {
     let fd = c.open("f", OFlags::CREATE | OFlags::RDWR)?;
     write_all(&fd, &[7; 100]).must("write 100")?;
     rustix::fs::ftruncate(&fd, 10).must("ftruncate 10")?;
-    check_eq("offset after ftruncate", 100, rustix::fs::tell(&fd).must("tell")?)?;
+    check_eq(
+        "offset after ftruncate",
+        100,
+        rustix::fs::tell(&fd).must("tell")?,
+    )?;
     write_all(&fd, b"z").must("write at 100")?;
     let d = read_all(&fd).must("read")?;
     check_eq("size", 101, d.len())?;
-    check("bytes 10..100", d[10..100].iter().all(|b| *b == 0), "zeros", "stale bytes")?;
+    check(
+        "bytes 10..100",
+        d[10..100].iter().all(|b| *b == 0),
+        "zeros",
+        "stale bytes",
+    )?;
     check_eq("last byte", b'z', d[100])
 }
 
@@ -130,5 +165,10 @@ fn ftruncate_extend_is_sparse(c: &Ctx) -> R<()> {
     rustix::fs::ftruncate(&fd, 1 << 30).must("ftruncate 1 GiB")?;
     let st = fst(&fd).must("fstat")?;
     check_eq("size", 1i64 << 30, st.size)?;
-    check("allocated bytes", st.blocks * 512 < (1 << 20), "< 1 MiB", format!("{} bytes", st.blocks * 512))
+    check(
+        "allocated bytes",
+        st.blocks * 512 < (1 << 20),
+        "< 1 MiB",
+        format!("{} bytes", st.blocks * 512),
+    )
 }

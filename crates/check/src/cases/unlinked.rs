@@ -45,31 +45,49 @@ fn unlink_open_file_fstat_nlink0(c: &Ctx) -> R<()> {
 fn unlink_open_file_read_ok(c: &Ctx) -> R<()> {
     let data = c.rng().bytes(20_000);
     let fd = setup(c, &data)?;
-    check("content after unlink", read_all(&fd).must("read after unlink")? == data, "the data written", "different bytes")
+    check(
+        "content after unlink",
+        read_all(&fd).must("read after unlink")? == data,
+        "the data written",
+        "different bytes",
+    )
 }
 
 fn unlink_open_file_write_then_read(c: &Ctx) -> R<()> {
     let fd = setup(c, b"")?;
     pwrite_all(&fd, b"written after unlink", 0).must("write after unlink")?;
-    check_eq("content", b"written after unlink".to_vec(), read_all(&fd).must("read")?)?;
+    check_eq(
+        "content",
+        b"written after unlink".to_vec(),
+        read_all(&fd).must("read")?,
+    )?;
     check_eq("size", 20, fst(&fd).must("fstat")?.size)
 }
 
 fn unlink_open_file_name_gone(c: &Ctx) -> R<()> {
     let _fd = setup(c, b"x")?;
     c.gone("d/f")?;
-    expect_errno("open d/f", c.try_open("d/f", OFlags::RDONLY, 0), Errno::NOENT)?;
+    expect_errno(
+        "open d/f",
+        c.try_open("d/f", OFlags::RDONLY, 0),
+        Errno::NOENT,
+    )?;
     check_eq("entries of d", Vec::<String>::new(), c.list("d")?)
 }
 
 fn unlink_open_file_dir_empty_while_open(c: &Ctx) -> R<()> {
     let _fd = setup(c, b"x")?;
-    check_eq("entries of d while the unlinked file is open", Vec::<String>::new(), c.list("d")?)
+    check_eq(
+        "entries of d while the unlinked file is open",
+        Vec::<String>::new(),
+        c.list("d")?,
+    )
 }
 
 fn unlink_open_file_rmdir_parent_ok(c: &Ctx) -> R<()> {
     let fd = setup(c, b"x")?;
-    rustix::fs::unlinkat(c.d(), "d", AtFlags::REMOVEDIR).must("rmdir d while its unlinked file is open")?;
+    rustix::fs::unlinkat(c.d(), "d", AtFlags::REMOVEDIR)
+        .must("rmdir d while its unlinked file is open")?;
     check_eq("content", b"x".to_vec(), read_all(&fd).must("read")?)
 }
 
@@ -81,15 +99,24 @@ fn unlink_open_file_fchmod(c: &Ctx) -> R<()> {
 
 fn unlink_open_file_fchown(c: &Ctx) -> R<()> {
     let fd = setup(c, b"x")?;
-    rustix::fs::fchown(&fd, Some(Uid::from_raw(1234)), Some(Gid::from_raw(4321))).must("fchown after unlink")?;
+    rustix::fs::fchown(&fd, Some(Uid::from_raw(1234)), Some(Gid::from_raw(4321)))
+        .must("fchown after unlink")?;
     let st = fst(&fd).must("fstat")?;
     check_eq("(uid, gid)", (1234, 4321), (st.uid, st.gid))
 }
 
 fn unlink_open_file_futimens(c: &Ctx) -> R<()> {
     let fd = setup(c, b"x")?;
-    rustix::fs::futimens(&fd, &stamps((1_000_000_000, 7), (1_000_000_001, 8))).must("futimens after unlink")?;
-    check_eq("mtime", Ts { sec: 1_000_000_001, nsec: 8 }, fst(&fd).must("fstat")?.mtime)
+    rustix::fs::futimens(&fd, &stamps((1_000_000_000, 7), (1_000_000_001, 8)))
+        .must("futimens after unlink")?;
+    check_eq(
+        "mtime",
+        Ts {
+            sec: 1_000_000_001,
+            nsec: 8,
+        },
+        fst(&fd).must("fstat")?.mtime,
+    )
 }
 
 fn unlink_open_file_ftruncate(c: &Ctx) -> R<()> {
@@ -104,7 +131,11 @@ fn unlink_open_file_mmap_rw(c: &Ctx) -> R<()> {
     let mut m = Mapping::new(&fd, 4096, true).must("mmap after unlink")?;
     check_eq("mapped byte", b'a', m.bytes()[100])?;
     m.bytes_mut()[0] = b'Z';
-    check_eq("byte 0 via pread", b"Z".to_vec(), pread_upto(&fd, 1, 0).must("pread")?)?;
+    check_eq(
+        "byte 0 via pread",
+        b"Z".to_vec(),
+        pread_upto(&fd, 1, 0).must("pread")?,
+    )?;
     pwrite_all(&fd, b"Q", 1).must("pwrite")?;
     check_eq("byte 1 via mapping", b'Q', m.bytes()[1])
 }
@@ -123,13 +154,23 @@ fn unlink_open_two_fds_share_data(c: &Ctx) -> R<()> {
     let b = c.open("d/f", OFlags::RDONLY)?;
     c.unlink("d/f")?;
     pwrite_all(&a, b"via a", 0).must("write via a")?;
-    check_eq("read via b", b"via a".to_vec(), read_all(&b).must("read via b")?)
+    check_eq(
+        "read via b",
+        b"via a".to_vec(),
+        read_all(&b).must("read via b")?,
+    )
 }
 
 fn unlink_open_file_linkat_proc_enoent(c: &Ctx) -> R<()> {
     let fd = setup(c, b"x")?;
     let proc = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
-    let r = rustix::fs::linkat(rustix::fs::CWD, proc.as_str(), c.d(), "back", AtFlags::SYMLINK_FOLLOW);
+    let r = rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc.as_str(),
+        c.d(),
+        "back",
+        AtFlags::SYMLINK_FOLLOW,
+    );
     expect_errno("linkat /proc/self/fd/N back", r, Errno::NOENT)?;
     c.gone("back")
 }
@@ -138,6 +179,10 @@ fn unlink_open_file_close_leaves_nothing(c: &Ctx) -> R<()> {
     let fd = setup(c, b"x")?;
     pwrite_all(&fd, b"more", 1).must("write")?;
     drop(fd);
-    check_eq("entries of d after close", Vec::<String>::new(), c.list("d")?)?;
+    check_eq(
+        "entries of d after close",
+        Vec::<String>::new(),
+        c.list("d")?,
+    )?;
     rustix::fs::unlinkat(c.d(), "d", AtFlags::REMOVEDIR).must("rmdir d after close")
 }

@@ -69,7 +69,11 @@ fn list(fd: &OwnedFd) -> R<Vec<String>> {
 fn xattr_set_get_roundtrip(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     set(&fd, NAME, b"value-1", XattrFlags::empty()).must("setxattr")?;
-    check_eq("value", b"value-1".to_vec(), get(&fd, NAME).must("getxattr")?)
+    check_eq(
+        "value",
+        b"value-1".to_vec(),
+        get(&fd, NAME).must("getxattr")?,
+    )
 }
 
 fn xattr_list_contains_names(c: &Ctx) -> R<()> {
@@ -79,8 +83,17 @@ fn xattr_list_contains_names(c: &Ctx) -> R<()> {
     }
     let mut buf = vec![0u8; 4096];
     let n = rustix::fs::flistxattr(&fd, &mut buf[..]).must("listxattr")?;
-    check("list ends with NUL", n > 0 && buf[n - 1] == 0, "trailing NUL", format!("{:?}", &buf[..n]))?;
-    check_eq("user names", vec!["user.a".to_string(), "user.bb".into(), "user.ccc".into()], list(&fd)?)
+    check(
+        "list ends with NUL",
+        n > 0 && buf[n - 1] == 0,
+        "trailing NUL",
+        format!("{:?}", &buf[..n]),
+    )?;
+    check_eq(
+        "user names",
+        vec!["user.a".to_string(), "user.bb".into(), "user.ccc".into()],
+        list(&fd)?,
+    )
 }
 
 fn xattr_remove_then_enodata(c: &Ctx) -> R<()> {
@@ -98,19 +111,31 @@ fn xattr_get_missing_enodata(c: &Ctx) -> R<()> {
 
 fn xattr_remove_missing_enodata(c: &Ctx) -> R<()> {
     let fd = f(c)?;
-    expect_errno("removexattr missing", rustix::fs::fremovexattr(&fd, "user.missing"), Errno::NODATA)
+    expect_errno(
+        "removexattr missing",
+        rustix::fs::fremovexattr(&fd, "user.missing"),
+        Errno::NODATA,
+    )
 }
 
 fn xattr_create_existing_eexist(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     set(&fd, NAME, b"first", XattrFlags::empty()).must("setxattr")?;
-    expect_errno("XATTR_CREATE on existing", set(&fd, NAME, b"second", XattrFlags::CREATE), Errno::EXIST)?;
+    expect_errno(
+        "XATTR_CREATE on existing",
+        set(&fd, NAME, b"second", XattrFlags::CREATE),
+        Errno::EXIST,
+    )?;
     check_eq("value", b"first".to_vec(), get(&fd, NAME).must("getxattr")?)
 }
 
 fn xattr_replace_missing_enodata(c: &Ctx) -> R<()> {
     let fd = f(c)?;
-    expect_errno("XATTR_REPLACE on missing", set(&fd, NAME, b"v", XattrFlags::REPLACE), Errno::NODATA)?;
+    expect_errno(
+        "XATTR_REPLACE on missing",
+        set(&fd, NAME, b"v", XattrFlags::REPLACE),
+        Errno::NODATA,
+    )?;
     expect_errno("getxattr", get(&fd, NAME), Errno::NODATA)
 }
 
@@ -124,14 +149,22 @@ fn xattr_replace_existing_ok(c: &Ctx) -> R<()> {
 fn xattr_get_size_query(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     set(&fd, NAME, &[7u8; 123], XattrFlags::empty()).must("setxattr")?;
-    check_eq("size query", 123, rustix::fs::fgetxattr_query(&fd, NAME).must("getxattr size 0")?)
+    check_eq(
+        "size query",
+        123,
+        rustix::fs::fgetxattr_query(&fd, NAME).must("getxattr size 0")?,
+    )
 }
 
 fn xattr_get_small_buffer_erange(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     set(&fd, NAME, &[7u8; 123], XattrFlags::empty()).must("setxattr")?;
     let mut small = [0u8; 10];
-    expect_errno("getxattr into 10 bytes", rustix::fs::fgetxattr(&fd, NAME, &mut small[..]), Errno::RANGE)
+    expect_errno(
+        "getxattr into 10 bytes",
+        rustix::fs::fgetxattr(&fd, NAME, &mut small[..]),
+        Errno::RANGE,
+    )
 }
 
 fn xattr_list_size_query(c: &Ctx) -> R<()> {
@@ -139,14 +172,28 @@ fn xattr_list_size_query(c: &Ctx) -> R<()> {
     set(&fd, "user.one", b"1", XattrFlags::empty()).must("setxattr")?;
     let mut buf = vec![0u8; 4096];
     let n = rustix::fs::flistxattr(&fd, &mut buf[..]).must("listxattr")?;
-    check_eq("size query", n, rustix::fs::flistxattr_query(&fd).must("listxattr size 0")?)
+    check_eq(
+        "size query",
+        n,
+        rustix::fs::flistxattr_query(&fd).must("listxattr size 0")?,
+    )
 }
 
 fn xattr_list_small_buffer_erange(c: &Ctx) -> R<()> {
     let fd = f(c)?;
-    set(&fd, "user.a-rather-long-attribute-name", b"1", XattrFlags::empty()).must("setxattr")?;
+    set(
+        &fd,
+        "user.a-rather-long-attribute-name",
+        b"1",
+        XattrFlags::empty(),
+    )
+    .must("setxattr")?;
     let mut small = [0u8; 4];
-    expect_errno("listxattr into 4 bytes", rustix::fs::flistxattr(&fd, &mut small[..]), Errno::RANGE)
+    expect_errno(
+        "listxattr into 4 bytes",
+        rustix::fs::flistxattr(&fd, &mut small[..]),
+        Errno::RANGE,
+    )
 }
 
 fn xattr_empty_value(c: &Ctx) -> R<()> {
@@ -167,7 +214,11 @@ fn xattr_on_directory(c: &Ctx) -> R<()> {
     c.mkdir("d", 0o755)?;
     let fd = c.open("d", OFlags::RDONLY | OFlags::DIRECTORY)?;
     set(&fd, NAME, b"dir", XattrFlags::empty()).must("setxattr on dir")?;
-    check_eq("value", b"dir".to_vec(), get(&fd, NAME).must("getxattr on dir")?)
+    check_eq(
+        "value",
+        b"dir".to_vec(),
+        get(&fd, NAME).must("getxattr on dir")?,
+    )
 }
 
 fn xattr_set_updates_ctime(c: &Ctx) -> R<()> {
@@ -176,18 +227,31 @@ fn xattr_set_updates_ctime(c: &Ctx) -> R<()> {
     c.tick();
     set(&fd, NAME, b"v", XattrFlags::empty()).must("setxattr")?;
     let after = fst(&fd).must("fstat")?;
-    check("ctime", after.ctime > before.ctime, format!("> {}", before.ctime), after.ctime)
+    check(
+        "ctime",
+        after.ctime > before.ctime,
+        format!("> {}", before.ctime),
+        after.ctime,
+    )
 }
 
 fn xattr_unknown_namespace_eopnotsupp(c: &Ctx) -> R<()> {
     let fd = f(c)?;
-    expect_errno("setxattr bogus.name", set(&fd, "bogus.name", b"v", XattrFlags::empty()), Errno::OPNOTSUPP)
+    expect_errno(
+        "setxattr bogus.name",
+        set(&fd, "bogus.name", b"v", XattrFlags::empty()),
+        Errno::OPNOTSUPP,
+    )
 }
 
 fn xattr_name_too_long_erange(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     let name = format!("user.{}", "n".repeat(251));
-    expect_errno("setxattr with a 256-byte name", set(&fd, &name, b"v", XattrFlags::empty()), Errno::RANGE)
+    expect_errno(
+        "setxattr with a 256-byte name",
+        set(&fd, &name, b"v", XattrFlags::empty()),
+        Errno::RANGE,
+    )
 }
 
 fn xattr_user_on_symlink_eperm(c: &Ctx) -> R<()> {
@@ -202,7 +266,11 @@ fn xattr_shared_by_hard_links(c: &Ctx) -> R<()> {
     c.link("f", "g")?;
     set(&fd, NAME, b"linked", XattrFlags::empty()).must("setxattr via f")?;
     let g = c.open("g", OFlags::RDONLY)?;
-    check_eq("value via g", b"linked".to_vec(), get(&g, NAME).must("getxattr via g")?)
+    check_eq(
+        "value via g",
+        b"linked".to_vec(),
+        get(&g, NAME).must("getxattr via g")?,
+    )
 }
 
 fn xattr_survives_rename(c: &Ctx) -> R<()> {
@@ -211,11 +279,19 @@ fn xattr_survives_rename(c: &Ctx) -> R<()> {
     drop(fd);
     c.rename("f", "g")?;
     let g = c.open("g", OFlags::RDONLY)?;
-    check_eq("value after rename", b"moved".to_vec(), get(&g, NAME).must("getxattr")?)
+    check_eq(
+        "value after rename",
+        b"moved".to_vec(),
+        get(&g, NAME).must("getxattr")?,
+    )
 }
 
 fn xattr_trusted_as_root(c: &Ctx) -> R<()> {
     let fd = f(c)?;
     set(&fd, "trusted.fusekit", b"t", XattrFlags::empty()).must("setxattr trusted.fusekit")?;
-    check_eq("value", b"t".to_vec(), get(&fd, "trusted.fusekit").must("getxattr trusted.fusekit")?)
+    check_eq(
+        "value",
+        b"t".to_vec(),
+        get(&fd, "trusted.fusekit").must("getxattr trusted.fusekit")?,
+    )
 }
