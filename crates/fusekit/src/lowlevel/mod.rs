@@ -79,7 +79,9 @@ pub struct IoctlArgs<'a> {
 /// create-like call and READDIRPLUS entry adds one to a node's lookup count; FORGET subtracts.
 /// A node must stay valid while its lookup count is above zero or any handle is open, whatever
 /// happened to its names.
-#[allow(unused_variables)]
+// The methods mirror the protocol's argument lists one to one, so users can read the kernel's
+// documentation next to them; grouping them into structs would hide that.
+#[allow(unused_variables, clippy::too_many_arguments)]
 pub trait Filesystem: Send + Sync + 'static {
     /// Connection set-up, before any other request. Adjust `config` to request capabilities
     /// (e.g. readdirplus, POSIX locks, writeback cache). An error fails the mount.
