@@ -127,7 +127,8 @@ pub(crate) fn mount(
         }
     };
     let Some(fd) = received else {
-        let (status, message) = finish(child, stderr);
+        let (status, message) = finish(child, stderr)
+            .map_err(|e| MountError::io(format!("waiting for {}", program.display()), e))?;
         return Err(MountError::FusermountFailed {
             action: "mount",
             mountpoint: target.to_path_buf(),
@@ -135,26 +136,32 @@ pub(crate) fn mount(
             stderr: message,
         });
     };
-    let fd =
-        above_stdio(fd).map_err(|e| MountError::io("moving the /dev/fuse fd above stdio", e))?;
+    let fd = above_stdio(fd);
 
     if opts.auto_unmount {
         // fusermount3 stays alive until our end of the socket closes.
         reap_in_background(child, stderr, target);
-        Ok(Mounted {
-            fd,
-            auto_unmount_socket: Some(ours),
-        })
     } else {
-        let (status, message) = finish(child, stderr);
-        if !status.success() {
-            tracing::warn!(%status, stderr = %message.trim(), target = %target.display(),
-                "fusermount3 sent the fd but exited with failure; keeping the mount");
+        match finish(child, stderr) {
+            Ok((status, _)) if status.success() => {}
+            Ok((status, message)) => {
+                tracing::warn!(%status, stderr = %message.trim(), target = %target.display(),
+                    "fusermount3 sent the fd but exited with failure; keeping the mount");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot wait for fusermount3"),
         }
-        Ok(Mounted {
+    }
+    match fd {
+        Ok(fd) => Ok(Mounted {
             fd,
-            auto_unmount_socket: None,
-        })
+            auto_unmount_socket: opts.auto_unmount.then_some(ours),
+        }),
+        Err(e) => {
+            // We cannot hold the fd safely (fd table full?): undo the mount, not leave
+            // it behind dead.
+            let _ = unmount(program, target);
+            Err(MountError::io("moving the /dev/fuse fd above stdio", e))
+        }
     }
 }
 
@@ -226,26 +233,20 @@ fn receive_fd(socket: &OwnedFd) -> std::io::Result<Option<OwnedFd>> {
 }
 
 /// Reads the child's stderr to its end, then waits for it.
-fn finish(mut child: Child, stderr: Option<ChildStderr>) -> (ExitStatus, String) {
-    let mut message = String::new();
+fn finish(mut child: Child, stderr: Option<ChildStderr>) -> std::io::Result<(ExitStatus, String)> {
+    let mut bytes = Vec::new();
     if let Some(mut stderr) = stderr {
-        let mut bytes = Vec::new();
+        // A read error only loses the message; the status still matters.
         let _ = stderr.read_to_end(&mut bytes);
-        message = String::from_utf8_lossy(&bytes).into_owned();
     }
     let status = loop {
         match child.wait() {
             Ok(status) => break status,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "waiting for fusermount3 failed");
-                // Without a status we cannot do better than a synthetic failure.
-                use std::os::unix::process::ExitStatusExt;
-                break ExitStatus::from_raw(1 << 8);
-            }
+            Err(e) => return Err(e),
         }
     };
-    (status, message)
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Waits for a long-lived (auto_unmount) fusermount3 on a small thread, logging what it
@@ -254,10 +255,12 @@ fn reap_in_background(child: Child, stderr: Option<ChildStderr>, target: &Path) 
     let target = target.to_path_buf();
     let spawned = std::thread::Builder::new()
         .name("fusermount3-reaper".into())
-        .spawn(move || {
-            let (status, message) = finish(child, stderr);
-            tracing::debug!(%status, stderr = %message.trim(), target = %target.display(),
-                "auto_unmount fusermount3 exited");
+        .spawn(move || match finish(child, stderr) {
+            Ok((status, message)) => {
+                tracing::debug!(%status, stderr = %message.trim(), target = %target.display(),
+                    "auto_unmount fusermount3 exited");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot wait for the auto_unmount fusermount3"),
         });
     if let Err(e) = spawned {
         // No thread: the child will be reaped by nobody until we exit. Say so.

@@ -146,3 +146,18 @@ fn finish(
         Unmounter::new(id, method, fusermount, auto_unmount_socket),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn handles_and_errors_cross_threads() {
+        send_sync::<Mount>();
+        send_sync::<Unmounter>();
+        send_sync::<MountError>();
+        send_sync::<MountOptions>();
+    }
+}

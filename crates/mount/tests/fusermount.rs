@@ -297,4 +297,10 @@ fn every_fd_we_hold_is_cloexec_and_above_stdio() {
     unmounter.unmount().unwrap();
     drop((fd, unmounter, kernel));
     assert!(mounts_under(dir.path()).is_empty());
+    // The auto_unmount helper exits once its socket closes; let it go before the next test.
+    assert!(
+        wait_for(Duration::from_secs(10), || children().is_empty()),
+        "fusermount3 left behind: {:?}",
+        children()
+    );
 }

@@ -240,3 +240,47 @@ fn public_unmount_refuses_what_is_not_fuse() {
     let err = unmount(&dir.path().join("missing")).unwrap_err();
     assert!(matches!(err, MountError::NotMounted(_)), "{err:?}");
 }
+
+#[test]
+fn the_kernel_rejecting_an_option_is_reported_with_the_options() {
+    if !can_mount("the_kernel_rejecting_an_option_is_reported_with_the_options") {
+        return;
+    }
+    let dir = TestDir::new();
+    let _deadline = Deadline::new("kernel_rejects", LIMIT, dir.path());
+    let mnt = dir.subdir("mnt");
+    let opts = MountOptions::new()
+        .method(MountMethod::Strict)
+        .extra("no_such_fuse_option");
+    let err = mount(&mnt, &opts).unwrap_err();
+    assert!(matches!(err, MountError::KernelRejected { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "the kernel refused to mount {} with options \"fd=",
+            mnt.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("no_such_fuse_option"), "{text}");
+    assert!(mounts_under(dir.path()).is_empty());
+}
+
+#[test]
+fn aborting_an_unknown_connection_is_named() {
+    if !can_mount("aborting_an_unknown_connection_is_named") {
+        return;
+    }
+    let err = fusekit_mount::abort_connection(u32::MAX - 7).unwrap_err();
+    assert!(
+        matches!(err, MountError::ConnectionNotFound(id) if id == u32::MAX - 7),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot abort FUSE connection {0}: /sys/fs/fuse/connections/{0} does not exist",
+            u32::MAX - 7
+        )
+    );
+}
