@@ -15,6 +15,7 @@ use crate::util::errno_name;
 /// Feature tags a case may list in `needs`.
 pub const FEATURES: &[&str] = &[
     "root",
+    "other_user",
     "xattr",
     "tmpfile",
     "atime",
@@ -64,7 +65,7 @@ impl Env {
                 Ok(())
             } else {
                 Err(format!(
-                    "needs root to act as another user (running as uid {euid})"
+                    "needs root to change owners or act as another user (running as uid {euid})"
                 ))
             },
         );
@@ -77,6 +78,7 @@ impl Env {
         match dir {
             Ok(dir) => {
                 features.insert("tmpfile", probe_tmpfile(dir.as_fd()));
+                features.insert("other_user", probe_other_user(euid, dir.as_fd()));
                 let file = rustix::fs::openat(
                     &dir,
                     "probe",
@@ -136,6 +138,37 @@ fn probe_tmpfile(dir: rustix::fd::BorrowedFd<'_>) -> Result<(), String> {
             Err(format!("O_TMPFILE answered {}", errno_name(e)))
         }
         Err(e) => Err(format!("O_TMPFILE probe failed with {}", errno_name(e))),
+    }
+}
+
+/// Can a thread running as `nobody` see into the judged directory? FUSE mounts without
+/// `allow_other` answer EACCES to every other user, which would make the permission cases
+/// pass for the wrong reason, so they are skipped instead.
+fn probe_other_user(euid: u32, dir: rustix::fd::BorrowedFd<'_>) -> Result<(), String> {
+    if euid != 0 {
+        return Err(format!(
+            "needs root to act as another user (running as uid {euid})"
+        ));
+    }
+    let made = rustix::fs::openat(
+        dir,
+        "visible",
+        OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    );
+    if let Err(e) = made {
+        return Err(format!("probe file create: {}", errno_name(e)));
+    }
+    let seen = crate::creds::as_nobody(|| {
+        rustix::fs::statat(dir, "visible", rustix::fs::AtFlags::empty()).map(drop)
+    });
+    match seen {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "another user's stat in this directory answered {} (a FUSE mount without allow_other?)",
+            errno_name(e)
+        )),
+        Err(_) => Err("could not switch a thread to uid 65534".into()),
     }
 }
 

@@ -26,9 +26,9 @@ cases! { "link";
     unlink_updates_parent_mtime [] "unlink moves the directory's mtime and ctime forward";
     unlink_updates_remaining_link_ctime [] "unlink of one name moves the inode's ctime forward";
     unlink_symlink_keeps_target [] "unlink of a symlink removes the link, not its target";
-    unlink_sticky_dir_other_owner_eperm ["root"] "in a sticky dir, a user cannot remove another user's file: EPERM";
-    unlink_sticky_dir_own_file_ok ["root"] "in a sticky dir, a user can remove its own file";
-    unlink_as_nobody_unwritable_dir_eacces ["root"] "removing from a directory without write permission fails with EACCES";
+    unlink_sticky_dir_other_owner_eperm ["other_user"] "in a sticky dir, a user cannot remove another user's file: EPERM";
+    unlink_sticky_dir_own_file_ok ["other_user"] "in a sticky dir, a user can remove its own file";
+    unlink_as_nobody_unwritable_dir_eacces ["other_user"] "removing from a directory without write permission fails with EACCES";
 }
 
 fn link_creates_second_name_nlink2(c: &Ctx) -> R<()> {

@@ -39,14 +39,14 @@ cases! { "open";
     open_rdonly_write_ebadf [] "write on an O_RDONLY descriptor fails with EBADF";
     open_wronly_read_ebadf [] "read on an O_WRONLY descriptor fails with EBADF";
     open_rdwr_pwrite_pread_roundtrip [] "pwrite then pread at an offset returns the same bytes, zeros before";
-    open_as_nobody_no_read_eacces ["root"] "an unprivileged user opening a 0600 root file for reading gets EACCES";
-    open_as_nobody_no_write_eacces ["root"] "an unprivileged user opening a 0644 root file for writing gets EACCES";
-    open_as_nobody_owner_ok ["root"] "an unprivileged owner opens its own 0600 file read-write";
-    open_as_nobody_creat_unwritable_dir_eacces ["root"] "an unprivileged user creating in a 0755 root directory gets EACCES";
-    open_as_nobody_no_search_eacces ["root"] "an unprivileged user resolving through a 0700 root directory gets EACCES";
-    open_as_nobody_creat_owner ["root"] "a file created by an unprivileged user is owned by its fsuid and fsgid";
+    open_as_nobody_no_read_eacces ["other_user"] "an unprivileged user opening a 0600 root file for reading gets EACCES";
+    open_as_nobody_no_write_eacces ["other_user"] "an unprivileged user opening a 0644 root file for writing gets EACCES";
+    open_as_nobody_owner_ok ["other_user"] "an unprivileged owner opens its own 0600 file read-write";
+    open_as_nobody_creat_unwritable_dir_eacces ["other_user"] "an unprivileged user creating in a 0755 root directory gets EACCES";
+    open_as_nobody_no_search_eacces ["other_user"] "an unprivileged user resolving through a 0700 root directory gets EACCES";
+    open_as_nobody_creat_owner ["other_user"] "a file created by an unprivileged user is owned by its fsuid and fsgid";
     open_creat_sgid_dir_inherits_gid ["root"] "files and dirs created in a setgid dir take its group; subdirs keep setgid";
-    open_noatime_non_owner_eperm ["root"] "O_NOATIME by a non-owner without CAP_FOWNER fails with EPERM";
+    open_noatime_non_owner_eperm ["other_user"] "O_NOATIME by a non-owner without CAP_FOWNER fails with EPERM";
 }
 
 const RW: OFlags = OFlags::RDWR;

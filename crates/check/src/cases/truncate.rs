@@ -16,7 +16,7 @@ cases! { "truncate";
     truncate_negative_einval [] "truncate to a negative length fails with EINVAL";
     truncate_dir_eisdir [] "truncate on a directory fails with EISDIR";
     truncate_missing_enoent [] "truncate on a missing path fails with ENOENT";
-    truncate_as_nobody_no_write_eacces ["root"] "an unprivileged user truncating a 0644 root file gets EACCES";
+    truncate_as_nobody_no_write_eacces ["other_user"] "an unprivileged user truncating a 0644 root file gets EACCES";
     ftruncate_rdonly_fd_einval [] "ftruncate on an O_RDONLY descriptor fails with EINVAL (or EBADF)";
     ftruncate_read_past_new_eof_empty [] "after shrinking, a read at the old offsets returns 0 bytes";
     ftruncate_keeps_file_offset [] "ftruncate does not move the file offset; writing there leaves a zero hole";
