@@ -133,6 +133,24 @@ pub fn check_eq<T: Debug + PartialEq>(what: &str, expected: T, observed: T) -> R
     }
 }
 
+/// Byte strings compared and shown escaped (at most 64 bytes of each, plus the length).
+pub fn check_bytes(what: &str, expected: &[u8], observed: &[u8]) -> R<()> {
+    if expected == observed {
+        return Ok(());
+    }
+    let show = |b: &[u8]| {
+        let head: String = b
+            .iter()
+            .take(64)
+            .flat_map(|c| std::ascii::escape_default(*c))
+            .map(char::from)
+            .collect();
+        let more = if b.len() > 64 { "…" } else { "" };
+        format!("b\"{head}{more}\" ({} bytes)", b.len())
+    };
+    Err(fail(show(expected), show(observed), what))
+}
+
 /// Permission bits compared and shown in octal.
 pub fn check_mode(what: &str, expected: u32, observed: u32) -> R<()> {
     if expected == observed {
@@ -155,13 +173,19 @@ pub fn check(what: &str, cond: bool, expected: impl Display, observed: impl Disp
     }
 }
 
-/// A timestamp (seconds, nanoseconds), ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A timestamp (seconds, nanoseconds), ordered; shown as `sec.nnnnnnnnn`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ts {
     /// Seconds since the epoch (may be negative).
     pub sec: i64,
     /// Nanoseconds, 0..1e9.
     pub nsec: i64,
+}
+
+impl Debug for Ts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Display::fmt(self, f)
+    }
 }
 
 impl Display for Ts {

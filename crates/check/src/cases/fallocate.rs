@@ -49,7 +49,7 @@ fn fallocate_default_extends_size(c: &Ctx) -> R<()> {
     rustix::fs::fallocate(&fd, FallocateFlags::empty(), 0, 64 * K).must("fallocate 0..64K")?;
     check_eq("size", (64 * K) as i64, fst(&fd).must("fstat")?.size)?;
     let d = read_all(&fd).must("read")?;
-    check_eq("prefix", b"abc".to_vec(), d[..3].to_vec())?;
+    check_bytes("prefix", b"abc", &d[..3])?;
     check(
         "allocated tail",
         d[3..].iter().all(|b| *b == 0),
@@ -120,7 +120,7 @@ fn fallocate_punch_without_keep_size_eopnotsupp(c: &Ctx) -> R<()> {
         rustix::fs::fallocate(&fd, FallocateFlags::PUNCH_HOLE, 0, 4096),
         Errno::OPNOTSUPP,
     )?;
-    check_eq("content", vec![b'x'; 8192], read_all(&fd).must("read")?)
+    check_bytes("content", &[b'x'; 8192], &read_all(&fd).must("read")?)
 }
 
 fn fallocate_zero_range_zeroes(c: &Ctx) -> R<()> {

@@ -100,7 +100,7 @@ fn mmap_outlives_close(c: &Ctx) -> R<()> {
     drop(fd);
     m.bytes_mut()[..4].copy_from_slice(b"late");
     m.sync().must("msync")?;
-    check_eq("file bytes", b"late".to_vec(), c.read("f")?[..4].to_vec())
+    check_bytes("file bytes", b"late", &c.read("f")?[..4])
 }
 
 fn mmap_sees_truncate_extend(c: &Ctx) -> R<()> {
