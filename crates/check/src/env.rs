@@ -53,6 +53,17 @@ impl Env {
         Ok(())
     }
 
+    /// An environment with no features, used only until the probe has run.
+    pub fn placeholder() -> Env {
+        Env {
+            euid: rustix::process::geteuid().as_raw(),
+            fs_type: "unknown".into(),
+            mount_opts: Vec::new(),
+            umask: 0o022,
+            features: BTreeMap::new(),
+        }
+    }
+
     /// Probes `probe_dir` (an empty, writable scratch directory the caller removes).
     pub fn probe(judged: &Path, probe_dir: &Path) -> Env {
         let euid = rustix::process::geteuid().as_raw();

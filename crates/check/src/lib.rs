@@ -31,6 +31,7 @@ mod map;
 mod report;
 mod runner;
 mod util;
+mod workdir;
 
 pub use report::{CaseResult, Outcome, Report};
 
@@ -83,6 +84,14 @@ pub enum CheckError {
         dir: PathBuf,
         /// The errno name, e.g. `EROFS`.
         errno: String,
+    },
+    /// The directory did not answer in time (a hung mount); nothing was run.
+    #[error("{dir}: no answer within {secs} s while setting up (is the filesystem hung?)")]
+    Unresponsive {
+        /// The judged directory.
+        dir: PathBuf,
+        /// The deadline that passed.
+        secs: u64,
     },
     /// The patterns selected no case.
     #[error("no case matches --only {only:?} / --skip {skip:?}; see the case list")]
@@ -142,5 +151,5 @@ pub fn run(opts: &CheckOptions) -> Result<Report, CheckError> {
             skip: opts.skip.clone(),
         });
     }
-    runner::run(opts, selected)
+    runner::run(opts, selected, runner::Limits::default())
 }

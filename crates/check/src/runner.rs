@@ -1,30 +1,43 @@
-//! Running the selected cases: validates the judged directory, makes the run's work directory
-//! (`DIR/.fusekit-check-<pid>-<seed>-<n>`) and one fresh subdirectory per case, runs each case
-//! on a worker thread with a deadline (a hang is a FAIL "timed out" and the suite goes on,
-//! leaving that thread behind), and removes everything it created, even after failures.
+//! Running the selected cases: each case gets a fresh subdirectory of the work directory and
+//! runs on a worker thread with a deadline. A hang is a FAIL "timed out" and the suite goes on
+//! (the stuck thread is left behind and noted); after several time-outs in a row the rest is
+//! skipped as "filesystem looks hung" instead of waiting on each. Case directories are removed
+//! after each case, the work directory at the end.
 
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::fd::OwnedFd;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
-use rustix::io::Errno;
 
 use crate::cases::Case;
 use crate::ctx::Ctx;
 use crate::env::Env;
 use crate::report::{CaseResult, Outcome, Report};
-use crate::util::{errno_name, fail, skip};
+use crate::util::{errno_name, fail, skip, R};
+use crate::workdir::{remove_tree, WorkDir};
 use crate::{CheckError, CheckOptions};
 
-/// Deadline for an ordinary case.
-pub const CASE_DEADLINE: Duration = Duration::from_secs(20);
-/// Deadline for removing a case directory or the work directory.
-const CLEANUP_DEADLINE: Duration = Duration::from_secs(20);
+/// Time bounds of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deadline of an ordinary case (race cases get twice the race time on top).
+    pub case: Duration,
+    /// Deadline of setup (validate, work dir, probes) and of each cleanup.
+    pub setup: Duration,
+    /// Consecutive time-outs after which the remaining cases are skipped.
+    pub max_timeouts_in_a_row: usize,
+}
 
-static RUNS: AtomicU64 = AtomicU64::new(0);
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            case: Duration::from_secs(20),
+            setup: Duration::from_secs(20),
+            max_timeouts_in_a_row: 3,
+        }
+    }
+}
 
 /// How a deadline-bounded call ended, when it did not return normally.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,155 +83,30 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic".into())
 }
 
-fn validate(dir: &Path) -> Result<PathBuf, CheckError> {
-    let meta = match std::fs::metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CheckError::Missing(dir.to_path_buf()))
-        }
-        Err(source) => {
-            return Err(CheckError::Io {
-                what: format!("stat {}", dir.display()),
-                source,
-            })
-        }
-    };
-    if !meta.is_dir() {
-        return Err(CheckError::NotADirectory(dir.to_path_buf()));
-    }
-    std::fs::canonicalize(dir).map_err(|source| CheckError::Io {
-        what: format!("resolve {}", dir.display()),
-        source,
-    })
-}
-
-/// Removes `name` under `parent` recursively, restoring write/search permission on
-/// directories first so read-only leftovers of a case can go too.
-pub fn remove_tree(parent: impl AsFd, name: &str) -> rustix::io::Result<()> {
-    let parent = parent.as_fd();
-    match rustix::fs::unlinkat(parent, name, AtFlags::empty()) {
-        Ok(()) | Err(Errno::NOENT) => return Ok(()),
-        Err(Errno::ISDIR) | Err(Errno::PERM) => {}
-        Err(e) => return Err(e),
-    }
-    let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        return rustix::fs::unlinkat(parent, name, AtFlags::empty());
-    }
-    let _ = rustix::fs::chmodat(parent, name, Mode::from_raw_mode(0o700), AtFlags::empty());
-    let fd = rustix::fs::openat(
-        parent,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut dir = rustix::fs::Dir::read_from(&fd)?;
-    let mut names = Vec::new();
-    while let Some(e) = dir.read() {
-        let n = e?.file_name().to_string_lossy().into_owned();
-        if n != "." && n != ".." {
-            names.push(n);
-        }
-    }
-    for n in names {
-        remove_tree(&fd, &n)?;
-    }
-    rustix::fs::unlinkat(parent, name, AtFlags::REMOVEDIR)
-}
-
-/// Removes the work directory when dropped (also on panic), with a deadline.
-struct WorkDir {
-    parent: PathBuf,
-    name: String,
-    notes: Vec<String>,
-}
-
-impl WorkDir {
-    fn cleanup(&mut self) {
-        let (parent, name) = (self.parent.clone(), self.name.clone());
-        let r = with_deadline("cleanup", CLEANUP_DEADLINE, move || {
-            let p = rustix::fs::open(&parent, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-            remove_tree(&p, &name)
-        });
-        let path = self.parent.join(&self.name);
-        match r {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.notes.push(format!(
-                "could not remove {}: {}",
-                path.display(),
-                errno_name(e)
-            )),
-            Err(a) => self
-                .notes
-                .push(format!("removing {} did not finish: {a:?}", path.display())),
-        }
-        self.name.clear();
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if !self.name.is_empty() {
-            self.cleanup();
-        }
-    }
-}
-
-/// Runs the selected cases against `opts.dir`.
-pub fn run(opts: &CheckOptions, cases: Vec<&'static Case>) -> Result<Report, CheckError> {
+/// Runs `cases` against `opts.dir` within `limits`.
+pub fn run(
+    opts: &CheckOptions,
+    cases: Vec<&'static Case>,
+    limits: Limits,
+) -> Result<Report, CheckError> {
     let started = Instant::now();
-    let dir = validate(&opts.dir)?;
-    let n = RUNS.fetch_add(1, Ordering::Relaxed);
-    let name = format!(".fusekit-check-{}-{}-{}", std::process::id(), opts.seed, n);
-    let work_path = dir.join(&name);
-    if let Err(e) = rustix::fs::mkdir(&work_path, Mode::from_raw_mode(0o755)) {
-        return Err(match e {
-            Errno::ROFS | Errno::ACCESS | Errno::PERM => CheckError::NotWritable {
-                dir: dir.clone(),
-                errno: errno_name(e),
-            },
-            e => CheckError::Io {
-                what: format!("mkdir {}", work_path.display()),
-                source: std::io::Error::from_raw_os_error(e.raw_os_error()),
-            },
-        });
-    }
-    let mut work = WorkDir {
-        parent: dir.clone(),
-        name,
-        notes: Vec::new(),
-    };
-    let perm = Mode::from_raw_mode(0o755);
-    let _ = rustix::fs::chmod(&work_path, perm);
-    let probe = work_path.join(".probe");
-    let _ = rustix::fs::mkdir(&probe, perm);
-    let env = Arc::new(Env::probe(&dir, &probe));
-    let _ = remove_tree(
-        rustix::fs::open(
-            &work_path,
-            OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| CheckError::Io {
-            what: format!("open {}", work_path.display()),
-            source: std::io::Error::from_raw_os_error(e.raw_os_error()),
-        })?,
-        ".probe",
-    );
-    let workfd = rustix::fs::open(
-        &work_path,
-        OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| CheckError::Io {
-        what: format!("open {}", work_path.display()),
-        source: std::io::Error::from_raw_os_error(e.raw_os_error()),
-    })?;
+    let mut work = WorkDir::create(&opts.dir, opts.seed, limits.setup)?;
+    let env = Arc::new(work.env.clone());
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
+    let mut timeouts_in_a_row = 0;
     for (i, case) in cases.into_iter().enumerate() {
         let t0 = Instant::now();
-        let outcome = run_one(case, opts, &env, &workfd, &work_path, &mut work.notes);
+        let outcome = if timeouts_in_a_row >= limits.max_timeouts_in_a_row {
+            skip(format!(
+                "not run: {timeouts_in_a_row} cases in a row timed out, the filesystem looks hung"
+            ))
+        } else {
+            run_one(case, opts, &env, &mut work, limits)
+        };
+        let timed_out =
+            matches!(&outcome, Outcome::Fail { observed, .. } if observed == "timed out");
+        timeouts_in_a_row = if timed_out { timeouts_in_a_row + 1 } else { 0 };
         let r = CaseResult {
             name: case.name.to_string(),
             family: case.family.to_string(),
@@ -230,10 +118,9 @@ pub fn run(opts: &CheckOptions, cases: Vec<&'static Case>) -> Result<Report, Che
         }
         results.push(r);
     }
-    drop(workfd);
     work.cleanup();
     Ok(Report {
-        dir,
+        dir: work.dir.clone(),
         fs_type: env.fs_type.clone(),
         mount_options: env.mount_opts.clone(),
         seed: opts.seed,
@@ -243,64 +130,63 @@ pub fn run(opts: &CheckOptions, cases: Vec<&'static Case>) -> Result<Report, Che
     })
 }
 
+/// Makes the case's fresh directory and returns an fd of it.
+fn case_dir(workfd: &OwnedFd, name: &str) -> rustix::io::Result<OwnedFd> {
+    let perm = Mode::from_raw_mode(0o755);
+    rustix::fs::mkdirat(workfd, name, perm)?;
+    rustix::fs::chmodat(workfd, name, perm, AtFlags::empty())?;
+    rustix::fs::openat(
+        workfd,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
 fn run_one(
     case: &'static Case,
     opts: &CheckOptions,
     env: &Arc<Env>,
-    workfd: &rustix::fd::OwnedFd,
-    work_path: &Path,
-    notes: &mut Vec<String>,
+    work: &mut WorkDir,
+    limits: Limits,
 ) -> Outcome {
     if let Err(reason) = env.check_needs(case.needs) {
         return skip(reason);
     }
-    let made = rustix::fs::mkdirat(workfd, case.name, Mode::from_raw_mode(0o755))
-        .and_then(|()| {
-            rustix::fs::chmodat(
-                workfd,
-                case.name,
-                Mode::from_raw_mode(0o755),
-                AtFlags::empty(),
-            )
-        })
-        .and_then(|()| {
-            rustix::fs::openat(
-                workfd,
-                case.name,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        });
-    let dirfd = match made {
+    let workfd = match work.fd.try_clone() {
         Ok(fd) => fd,
-        Err(e) => {
-            return fail(
+        Err(e) => return fail("success", e, "dup of the work directory fd"),
+    };
+    let race = Duration::from_secs_f64(opts.race_seconds.clamp(0.0, 3600.0));
+    let deadline = if case.family == "race" {
+        limits.case + race * 2
+    } else {
+        limits.case
+    };
+    let (path, seed, env, run) = (work.path.join(case.name), opts.seed, env.clone(), case.run);
+    let body = move || -> R<()> {
+        let dir = case_dir(&workfd, case.name).map_err(|e| {
+            fail(
                 "success",
                 errno_name(e),
                 format!("creating the case directory {}", case.name),
             )
-        }
+        })?;
+        let ctx = Ctx {
+            dir,
+            path,
+            name: case.name,
+            seed,
+            race,
+            env,
+        };
+        run(&ctx)
     };
-    let race = Duration::from_secs_f64(opts.race_seconds.clamp(0.0, 3600.0));
-    let deadline = if case.family == "race" {
-        CASE_DEADLINE + race * 2
-    } else {
-        CASE_DEADLINE
-    };
-    let ctx = Ctx {
-        dir: dirfd,
-        path: work_path.join(case.name),
-        name: case.name,
-        seed: opts.seed,
-        race,
-        env: env.clone(),
-    };
-    let run = case.run;
-    let outcome = match with_deadline(case.name, deadline, move || run(&ctx)) {
+    let outcome = match with_deadline(case.name, deadline, body) {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(o)) => o,
         Err(Abort::TimedOut) => {
-            notes.push(format!(
+            work.notes.push(format!(
                 "{} timed out; its worker thread may stay blocked in the kernel",
                 case.name
             ));
@@ -313,17 +199,18 @@ fn run_one(
         Err(Abort::Panicked(msg)) => fail("no panic", "panic", msg),
     };
     let name = case.name;
-    let wfd = match workfd.try_clone() {
-        Ok(fd) => fd,
-        Err(_) => return outcome,
+    let Ok(wfd) = work.fd.try_clone() else {
+        return outcome;
     };
-    match with_deadline("cleanup", CLEANUP_DEADLINE, move || remove_tree(&wfd, name)) {
+    match with_deadline("cleanup", limits.setup, move || remove_tree(&wfd, name)) {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => notes.push(format!(
+        Ok(Err(e)) => work.notes.push(format!(
             "could not remove case dir {name}: {}",
             errno_name(e)
         )),
-        Err(a) => notes.push(format!("removing case dir {name} did not finish: {a:?}")),
+        Err(a) => work
+            .notes
+            .push(format!("removing case dir {name} did not finish: {a:?}")),
     }
     outcome
 }
@@ -341,5 +228,88 @@ mod tests {
         assert_eq!(slow, Err(Abort::TimedOut));
         let p = with_deadline("t", Duration::from_secs(5), || -> () { panic!("boom") });
         assert_eq!(p, Err(Abort::Panicked("boom".into())));
+    }
+
+    fn hangs(_: &Ctx) -> R<()> {
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    }
+
+    fn creates(c: &Ctx) -> R<()> {
+        c.create("f", b"x")?;
+        crate::util::check_bytes("content", b"x", &c.read("f")?)
+    }
+
+    fn panics(_: &Ctx) -> R<()> {
+        panic!("case bug")
+    }
+
+    static HANG: Case = Case {
+        name: "hangs",
+        family: "test",
+        desc: "sleeps",
+        needs: &[],
+        run: hangs,
+    };
+    static HANG2: Case = Case {
+        name: "hangs_2",
+        family: "test",
+        desc: "sleeps",
+        needs: &[],
+        run: hangs,
+    };
+    static HANG3: Case = Case {
+        name: "hangs_3",
+        family: "test",
+        desc: "sleeps",
+        needs: &[],
+        run: hangs,
+    };
+    static OK: Case = Case {
+        name: "creates",
+        family: "test",
+        desc: "creates",
+        needs: &[],
+        run: creates,
+    };
+    static PANIC: Case = Case {
+        name: "panics",
+        family: "test",
+        desc: "panics",
+        needs: &[],
+        run: panics,
+    };
+
+    #[test]
+    fn a_hanging_case_fails_as_timed_out_and_the_suite_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = CheckOptions::new(dir.path());
+        let limits = Limits {
+            case: Duration::from_millis(300),
+            setup: Duration::from_secs(10),
+            max_timeouts_in_a_row: 2,
+        };
+        let cases = vec![&HANG, &OK, &PANIC, &HANG2, &HANG3, &OK];
+        let r = run(&opts, cases, limits).expect("run");
+        let words: Vec<&str> = r.cases.iter().map(|c| c.outcome.word()).collect();
+        assert_eq!(words, ["FAIL", "ok", "FAIL", "FAIL", "FAIL", "skip"]);
+        assert!(
+            matches!(&r.cases[0].outcome, Outcome::Fail { observed, .. } if observed == "timed out")
+        );
+        assert!(
+            matches!(&r.cases[2].outcome, Outcome::Fail { observed, detail, .. } if observed == "panic" && detail == "case bug")
+        );
+        assert!(
+            matches!(&r.cases[5].outcome, Outcome::Skip { reason } if reason.contains("looks hung"))
+        );
+        assert!(
+            r.notes.iter().any(|n| n.contains("hangs timed out")),
+            "{:?}",
+            r.notes
+        );
+        assert!(r.cases[0].duration < Duration::from_secs(2));
+        std::thread::sleep(Duration::from_secs(3));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read_dir").collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 }
