@@ -7,6 +7,27 @@
 //! removed at the end. Cases that need a feature the filesystem lacks (xattrs, O_TMPFILE,
 //! root, …) are skipped with the reason the probe saw; a skip never counts as a pass.
 //!
+//! # Families
+//!
+//! | family | what it judges |
+//! |---|---|
+//! | `open` | O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_NOFOLLOW/O_DIRECTORY/O_NOATIME and their errnos, permission checks as another user |
+//! | `truncate` | truncate/ftruncate sizes, zero fill, offsets, sparseness |
+//! | `attr` | chmod/chown/utimensat (UTIME_NOW/OMIT), ctime, setuid/setgid clearing |
+//! | `link`, `dir` | link/unlink, mkdir/rmdir: link counts, errnos, parent times, sticky dirs |
+//! | `rename` | rename and renameat2 (NOREPLACE, EXCHANGE, WHITEOUT), loops, `..`, open fds |
+//! | `unlinked` | open-unlink-close: I/O, fstat nlink 0, no hidden files |
+//! | `tmpfile` | O_TMPFILE and linkat via /proc/self/fd |
+//! | `readdir` | exact listings, d_type/d_ino, telldir/seekdir, churn |
+//! | `mmap`, `sparse` | mapping coherence; offsets beyond 4 GiB |
+//! | `lock` | POSIX locks across processes, OFD locks, flock |
+//! | `xattr`, `fallocate`, `copy`, `statx`, `symlink`, `node`, `times` | the rest of what programs rely on |
+//! | `race` | seeded, time-bounded races (release vs unlink, O_EXCL winners, …) |
+//!
+//! A case lists the feature tags it needs (`root`, `other_user`, `xattr`, `tmpfile`, `atime`,
+//! `fallocate`, `punch_hole`, `mmap`, `sparse_4g`); each is probed once per run and a missing
+//! one skips the case with the probe's answer as the reason.
+//!
 //! ```no_run
 //! let opts = fusekit_check::CheckOptions::new("/mnt/myfs");
 //! let report = fusekit_check::run(&opts).expect("usable directory");

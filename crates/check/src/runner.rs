@@ -113,6 +113,7 @@ pub fn run(
             outcome,
             duration: t0.elapsed(),
         };
+        tracing::debug!(case = %r.name, outcome = r.outcome.word(), ms = r.duration.as_millis() as u64, "case finished");
         if opts.progress {
             eprintln!("[{}/{}] {} {}", i + 1, total, r.name, r.outcome.word());
         }
@@ -186,6 +187,10 @@ fn run_one(
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(o)) => o,
         Err(Abort::TimedOut) => {
+            tracing::warn!(
+                case = case.name,
+                "case timed out; its thread is left behind"
+            );
             work.notes.push(format!(
                 "{} timed out; its worker thread may stay blocked in the kernel",
                 case.name
