@@ -55,6 +55,18 @@ pub struct CaseResult {
     pub duration: Duration,
 }
 
+/// Longest value shown in a table cell; the JSON form always carries the whole text.
+const CELL: usize = 300;
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= CELL {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(CELL).collect();
+        format!("{head}… ({} chars, see --json)", s.chars().count())
+    }
+}
+
 fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
@@ -146,7 +158,8 @@ impl Report {
                     observed,
                     detail,
                 } => {
-                    let _ = write!(out, "  expected {expected}, observed {observed}: {detail}");
+                    let (e, o) = (clip(expected), clip(observed));
+                    let _ = write!(out, "  expected {e}, observed {o}: {}", clip(detail));
                 }
                 Outcome::Skip { reason } => {
                     let _ = write!(out, "  {reason}");

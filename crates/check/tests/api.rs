@@ -150,6 +150,22 @@ fn table_has_one_row_per_case_and_the_summary_line_last() {
 }
 
 #[test]
+fn long_values_are_clipped_in_the_table_but_whole_in_json() {
+    let mut r = sample();
+    let long = "x".repeat(5000);
+    r.cases[1].outcome = Outcome::Fail {
+        expected: "short".into(),
+        observed: long.clone(),
+        detail: "d".into(),
+    };
+    let row = r.render_table().lines().nth(1).expect("row").to_string();
+    assert!(row.len() < 1000, "row of {} bytes", row.len());
+    assert!(row.contains("(5000 chars, see --json)"), "{row}");
+    let v: serde_json::Value = serde_json::from_str(&r.to_json()).expect("json");
+    assert_eq!(v["cases"][1]["observed"].as_str().map(str::len), Some(5000));
+}
+
+#[test]
 fn json_carries_the_same_facts() {
     let v: serde_json::Value = serde_json::from_str(&sample().to_json()).expect("valid JSON");
     assert_eq!(v["summary"]["passed"], 2);
