@@ -18,6 +18,7 @@ cases! { "copy";
     copy_file_range_same_file_overlap_einval [] "an overlapping copy within one file fails with EINVAL";
     copy_file_range_dest_rdonly_ebadf [] "a destination opened O_RDONLY fails with EBADF";
     copy_file_range_dest_append_ebadf [] "a destination opened O_APPEND fails with EBADF";
+    copy_file_range_same_file_disjoint_ok [] "copying between disjoint ranges of one file works";
 }
 
 fn pair(c: &Ctx, data: &[u8]) -> R<(OwnedFd, OwnedFd)> {
@@ -135,5 +136,24 @@ fn copy_file_range_dest_append_ebadf(c: &Ctx) -> R<()> {
         "copy into O_APPEND fd",
         copy_file_range(&s, None, &d, None, 4),
         Errno::BADF,
+    )
+}
+
+fn copy_file_range_same_file_disjoint_ok(c: &Ctx) -> R<()> {
+    let data = c.rng().bytes(4096);
+    c.create("f", &data)?;
+    let f = c.open("f", OFlags::RDWR)?;
+    let (mut oi, mut oo) = (0u64, 8192u64);
+    let n =
+        copy_file_range(&f, Some(&mut oi), &f, Some(&mut oo), 4096).must("copy 0..4096 to 8192")?;
+    check_eq("bytes copied", 4096, n)?;
+    let out = read_all(&f).must("read")?;
+    check_eq("size", 12288, out.len())?;
+    check_bytes("copied range", &data, &out[8192..])?;
+    check(
+        "gap 4096..8192",
+        out[4096..8192].iter().all(|b| *b == 0),
+        "zeros",
+        "data",
     )
 }

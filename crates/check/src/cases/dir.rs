@@ -27,6 +27,7 @@ cases! { "dir";
     rmdir_parent_nlink_decremented [] "rmdir lowers the parent's nlink by one";
     rmdir_open_dir_fstat_nlink0 [] "a directory removed while open reports nlink 0 and lists no entries";
     rmdir_symlink_to_dir_enotdir [] "rmdir of a symlink to a directory fails with ENOTDIR";
+    mkdir_keeps_sticky_bit [] "mkdir with mode 01777 keeps the sticky bit (minus umask)";
 }
 
 fn mkdir_creates_dir_nlink2(c: &Ctx) -> R<()> {
@@ -223,4 +224,9 @@ fn rmdir_symlink_to_dir_enotdir(c: &Ctx) -> R<()> {
     c.symlink("d", "l")?;
     expect_errno("rmdir l (symlink to dir)", rmdir(c, "l"), Errno::NOTDIR)?;
     c.stat("d").map(drop)
+}
+
+fn mkdir_keeps_sticky_bit(c: &Ctx) -> R<()> {
+    rustix::fs::mkdirat(c.d(), "d", Mode::from_raw_mode(0o1777)).must("mkdir d 01777")?;
+    check_mode("mode", 0o1777 & !c.env.umask, c.stat("d")?.perm())
 }

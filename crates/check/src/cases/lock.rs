@@ -32,6 +32,8 @@ cases! { "lock";
     flock_unlock_allows_other [] "after LOCK_UN, another description can take LOCK_EX";
     flock_close_releases [] "closing the description releases its flock";
     flock_independent_of_posix [] "flock and POSIX locks do not conflict with each other on Linux";
+    posix_unlock_middle_splits_lock [] "unlocking the middle of a POSIX lock splits it: the middle is free, the ends stay locked";
+    posix_lock_beyond_eof_ok [] "POSIX locks may cover bytes beyond end of file and still conflict there";
 }
 
 fn op(cmd: libc::c_int, kind: libc::c_int, start: i64, len: i64) -> LockOp {
@@ -360,4 +362,47 @@ fn flock_independent_of_posix(c: &Ctx) -> R<()> {
         "POSIX write lock on b",
         lock(b.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
     )
+}
+
+fn posix_unlock_middle_splits_lock(c: &Ctx) -> R<()> {
+    let fd = file(c)?;
+    let ch = LockChild::spawn(
+        fd.as_fd(),
+        &[
+            op(libc::F_SETLK, libc::F_WRLCK, 0, 100),
+            op(libc::F_SETLK, libc::F_UNLCK, 40, 20),
+        ],
+    )
+    .must("fork")?;
+    want_ok("child's lock 0..100", ch.answers[0].errno)?;
+    want_ok("child's unlock 40..60", ch.answers[1].errno)?;
+    want_ok(
+        "lock 45..55 (the freed middle)",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 45, 10)).errno,
+    )?;
+    want_conflict(
+        "lock 10..20",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 10, 10)).errno,
+    )?;
+    want_conflict(
+        "lock 70..80",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 70, 10)).errno,
+    )?;
+    ch.finish();
+    Ok(())
+}
+
+fn posix_lock_beyond_eof_ok(c: &Ctx) -> R<()> {
+    let fd = file(c)?;
+    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 1_000_000, 100))?;
+    want_conflict(
+        "lock at 1000050 (beyond EOF)",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 1_000_050, 1)).errno,
+    )?;
+    want_ok(
+        "lock 0..1000",
+        lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 1000)).errno,
+    )?;
+    ch.finish();
+    Ok(())
 }

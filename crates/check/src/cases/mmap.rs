@@ -19,6 +19,7 @@ cases! { "mmap";
     mmap_outlives_close ["mmap"] "a mapping keeps working after its descriptor is closed";
     mmap_sees_truncate_extend ["mmap"] "after ftruncate grows the file, the mapping reads zeros in the new range";
     mmap_shared_write_on_rdonly_fd_eacces ["mmap"] "PROT_WRITE MAP_SHARED on an O_RDONLY descriptor fails with EACCES";
+    mmap_two_shared_mappings_coherent ["mmap"] "two shared mappings of one file see each other's stores";
 }
 
 const PAGE: usize = 4096;
@@ -120,5 +121,19 @@ fn mmap_shared_write_on_rdonly_fd_eacces(c: &Ctx) -> R<()> {
         "shared writable mmap of O_RDONLY fd",
         Mapping::new(&fd, PAGE, true),
         Errno::ACCESS,
+    )
+}
+
+fn mmap_two_shared_mappings_coherent(c: &Ctx) -> R<()> {
+    c.create("f", &[0u8; PAGE])?;
+    let a = c.open("f", OFlags::RDWR)?;
+    let b = c.open("f", OFlags::RDWR)?;
+    let mut ma = Mapping::new(&a, PAGE, true).must("mmap a")?;
+    let mb = Mapping::new(&b, PAGE, true).must("mmap b")?;
+    ma.bytes_mut()[100..105].copy_from_slice(b"hello");
+    check_bytes(
+        "bytes via the second mapping",
+        b"hello",
+        &mb.bytes()[100..105],
     )
 }

@@ -25,6 +25,8 @@ cases! { "node";
     lseek_negative_einval [] "lseek to a negative offset fails with EINVAL";
     access_exec_needs_x_bit_even_for_root ["root"] "access(X_OK) as root fails with EACCES when no x bit is set";
     access_uses_real_uid ["other_user"] "access(R_OK) as an unprivileged user fails with EACCES on a 0600 root file";
+    mknod_regular_file [] "mknod S_IFREG creates an empty regular file";
+    pwrite_past_eof_zero_fills [] "a write far past EOF extends the file and the gap reads as zeros";
 }
 
 fn mknod(c: &Ctx, name: &str, t: FileType, dev: u64) -> rustix::io::Result<()> {
@@ -195,4 +197,25 @@ fn access_uses_real_uid(c: &Ctx) -> R<()> {
     c.chmod("f", 0o604)?;
     as_nobody(|| rustix::fs::accessat(c.d(), "f", Access::READ_OK, AtFlags::empty()))?
         .must("access R_OK as nobody on 0604")
+}
+
+fn mknod_regular_file(c: &Ctx) -> R<()> {
+    mknod(c, "r", FileType::RegularFile, 0).must("mknod S_IFREG")?;
+    let st = c.lstat("r")?;
+    check_eq("type", libc::S_IFREG, st.kind())?;
+    check_eq("size", 0, st.size)
+}
+
+fn pwrite_past_eof_zero_fills(c: &Ctx) -> R<()> {
+    let f = c.open("f", OFlags::CREATE | OFlags::RDWR)?;
+    pwrite_all(&f, b"end", 100_000).must("pwrite at 100000")?;
+    let d = read_all(&f).must("read")?;
+    check_eq("size", 100_003, d.len())?;
+    check(
+        "gap 0..100000",
+        d[..100_000].iter().all(|b| *b == 0),
+        "zeros",
+        "non-zero bytes",
+    )?;
+    check_bytes("tail", b"end", &d[100_000..])
 }

@@ -47,6 +47,7 @@ cases! { "open";
     open_as_nobody_creat_owner ["other_user"] "a file created by an unprivileged user is owned by its fsuid and fsgid";
     open_creat_sgid_dir_inherits_gid ["root"] "files and dirs created in a setgid dir take its group; subdirs keep setgid";
     open_noatime_non_owner_eperm ["other_user"] "O_NOATIME by a non-owner without CAP_FOWNER fails with EPERM";
+    open_opath_needs_no_read_permission ["other_user"] "O_PATH opens a file its caller may not read; reading through it gives EBADF";
 }
 
 const RW: OFlags = OFlags::RDWR;
@@ -417,4 +418,22 @@ fn open_noatime_non_owner_eperm(c: &Ctx) -> R<()> {
     c.chmod("f", 0o644)?;
     let r = as_nobody(|| c.try_open("f", OFlags::RDONLY | OFlags::NOATIME, 0))?;
     expect_errno("O_NOATIME as non-owner", r, Errno::PERM)
+}
+
+fn open_opath_needs_no_read_permission(c: &Ctx) -> R<()> {
+    c.create("f", b"secret")?;
+    c.chmod("f", 0o000)?;
+    let r = as_nobody(|| {
+        c.try_open("f", OFlags::PATH, 0).map(|fd| {
+            let mut b = [0u8; 4];
+            (fst(&fd), rustix::io::read(&fd, &mut b))
+        })
+    })?;
+    let (st, rd) = r.must("O_PATH open of a 0000 root file as nobody")?;
+    check_eq(
+        "size via fstat of the O_PATH fd",
+        6,
+        st.must("fstat O_PATH fd")?.size,
+    )?;
+    expect_errno("read through an O_PATH fd", rd, Errno::BADF)
 }

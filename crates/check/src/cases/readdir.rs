@@ -23,6 +23,7 @@ cases! { "readdir";
     telldir_seekdir_resumes [] "seekdir to a telldir cookie resumes the listing at the same entry";
     seekdir_zero_restarts [] "seekdir(0) restarts the listing from the beginning";
     readdir_concurrent_churn_keeps_survivors [] "while other names are created and removed, untouched names are listed exactly once";
+    readdir_after_rename_shows_new_name [] "after rename the listing shows the new name and not the old one";
 }
 
 fn entries(c: &Ctx, name: &str) -> R<Vec<(String, u64, FileType)>> {
@@ -309,4 +310,15 @@ fn readdir_concurrent_churn_keeps_survivors(c: &Ctx) -> R<()> {
         let _ = churn.join();
         result
     })
+}
+
+fn readdir_after_rename_shows_new_name(c: &Ctx) -> R<()> {
+    c.create("old", b"")?;
+    c.create("other", b"")?;
+    c.rename("old", "new")?;
+    check_eq(
+        "listing",
+        vec!["new".to_string(), "other".to_string()],
+        c.list(".")?,
+    )
 }

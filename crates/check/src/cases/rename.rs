@@ -39,6 +39,8 @@ cases! { "rename";
     rename_exchange_noreplace_einval [] "RENAME_EXCHANGE|RENAME_NOREPLACE is refused with EINVAL";
     rename_whiteout_leaves_char_device ["root"] "RENAME_WHITEOUT leaves a 0/0 character device at the source";
     rename_sticky_dir_other_owner_eperm ["other_user"] "in a sticky dir, a user cannot rename another user's file: EPERM";
+    rename_onto_symlink_replaces_link [] "rename onto a symlink replaces the link itself, not its target";
+    rename_symlink_moves_link_not_target [] "renaming a symlink moves the link; the target stays where it was";
 }
 
 fn ren2(c: &Ctx, a: &str, b: &str, f: RenameFlags) -> rustix::io::Result<()> {
@@ -363,4 +365,26 @@ fn rename_sticky_dir_other_owner_eperm(c: &Ctx) -> R<()> {
         Errno::PERM,
     )?;
     c.stat("d/f").map(drop)
+}
+
+fn rename_onto_symlink_replaces_link(c: &Ctx) -> R<()> {
+    c.create("f", b"new")?;
+    c.create("t", b"target")?;
+    c.symlink("t", "l")?;
+    c.rename("f", "l")?;
+    check_eq("type of l", libc::S_IFREG, c.lstat("l")?.kind())?;
+    check_bytes("content of l", b"new", &c.read("l")?)?;
+    check_bytes("content of t", b"target", &c.read("t")?)
+}
+
+fn rename_symlink_moves_link_not_target(c: &Ctx) -> R<()> {
+    c.mkdir("d", 0o755)?;
+    c.create("t", b"target")?;
+    c.symlink("../t", "d/l")?;
+    c.symlink("t", "l")?;
+    c.rename("l", "m")?;
+    check_eq("type of m", libc::S_IFLNK, c.lstat("m")?.kind())?;
+    check_bytes("content via m", b"target", &c.read("m")?)?;
+    check_eq("type of t", libc::S_IFREG, c.lstat("t")?.kind())?;
+    c.gone("l")
 }

@@ -16,6 +16,7 @@ cases! { "statx";
     statx_dir_type_and_nlink [] "statx on a directory reports S_IFDIR and nlink >= 2";
     statx_blksize_nonzero [] "statx reports a non-zero preferred block size";
     statx_dev_matches_stat [] "stx_dev_major/minor agree with st_dev";
+    statx_blocks_cover_data [] "after writing 10000 bytes, stx_blocks * 512 covers them";
 }
 
 fn sx(c: &Ctx, name: &str, flags: AtFlags, mask: StatxFlags) -> R<rustix::fs::Statx> {
@@ -151,5 +152,19 @@ fn statx_dev_matches_stat(c: &Ctx) -> R<()> {
         "device",
         st.dev,
         rustix::fs::makedev(s.stx_dev_major, s.stx_dev_minor),
+    )
+}
+
+fn statx_blocks_cover_data(c: &Ctx) -> R<()> {
+    c.create("f", &[7u8; 10_000])?;
+    let f = c.open("f", OFlags::RDONLY)?;
+    rustix::fs::fsync(&f).must("fsync")?;
+    let s = sx(c, "f", AtFlags::empty(), StatxFlags::BASIC_STATS)?;
+    check_eq("stx_size", 10_000, s.stx_size)?;
+    check(
+        "stx_blocks * 512",
+        s.stx_blocks * 512 >= 10_000,
+        ">= 10000",
+        s.stx_blocks * 512,
     )
 }

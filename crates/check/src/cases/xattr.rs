@@ -33,6 +33,8 @@ cases! { "xattr";
     xattr_shared_by_hard_links ["xattr"] "an xattr set via one hard link is seen via the other";
     xattr_survives_rename ["xattr"] "xattrs stay with the file across rename";
     xattr_trusted_as_root ["xattr", "root"] "root can set and read trusted.* attributes";
+    xattr_2k_value_roundtrip ["xattr"] "a 2000-byte value reads back exactly";
+    xattr_many_names_listed ["xattr"] "fifty attributes on one file are all listed";
 }
 
 const NAME: &str = "user.fusekit.test";
@@ -294,4 +296,21 @@ fn xattr_trusted_as_root(c: &Ctx) -> R<()> {
         b"t".to_vec(),
         get(&fd, "trusted.fusekit").must("getxattr trusted.fusekit")?,
     )
+}
+
+fn xattr_2k_value_roundtrip(c: &Ctx) -> R<()> {
+    let fd = f(c)?;
+    let v = c.rng().bytes(2000);
+    set(&fd, NAME, &v, XattrFlags::empty()).must("setxattr 2000 bytes")?;
+    check_bytes("value", &v, &get(&fd, NAME).must("getxattr")?)
+}
+
+fn xattr_many_names_listed(c: &Ctx) -> R<()> {
+    let fd = f(c)?;
+    let mut want: Vec<String> = (0..50).map(|i| format!("user.n{i:02}")).collect();
+    for n in &want {
+        set(&fd, n, b"v", XattrFlags::empty()).must(&format!("setxattr {n}"))?;
+    }
+    want.sort();
+    check_eq("user names", want, list(&fd)?)
 }
