@@ -50,7 +50,9 @@ mod env;
 mod filter;
 mod map;
 mod report;
+mod rng;
 mod runner;
+mod stat;
 mod util;
 mod workdir;
 

@@ -8,6 +8,8 @@ use std::os::fd::AsFd;
 use rustix::io::Errno;
 
 use crate::report::Outcome;
+pub use crate::rng::{hash_str, Rng};
+pub use crate::stat::{fst, St, Ts};
 
 /// A case step: `Ok` to go on, `Err(outcome)` to stop with a failure or a skip.
 pub type R<T> = Result<T, Outcome>;
@@ -173,104 +175,6 @@ pub fn check(what: &str, cond: bool, expected: impl Display, observed: impl Disp
     }
 }
 
-/// A timestamp (seconds, nanoseconds), ordered; shown as `sec.nnnnnnnnn`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Ts {
-    /// Seconds since the epoch (may be negative).
-    pub sec: i64,
-    /// Nanoseconds, 0..1e9.
-    pub nsec: i64,
-}
-
-impl Debug for Ts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Display::fmt(self, f)
-    }
-}
-
-impl Display for Ts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:09}", self.sec, self.nsec)
-    }
-}
-
-impl Ts {
-    /// The current real-time clock.
-    pub fn now() -> Ts {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Ts {
-            sec: d.as_secs() as i64,
-            nsec: d.subsec_nanos() as i64,
-        }
-    }
-}
-
-/// Stat fields normalized to one set of types (rustix's `Stat` differs per architecture).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct St {
-    pub dev: u64,
-    pub ino: u64,
-    pub mode: u32,
-    pub nlink: u64,
-    pub uid: u32,
-    pub gid: u32,
-    pub rdev: u64,
-    pub size: i64,
-    pub blocks: u64,
-    pub atime: Ts,
-    pub mtime: Ts,
-    pub ctime: Ts,
-}
-
-impl St {
-    /// The file type bits (`mode & S_IFMT`).
-    pub fn kind(&self) -> u32 {
-        self.mode & libc::S_IFMT
-    }
-
-    /// The permission bits including setuid/setgid/sticky (`mode & 0o7777`).
-    pub fn perm(&self) -> u32 {
-        self.mode & 0o7777
-    }
-}
-
-impl From<rustix::fs::Stat> for St {
-    #[allow(clippy::unnecessary_cast)]
-    fn from(s: rustix::fs::Stat) -> St {
-        St {
-            dev: s.st_dev as u64,
-            ino: s.st_ino as u64,
-            mode: s.st_mode as u32,
-            nlink: s.st_nlink as u64,
-            uid: s.st_uid as u32,
-            gid: s.st_gid as u32,
-            rdev: s.st_rdev as u64,
-            size: s.st_size as i64,
-            blocks: s.st_blocks as u64,
-            atime: Ts {
-                sec: s.st_atime as i64,
-                nsec: s.st_atime_nsec as i64,
-            },
-            mtime: Ts {
-                sec: s.st_mtime as i64,
-                nsec: s.st_mtime_nsec as i64,
-            },
-            ctime: Ts {
-                sec: s.st_ctime as i64,
-                nsec: s.st_ctime_nsec as i64,
-            },
-        }
-    }
-}
-
-/// `fstat` as an `St`.
-pub fn fst<Fd: AsFd>(fd: Fd) -> rustix::io::Result<St> {
-    rustix::fs::fstat(fd).map(St::from)
-}
-
 /// Writes all of `buf` at `off` (retrying short writes).
 pub fn pwrite_all<Fd: AsFd>(fd: Fd, mut buf: &[u8], mut off: u64) -> rustix::io::Result<()> {
     while !buf.is_empty() {
@@ -363,43 +267,6 @@ pub fn truncate_path(path: &std::path::Path, len: i64) -> rustix::io::Result<()>
     }
 }
 
-/// A deterministic pseudo-random generator (splitmix64): the same seed gives the same run.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// `len` random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
-    }
-}
-
-/// A stable 64-bit hash of a string (FNV-1a), used to derive per-case seeds.
-pub fn hash_str(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,19 +284,5 @@ mod tests {
         assert_eq!(e, fail("EEXIST", "success", "x"));
         let e = expect_errno("x", Err::<(), _>(Errno::NOENT), Errno::EXIST).unwrap_err();
         assert_eq!(e, fail("EEXIST", "ENOENT", "x"));
-    }
-
-    #[test]
-    fn rng_is_deterministic() {
-        let a: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(Rng::new(7), |r, _: u64| Some(r.next_u64()))
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(Rng::new(7), |r, _: u64| Some(r.next_u64()))
-            .collect();
-        assert_eq!(a, b);
-        assert_ne!(Rng::new(7).next_u64(), Rng::new(8).next_u64());
     }
 }

@@ -71,8 +71,7 @@ fn want_conflict(what: &str, e: i32) -> R<()> {
     )
 }
 
-fn child_holding(c: &Ctx, fd: &std::os::fd::OwnedFd, o: LockOp) -> R<LockChild> {
-    let _ = c;
+fn child_holding(fd: &std::os::fd::OwnedFd, o: LockOp) -> R<LockChild> {
     let ch = LockChild::spawn(fd.as_fd(), &[o]).must("fork lock child")?;
     want_ok("child's lock", ch.answers[0].errno)?;
     Ok(ch)
@@ -80,7 +79,7 @@ fn child_holding(c: &Ctx, fd: &std::os::fd::OwnedFd, o: LockOp) -> R<LockChild> 
 
 fn posix_lock_conflict_across_processes(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
     want_conflict(
         "F_SETLK write lock while the child holds one",
         lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 10, 10)).errno,
@@ -91,7 +90,7 @@ fn posix_lock_conflict_across_processes(c: &Ctx) -> R<()> {
 
 fn posix_getlk_reports_owner(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 10, 20))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 10, 20))?;
     let a = lock(fd.as_fd(), op(libc::F_GETLK, libc::F_WRLCK, 0, 100));
     want_ok("F_GETLK", a.errno)?;
     check_eq("l_type reported", libc::F_WRLCK, a.kind)?;
@@ -109,7 +108,7 @@ fn posix_getlk_unlocked_reports_unlck(c: &Ctx) -> R<()> {
 
 fn posix_lock_released_on_child_exit(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
     want_conflict(
         "lock while the child lives",
         lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 0, 0)).errno,
@@ -123,7 +122,7 @@ fn posix_lock_released_on_child_exit(c: &Ctx) -> R<()> {
 
 fn posix_lock_disjoint_ranges_ok(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 100))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 100))?;
     want_ok(
         "lock 100..200 while the child holds 0..100",
         lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 100, 100)).errno,
@@ -138,7 +137,7 @@ fn posix_lock_disjoint_ranges_ok(c: &Ctx) -> R<()> {
 
 fn posix_read_locks_shared(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_RDLCK, 0, 0))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_RDLCK, 0, 0))?;
     want_ok(
         "read lock beside the child's read lock",
         lock(fd.as_fd(), op(libc::F_SETLK, libc::F_RDLCK, 0, 0)).errno,
@@ -214,7 +213,7 @@ fn posix_relock_own_range_ok(c: &Ctx) -> R<()> {
 
 fn posix_setlkw_waits_for_release(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 0, 0))?;
     let t0 = Instant::now();
     let got = std::thread::scope(|s| {
         let go = ch.go_fd();
@@ -394,7 +393,7 @@ fn posix_unlock_middle_splits_lock(c: &Ctx) -> R<()> {
 
 fn posix_lock_beyond_eof_ok(c: &Ctx) -> R<()> {
     let fd = file(c)?;
-    let ch = child_holding(c, &fd, op(libc::F_SETLK, libc::F_WRLCK, 1_000_000, 100))?;
+    let ch = child_holding(&fd, op(libc::F_SETLK, libc::F_WRLCK, 1_000_000, 100))?;
     want_conflict(
         "lock at 1000050 (beyond EOF)",
         lock(fd.as_fd(), op(libc::F_SETLK, libc::F_WRLCK, 1_000_050, 1)).errno,

@@ -47,6 +47,7 @@ mod mmap;
 mod node;
 mod open;
 mod race;
+mod race_data;
 mod readdir;
 mod rename;
 mod sparse;
@@ -83,6 +84,7 @@ pub fn all() -> &'static [&'static Case] {
             node::CASES,
             times::CASES,
             race::CASES,
+            race_data::CASES,
         ]
         .iter()
         .flat_map(|t| t.iter())
