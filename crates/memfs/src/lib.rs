@@ -1,1 +1,80 @@
-//! fusekit-memfs
+//! fusekit-memfs: an in-memory filesystem engine with tmpfs semantics, driven inode by inode.
+//!
+//! [`MemFs`] knows nothing about the kernel: every method is one FUSE operation, takes the
+//! caller's identity where it matters ([`Caller`]) and answers `Result<_, Errno>`. A FUSE
+//! adapter calls it directly, one trait method to one engine method.
+//!
+//! # Semantics (tmpfs is the reference)
+//! - **Inode lifetime.** An inode lives while it has a name (nlink > 0), a kernel lookup
+//!   reference (taken by `lookup`, `mknod`, `mkdir`, `symlink`, `link`, `create`, `tmpfile`
+//!   and each non-dot entry of `readdirplus`; dropped by `forget`) or an open handle. I/O,
+//!   `getattr`, `setattr` on an unlinked but open file keep working; its memory is returned at
+//!   the last `release` + `forget` ([`MemFs::stats`] shows it). Inode numbers are never
+//!   reused (generation 0). Directories have nlink 2 + subdirectories.
+//! - **Ownership.** New nodes get the caller's uid and gid, or the parent's gid under a setgid
+//!   directory (subdirectories inherit setgid); permission bits are `mode & !umask`. See
+//!   `attr.rs` for chmod/chown/utimens rules and [`Caller::groups`] for what is assumed when
+//!   supplementary groups are unknown (they are, over FUSE).
+//! - **Permissions.** rwx access checks are the kernel's (`default_permissions`);
+//!   [`MemFs::access`] implements them for mounts without it. The engine enforces the
+//!   sticky-bit rule for unlink/rmdir/rename, ownership rules for setattr, and clears
+//!   setuid/setgid on write, truncate and chown.
+//! - **Timestamps.** Nanosecond resolution; ctime on every metadata change, mtime+ctime on
+//!   data change and on directory entry changes, atime by the `relatime` rule (tmpfs's
+//!   default mount option), birth time in [`Attr::btime`].
+//! - **Limits.** [`Limits`] bounds bytes and inodes; running out is `ENOSPC`, never an
+//!   allocation failure. Names over 255 bytes: `ENAMETOOLONG`. Largest file:
+//!   [`MAX_FILE_SIZE`] (`i64::MAX`, tmpfs's `MAX_LFS_FILESIZE`).
+//! - **Sparse data.** Files are 4 KiB pages in an ordered map; holes cost nothing, punch-hole
+//!   frees pages, `st_blocks` counts allocated pages, `SEEK_DATA`/`SEEK_HOLE` see pages.
+//! - **Directories.** Lookup by hash (not linear: one million entries in one directory work);
+//!   readdir offsets are per-entry cookies assigned at insert, so listings are stable under
+//!   concurrent change.
+//!
+//! # Memory
+//! Measured by `tests/memory.rs` (a counting global allocator, 200,000 empty files in one
+//! directory, release build of the test, x86_64): about 230 bytes per empty file in total
+//! (inode, inode-table slot, directory entry, name index and a 7-byte name), within the 256-byte
+//! target. The test fails above 256.
+//!
+//! # Concurrency and lock order
+//! `MemFs` is `Send + Sync`. Each inode has its own `RwLock`; the inode table and the handle
+//! table are sharded mutexes. Order: (1) the rename lock, only for cross-directory renames;
+//! (2) inode locks, several at once only in ascending inode number; nobody holding an inode
+//! lock waits for another inode lock any other way (lookups release the directory before
+//! locking the child, and re-check); (3) leaf locks: table shards, handle shards and the
+//! byte-range lock table, never held while waiting for anything. `readdir` holds the
+//! directory's shared lock while its callback runs, so the callback must not call back into
+//! the filesystem; `readdirplus` holds no lock during its callback.
+
+#![forbid(clippy::todo, clippy::unimplemented)]
+#![deny(missing_docs)]
+
+mod attr;
+mod data;
+mod dir;
+mod fs;
+mod handles;
+mod io;
+mod limits;
+mod lock;
+mod namespace;
+mod perm;
+mod readdir;
+mod rename;
+mod table;
+mod time;
+mod types;
+mod xattr;
+
+pub use fs::MemFs;
+pub use io::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, SEEK_DATA, SEEK_HOLE};
+pub use limits::Limits;
+pub use lock::{FileLock, LockType};
+pub use rustix::io::Errno;
+pub use time::{TimeOrNow, Timespec};
+pub use types::{
+    Attr, Caller, DirEntry, Fh, FileType, Ino, RenameFlags, SetAttr, StatFs, Stats, XattrReply, MAX_FILE_SIZE,
+    NAME_MAX, PAGE_SIZE, ROOT_INO, SYMLINK_MAX, XATTR_NAME_MAX, XATTR_SIZE_MAX,
+};
+pub use xattr::{XATTR_CREATE, XATTR_REPLACE};

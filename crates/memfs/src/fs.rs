@@ -1,0 +1,153 @@
+//! The [`MemFs`] value: construction, inode lifetime (lookup counts, forget, freeing), and the
+//! filesystem-wide queries `getattr`, `statfs` and `stats`. The operations themselves live in
+//! the sibling modules, one concern each.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rustix::io::Errno;
+
+use crate::dir::Dir;
+use crate::handles::Handles;
+use crate::limits::{Limits, Usage};
+use crate::lock::LockManager;
+use crate::table::{Content, Inode, State, Table, DEAD};
+use crate::time::Timespec;
+use crate::types::{Attr, FileType, Ino, StatFs, Stats, NAME_MAX, PAGE_SIZE, ROOT_INO};
+
+/// Directory size accounting, as tmpfs: 2 entries for "." and ".." plus 20 bytes per entry.
+pub(crate) const BOGO_DIRENT_SIZE: u64 = 20;
+
+/// An in-memory filesystem engine with tmpfs semantics, driven inode by inode.
+///
+/// `Send + Sync`: every method may be called from any thread at any time. See the crate
+/// documentation for the lock order and the inode lifetime rules.
+#[derive(Debug)]
+pub struct MemFs {
+    pub(crate) table: Table,
+    pub(crate) handles: Handles,
+    pub(crate) usage: Usage,
+    pub(crate) locks: LockManager,
+    /// Serialises cross-directory renames so directory parent pointers are stable while a
+    /// rename checks for loops (Linux's `s_vfs_rename_mutex`).
+    pub(crate) rename_lock: Mutex<()>,
+}
+
+impl MemFs {
+    /// A filesystem holding only its root directory, owned by `root_owner` (uid, gid) with
+    /// permission bits `root_mode & 0o7777`. The root uses one inode slot of `limits`.
+    pub fn new(limits: Limits, root_owner: (u32, u32), root_mode: u32) -> MemFs {
+        let fs = MemFs {
+            table: Table::new(ROOT_INO + 1),
+            handles: Handles::new(),
+            usage: Usage::new(limits),
+            locks: LockManager::default(),
+            rename_lock: Mutex::new(()),
+        };
+        // A limit of zero inodes still gets its root (uncharged); it has no room for more.
+        let _ = fs.usage.charge_inode();
+        let mut st = State::new(
+            FileType::Directory.mode_bits() | (root_mode & 0o7777),
+            root_owner.0,
+            root_owner.1,
+            Content::Dir(Box::new(Dir::new(ROOT_INO))),
+            Timespec::now(),
+        );
+        st.nlink = 2;
+        st.size = 2 * BOGO_DIRENT_SIZE;
+        fs.table.insert(ROOT_INO, st);
+        fs
+    }
+
+    /// The attributes of `ino`. Does not change lookup counts.
+    pub fn getattr(&self, ino: Ino) -> Result<Attr, Errno> {
+        let inode = self.table.get(ino)?;
+        let st = inode.state.read();
+        st.check_live()?;
+        Ok(st.attr(ino))
+    }
+
+    /// Drops `nlookup` kernel references to `ino` (FUSE FORGET). Frees the inode when it has
+    /// no name, no lookup reference and no open handle left. Unknown inodes are ignored, as
+    /// FORGET has no reply.
+    pub fn forget(&self, ino: Ino, nlookup: u64) {
+        let Ok(inode) = self.table.get(ino) else { return };
+        let mut st = inode.state.write();
+        st.lookups = st.lookups.saturating_sub(nlookup);
+        self.free_if_unused(ino, &mut st);
+    }
+
+    /// FUSE BATCH_FORGET: [`MemFs::forget`] for each `(ino, nlookup)`.
+    pub fn batch_forget(&self, items: &[(Ino, u64)]) {
+        for &(ino, n) in items {
+            self.forget(ino, n);
+        }
+    }
+
+    /// Filesystem numbers for `statfs(2)`. With no byte limit, `blocks`/`bfree`/`bavail` are 0
+    /// (as tmpfs mounted with `size=0`); likewise `files`/`ffree` with no inode limit.
+    pub fn statfs(&self) -> StatFs {
+        let (blocks, bfree) = match self.usage.max_bytes() {
+            u64::MAX => (0, 0),
+            max => {
+                let total = max / PAGE_SIZE;
+                (total, total.saturating_sub(self.usage.bytes().div_ceil(PAGE_SIZE)))
+            }
+        };
+        let (files, ffree) = match self.usage.max_inodes() {
+            u64::MAX => (0, 0),
+            max => (max, max.saturating_sub(self.usage.inodes())),
+        };
+        StatFs {
+            blocks,
+            bfree,
+            bavail: bfree,
+            files,
+            ffree,
+            bsize: PAGE_SIZE as u32,
+            namelen: NAME_MAX as u32,
+            frsize: PAGE_SIZE as u32,
+        }
+    }
+
+    /// Live counts, for tests and monitoring.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            inodes: self.table.len(),
+            inode_slots: self.usage.inodes(),
+            bytes_used: self.usage.bytes(),
+            open_handles: self.handles.len(),
+        }
+    }
+
+    /// Frees the inode if nothing keeps it alive any more: no name (nlink 0), no lookup
+    /// reference, no open handle. Called with the inode's lock held; takes only leaf locks.
+    pub(crate) fn free_if_unused(&self, ino: Ino, st: &mut State) {
+        if ino == ROOT_INO || st.is_dead() || st.nlink != 0 || st.lookups != 0 || st.opens != 0 {
+            return;
+        }
+        st.flags |= DEAD;
+        let bytes = match &mut st.content {
+            Content::File(pages) => pages.clear(),
+            Content::Symlink(target) => target.len() as u64,
+            Content::Dir(_) | Content::Special => 0,
+        };
+        st.content = Content::Special;
+        let xattr_bytes = st.xattrs.take().map_or(0, |x| x.charged_bytes());
+        self.usage.uncharge_bytes(bytes + xattr_bytes);
+        self.usage.uncharge_inode();
+        self.locks.forget_inode(ino);
+        self.table.remove(ino);
+    }
+
+    /// Takes one lookup reference on a live, named (or linkable) inode and returns its
+    /// attributes, or `None` if it has been unlinked/freed meanwhile.
+    pub(crate) fn take_lookup(&self, ino: Ino, inode: &Arc<Inode>) -> Option<Attr> {
+        let mut st = inode.state.write();
+        if st.is_dead() || st.nlink == 0 {
+            return None;
+        }
+        st.lookups += 1;
+        Some(st.attr(ino))
+    }
+}

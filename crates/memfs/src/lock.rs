@@ -1,0 +1,342 @@
+//! Advisory locks: POSIX record locks (`fcntl` F_GETLK/F_SETLK/F_SETLKW, per lock owner,
+//! byte ranges split and merged as POSIX requires) and BSD `flock` locks (whole file, per
+//! open file description, the FUSE `LK_FLOCK` flag). The two kinds do not interact, as on
+//! Linux.
+//!
+//! Waiting (F_SETLKW) is offered two ways so an adapter can support interruption:
+//! - [`MemFs::setlk_wait`] blocks the calling thread, polling an `interrupted` callback (at
+//!   least every 50 ms) and failing with `EINTR` when it says so; POSIX waits that would
+//!   close a cycle of owners waiting for each other fail with `EDEADLK`.
+//! - or, for an adapter that does not want to block a thread: read
+//!   [`MemFs::lock_generation`], try [`MemFs::setlk`] (`EAGAIN` on conflict), then
+//!   [`MemFs::wait_lock_change`] until the generation moves, and try again.
+//!
+//! All state sits behind one mutex (a leaf lock: nothing else is locked while it is held,
+//! and it is never held while waiting for another lock).
+
+use std::time::Duration;
+
+use hashbrown::HashMap;
+use parking_lot::{Condvar, Mutex};
+use rustix::io::Errno;
+
+use crate::fs::MemFs;
+use crate::types::Ino;
+
+/// The type of a lock request or of a lock found by `getlk`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockType {
+    /// Shared (`F_RDLCK`).
+    Read,
+    /// Exclusive (`F_WRLCK`).
+    Write,
+    /// No lock / remove (`F_UNLCK`).
+    Unlock,
+}
+
+/// A lock request or description: the inclusive byte range `start..=end` (`end == u64::MAX`
+/// means "to end of file", as FUSE sends `OFFSET_MAX`), the type, and the owner's pid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileLock {
+    /// First byte.
+    pub start: u64,
+    /// Last byte (inclusive).
+    pub end: u64,
+    /// Lock type.
+    pub typ: LockType,
+    /// Process id reported by `getlk`.
+    pub pid: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rec {
+    owner: u64,
+    start: u64,
+    end: u64,
+    write: bool,
+    pid: u32,
+}
+
+impl Rec {
+    fn conflicts(&self, owner: u64, start: u64, end: u64, write: bool) -> bool {
+        self.owner != owner && self.start <= end && start <= self.end && (self.write || write)
+    }
+
+    fn as_lock(&self) -> FileLock {
+        FileLock {
+            start: self.start,
+            end: self.end,
+            typ: if self.write { LockType::Write } else { LockType::Read },
+            pid: self.pid,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct InodeLocks {
+    posix: Vec<Rec>,
+    flock: Vec<Rec>,
+}
+
+impl InodeLocks {
+    fn list(&mut self, flock: bool) -> &mut Vec<Rec> {
+        if flock {
+            &mut self.flock
+        } else {
+            &mut self.posix
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    inodes: HashMap<Ino, InodeLocks>,
+    /// POSIX owners currently blocked in `setlk_wait`, and the owners blocking them.
+    waits: HashMap<u64, Vec<u64>>,
+    generation: u64,
+}
+
+/// The lock tables of a filesystem.
+#[derive(Debug, Default)]
+pub(crate) struct LockManager {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+const POLL: Duration = Duration::from_millis(50);
+
+/// Replaces `owner`'s locks in `start..=end` with `new` (None: unlock), splitting and merging
+/// ranges as POSIX requires.
+fn apply_posix(list: &mut Vec<Rec>, owner: u64, start: u64, end: u64, new: Option<(bool, u32)>) {
+    let mut out = Vec::with_capacity(list.len() + 2);
+    for r in list.drain(..) {
+        if r.owner != owner || r.end < start || r.start > end {
+            out.push(r);
+            continue;
+        }
+        if r.start < start {
+            out.push(Rec { end: start - 1, ..r });
+        }
+        if r.end > end {
+            out.push(Rec { start: end + 1, ..r });
+        }
+    }
+    if let Some((write, pid)) = new {
+        out.push(Rec { owner, start, end, write, pid });
+    }
+    out.sort_by_key(|r| (r.owner, r.start));
+    let mut merged: Vec<Rec> = Vec::with_capacity(out.len());
+    for r in out {
+        match merged.last_mut() {
+            Some(p) if p.owner == r.owner && p.write == r.write && r.start <= p.end.saturating_add(1) => {
+                p.end = p.end.max(r.end);
+            }
+            _ => merged.push(r),
+        }
+    }
+    *list = merged;
+}
+
+impl Inner {
+    fn conflict(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Option<Rec> {
+        let locks = self.inodes.get(&ino)?;
+        let write = lock.typ == LockType::Write;
+        let (start, end) = if flock { (0, u64::MAX) } else { (lock.start, lock.end) };
+        let list = if flock { &locks.flock } else { &locks.posix };
+        list.iter().find(|r| r.conflicts(owner, start, end, write)).copied()
+    }
+
+    fn blockers(&self, ino: Ino, owner: u64, lock: &FileLock) -> Vec<u64> {
+        let Some(locks) = self.inodes.get(&ino) else { return Vec::new() };
+        let write = lock.typ == LockType::Write;
+        let mut b: Vec<u64> = locks.posix.iter().filter(|r| r.conflicts(owner, lock.start, lock.end, write)).map(|r| r.owner).collect();
+        b.sort_unstable();
+        b.dedup();
+        b
+    }
+
+    /// Whether `owner` waiting for `blockers` would close a cycle in the waits-for graph.
+    fn would_deadlock(&self, owner: u64, blockers: &[u64]) -> bool {
+        let mut stack: Vec<u64> = blockers.to_vec();
+        let mut seen: Vec<u64> = Vec::new();
+        while let Some(o) = stack.pop() {
+            if o == owner {
+                return true;
+            }
+            if seen.contains(&o) {
+                continue;
+            }
+            seen.push(o);
+            if let Some(next) = self.waits.get(&o) {
+                stack.extend_from_slice(next);
+            }
+        }
+        false
+    }
+
+    /// Tries to take or release `lock`; `EAGAIN` on conflict.
+    fn try_set(&mut self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<(), Errno> {
+        if lock.typ != LockType::Unlock {
+            if lock.start > lock.end && !flock {
+                return Err(Errno::INVAL);
+            }
+            if self.conflict(ino, owner, lock, flock).is_some() {
+                return Err(Errno::AGAIN);
+            }
+        }
+        let new = match lock.typ {
+            LockType::Unlock => None,
+            t => Some((t == LockType::Write, lock.pid)),
+        };
+        if new.is_none() && !self.inodes.contains_key(&ino) {
+            return Ok(());
+        }
+        let locks = self.inodes.entry(ino).or_default();
+        if flock {
+            apply_posix(locks.list(true), owner, 0, u64::MAX, new);
+        } else {
+            apply_posix(locks.list(false), owner, lock.start, lock.end, new);
+        }
+        if locks.posix.is_empty() && locks.flock.is_empty() {
+            self.inodes.remove(&ino);
+        }
+        self.generation += 1;
+        Ok(())
+    }
+}
+
+impl LockManager {
+    /// Drops `owner`'s POSIX locks on `ino` (and its flock locks when `flock_too`).
+    pub(crate) fn release_owner(&self, ino: Ino, owner: u64, flock_too: bool) {
+        let mut g = self.inner.lock();
+        let Some(locks) = g.inodes.get_mut(&ino) else { return };
+        let before = locks.posix.len() + locks.flock.len();
+        locks.posix.retain(|r| r.owner != owner);
+        if flock_too {
+            locks.flock.retain(|r| r.owner != owner);
+        }
+        let after = locks.posix.len() + locks.flock.len();
+        if after == 0 {
+            g.inodes.remove(&ino);
+        }
+        if after != before {
+            g.generation += 1;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Drops every lock on a freed inode.
+    pub(crate) fn forget_inode(&self, ino: Ino) {
+        let mut g = self.inner.lock();
+        if g.inodes.remove(&ino).is_some() {
+            g.generation += 1;
+            self.changed.notify_all();
+        }
+    }
+}
+
+impl MemFs {
+    /// F_GETLK: the first lock of another owner that conflicts with `lock`, or `lock` itself
+    /// with type [`LockType::Unlock`] when it could be taken. `flock` selects flock locks.
+    pub fn getlk(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<FileLock, Errno> {
+        self.table.get(ino)?;
+        let g = self.locks.inner.lock();
+        Ok(match g.conflict(ino, owner, lock, flock) {
+            Some(r) => r.as_lock(),
+            None => FileLock { typ: LockType::Unlock, ..*lock },
+        })
+    }
+
+    /// F_SETLK (or non-blocking flock): takes, changes or releases `owner`'s lock without
+    /// waiting; `EAGAIN` when another owner holds a conflicting lock.
+    pub fn setlk(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<(), Errno> {
+        self.table.get(ino)?;
+        let mut g = self.locks.inner.lock();
+        let r = g.try_set(ino, owner, lock, flock);
+        if r.is_ok() {
+            self.locks.changed.notify_all();
+        }
+        r
+    }
+
+    /// F_SETLKW (or blocking flock): like [`MemFs::setlk`] but waits for conflicting locks to
+    /// go. Fails with `EINTR` once `interrupted()` returns true (polled at least every 50 ms),
+    /// with `EDEADLK` when a POSIX wait would deadlock, with `ENOENT` if the inode is freed.
+    pub fn setlk_wait(
+        &self,
+        ino: Ino,
+        owner: u64,
+        lock: &FileLock,
+        flock: bool,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<(), Errno> {
+        self.table.get(ino)?;
+        let mut g = self.locks.inner.lock();
+        let result = loop {
+            match g.try_set(ino, owner, lock, flock) {
+                Err(Errno::AGAIN) => {}
+                other => break other,
+            }
+            if !flock {
+                let blockers = g.blockers(ino, owner, lock);
+                if g.would_deadlock(owner, &blockers) {
+                    break Err(Errno::DEADLK);
+                }
+                g.waits.insert(owner, blockers);
+            }
+            if interrupted() {
+                break Err(Errno::INTR);
+            }
+            self.locks.changed.wait_for(&mut g, POLL);
+            if self.table.get(ino).is_err() {
+                break Err(Errno::NOENT);
+            }
+        };
+        if !flock {
+            g.waits.remove(&owner);
+        }
+        if result.is_ok() {
+            self.locks.changed.notify_all();
+        }
+        result
+    }
+
+    /// A counter that moves whenever any lock is released or changed; see
+    /// [`MemFs::wait_lock_change`].
+    pub fn lock_generation(&self) -> u64 {
+        self.locks.inner.lock().generation
+    }
+
+    /// Waits until [`MemFs::lock_generation`] differs from `seen` or `timeout` passes; returns
+    /// whether it changed.
+    pub fn wait_lock_change(&self, seen: u64, timeout: Duration) -> bool {
+        let mut g = self.locks.inner.lock();
+        if g.generation != seen {
+            return true;
+        }
+        self.locks.changed.wait_for(&mut g, timeout);
+        g.generation != seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(owner: u64, start: u64, end: u64, write: bool) -> Rec {
+        Rec { owner, start, end, write, pid: 0 }
+    }
+
+    #[test]
+    fn split_and_merge() {
+        let mut l = vec![rec(1, 0, 99, true)];
+        apply_posix(&mut l, 1, 10, 19, None);
+        assert_eq!(l, vec![rec(1, 0, 9, true), rec(1, 20, 99, true)]);
+        apply_posix(&mut l, 1, 10, 19, Some((true, 0)));
+        assert_eq!(l, vec![rec(1, 0, 99, true)]);
+        apply_posix(&mut l, 1, 50, u64::MAX, Some((false, 0)));
+        assert_eq!(l, vec![rec(1, 0, 49, true), rec(1, 50, u64::MAX, false)]);
+        apply_posix(&mut l, 2, 0, 5, Some((false, 0)));
+        assert_eq!(l.len(), 3, "other owners untouched");
+    }
+}

@@ -1,0 +1,280 @@
+//! Inodes and the inode table: per-inode state behind a per-inode `RwLock`, a sharded map
+//! from inode number to inode, inode-number allocation, and the helper that locks several
+//! inodes in the one global order.
+//!
+//! Lock order (deadlock freedom): (1) the filesystem's rename lock, only for cross-directory
+//! renames; (2) inode locks, several at once only through [`lock_ordered`], i.e. in ascending
+//! inode number; a thread holding an inode lock never waits for another inode lock outside
+//! that helper; (3) leaf locks that never wait for anything while held: table shards, handle
+//! shards, the byte-range lock manager.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+use rustix::io::Errno;
+
+use crate::data::Pages;
+use crate::dir::Dir;
+use crate::time::Timespec;
+use crate::types::{Attr, FileType, Ino, PAGE_SIZE, S_IFMT};
+use crate::xattr::Xattrs;
+
+/// Index of each timestamp in [`State`]'s time arrays.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Time {
+    A = 0,
+    M = 1,
+    C = 2,
+    B = 3,
+}
+
+/// The inode has been freed: it is gone from the table and every operation on it fails.
+pub(crate) const DEAD: u8 = 1;
+/// An O_TMPFILE inode that may still be linked into the tree while its nlink is 0.
+pub(crate) const LINKABLE: u8 = 2;
+
+/// What an inode holds besides its metadata.
+#[derive(Debug)]
+pub(crate) enum Content {
+    File(Pages),
+    Dir(Box<Dir>),
+    Symlink(Box<[u8]>),
+    Special,
+}
+
+/// Everything about an inode, protected by its lock.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) nlink: u32,
+    pub(crate) rdev: u32,
+    /// Open handles (files and directories).
+    pub(crate) opens: u32,
+    /// Kernel lookup references (FUSE nlookup).
+    pub(crate) lookups: u64,
+    /// st_size.
+    pub(crate) size: u64,
+    secs: [i64; 4],
+    nsecs: [u32; 4],
+    pub(crate) flags: u8,
+    pub(crate) content: Content,
+    pub(crate) xattrs: Option<Box<Xattrs>>,
+}
+
+impl State {
+    /// A fresh inode with all four timestamps set to `now`.
+    pub(crate) fn new(mode: u32, uid: u32, gid: u32, content: Content, now: Timespec) -> State {
+        State {
+            mode,
+            uid,
+            gid,
+            nlink: 1,
+            rdev: 0,
+            opens: 0,
+            lookups: 0,
+            size: 0,
+            secs: [now.sec; 4],
+            nsecs: [now.nsec; 4],
+            flags: 0,
+            content,
+            xattrs: None,
+        }
+    }
+
+    pub(crate) fn time(&self, t: Time) -> Timespec {
+        Timespec { sec: self.secs[t as usize], nsec: self.nsecs[t as usize] }
+    }
+
+    pub(crate) fn set_time(&mut self, t: Time, v: Timespec) {
+        self.secs[t as usize] = v.sec;
+        self.nsecs[t as usize] = v.nsec;
+    }
+
+    /// ctime = now.
+    pub(crate) fn touch_c(&mut self, now: Timespec) {
+        self.set_time(Time::C, now);
+    }
+
+    /// mtime = ctime = now.
+    pub(crate) fn touch_mc(&mut self, now: Timespec) {
+        self.set_time(Time::M, now);
+        self.set_time(Time::C, now);
+    }
+
+    pub(crate) fn kind(&self) -> FileType {
+        FileType::from_mode(self.mode).unwrap_or(FileType::RegularFile)
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.flags & DEAD != 0
+    }
+
+    /// Fails with `ENOENT` once the inode has been freed.
+    pub(crate) fn check_live(&self) -> Result<(), Errno> {
+        if self.is_dead() {
+            Err(Errno::NOENT)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The directory contents, or `ENOTDIR`.
+    pub(crate) fn dir(&self) -> Result<&Dir, Errno> {
+        match &self.content {
+            Content::Dir(d) => Ok(d),
+            _ => Err(Errno::NOTDIR),
+        }
+    }
+
+    pub(crate) fn dir_mut(&mut self) -> Result<&mut Dir, Errno> {
+        match &mut self.content {
+            Content::Dir(d) => Ok(d),
+            _ => Err(Errno::NOTDIR),
+        }
+    }
+
+    /// A directory that may receive new entries: live and not removed (`ENOENT` otherwise).
+    pub(crate) fn dir_for_insert(&mut self) -> Result<&mut Dir, Errno> {
+        self.check_live()?;
+        if matches!(self.content, Content::Dir(_)) && self.nlink == 0 {
+            return Err(Errno::NOENT);
+        }
+        self.dir_mut()
+    }
+
+    pub(crate) fn pages(&self) -> Option<&Pages> {
+        match &self.content {
+            Content::File(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn attr(&self, ino: Ino) -> Attr {
+        let blocks = self.pages().map_or(0, |p| p.page_count() * (PAGE_SIZE / 512));
+        Attr {
+            ino,
+            size: self.size,
+            blocks,
+            atime: self.time(Time::A),
+            mtime: self.time(Time::M),
+            ctime: self.time(Time::C),
+            btime: self.time(Time::B),
+            mode: self.mode,
+            nlink: self.nlink,
+            uid: self.uid,
+            gid: self.gid,
+            rdev: self.rdev,
+            blksize: PAGE_SIZE as u32,
+            generation: 0,
+        }
+    }
+
+    /// Replaces the permission bits, keeping the type bits.
+    pub(crate) fn set_perm(&mut self, perm: u32) {
+        self.mode = (self.mode & S_IFMT) | (perm & 0o7777);
+    }
+}
+
+/// One inode. Shared as `Arc<Inode>`; the table holds one reference while the inode lives.
+#[derive(Debug)]
+pub(crate) struct Inode {
+    pub(crate) state: RwLock<State>,
+}
+
+const SHARDS: usize = 64;
+
+/// The inode table: inode number to inode, sharded to keep contention low.
+#[derive(Debug)]
+pub(crate) struct Table {
+    shards: Box<[Mutex<HashMap<Ino, Arc<Inode>>>]>,
+    next_ino: AtomicU64,
+}
+
+impl Table {
+    pub(crate) fn new(first_free: Ino) -> Table {
+        Table {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            next_ino: AtomicU64::new(first_free),
+        }
+    }
+
+    fn shard(&self, ino: Ino) -> &Mutex<HashMap<Ino, Arc<Inode>>> {
+        &self.shards[(ino as usize) % SHARDS]
+    }
+
+    /// A fresh inode number (never reused).
+    pub(crate) fn alloc_ino(&self) -> Ino {
+        self.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The live inode `ino`, or `ENOENT`.
+    pub(crate) fn get(&self, ino: Ino) -> Result<Arc<Inode>, Errno> {
+        self.shard(ino).lock().get(&ino).cloned().ok_or(Errno::NOENT)
+    }
+
+    pub(crate) fn insert(&self, ino: Ino, state: State) -> Arc<Inode> {
+        let inode = Arc::new(Inode { state: RwLock::new(state) });
+        self.shard(ino).lock().insert(ino, Arc::clone(&inode));
+        inode
+    }
+
+    pub(crate) fn remove(&self, ino: Ino) {
+        self.shard(ino).lock().remove(&ino);
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().len() as u64).sum()
+    }
+}
+
+/// Write-locks several inodes in ascending inode order. The result is in input order; a
+/// repeated inode number gets `None` after its first occurrence.
+pub(crate) fn lock_ordered<'a>(items: &[(Ino, &'a Inode)]) -> Vec<Option<RwLockWriteGuard<'a, State>>> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].0);
+    let mut out: Vec<Option<RwLockWriteGuard<'a, State>>> = (0..items.len()).map(|_| None).collect();
+    let mut last: Option<Ino> = None;
+    for i in order {
+        let (ino, inode) = items[i];
+        if last == Some(ino) {
+            continue;
+        }
+        last = Some(ino);
+        out[i] = Some(inode.state.write());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ordered_dedups_and_keeps_input_order() {
+        let t = Table::new(2);
+        let now = Timespec::now();
+        let a = t.insert(5, State::new(0o100644, 0, 0, Content::Special, now));
+        let b = t.insert(3, State::new(0o100600, 0, 0, Content::Special, now));
+        let g = lock_ordered(&[(5, &a), (3, &b), (5, &a)]);
+        assert_eq!(g[0].as_ref().map(|s| s.mode), Some(0o100644));
+        assert_eq!(g[1].as_ref().map(|s| s.mode), Some(0o100600));
+        assert!(g[2].is_none());
+    }
+
+    #[test]
+    fn table_get_insert_remove() {
+        let t = Table::new(2);
+        let ino = t.alloc_ino();
+        assert_eq!(t.get(ino).err(), Some(Errno::NOENT));
+        t.insert(ino, State::new(0o100644, 0, 0, Content::Special, Timespec::now()));
+        assert!(t.get(ino).is_ok());
+        assert_eq!(t.len(), 1);
+        t.remove(ino);
+        assert_eq!(t.len(), 0);
+        assert_ne!(t.alloc_ino(), ino);
+    }
+}
