@@ -1,1 +1,61 @@
-//! fusekit-passthrough: mirrors a directory.
+//! fusekit-passthrough: a filesystem that mirrors a source directory through a FUSE mount,
+//! on fusekit's inode-level API, with kernel passthrough for file I/O where the kernel allows
+//! it.
+//!
+//! ```no_run
+//! use fusekit::{MountOptions, Session};
+//! use fusekit_passthrough::{Passthrough, PassthroughOptions};
+//! let fs = Passthrough::new("/srv/data".as_ref(), PassthroughOptions::default())?;
+//! let opts = MountOptions::new().default_permissions(true).subtype("passthrough");
+//! Session::mount(fs, "/mnt/data", &opts)?.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How it works
+//! - Every source file the kernel knows is an inode keyed by `(st_dev, st_ino)` holding an
+//!   `O_PATH` descriptor; all work is `*at()` calls relative to those descriptors (reopening
+//!   through `/proc/self/fd/N` when a real descriptor is needed). Names from the kernel are
+//!   single components (`/`, `.` and `..` are refused) and symlinks are never followed by the
+//!   daemon, so it never touches anything outside the source tree. (Symlinks *through the
+//!   mount* are resolved by the calling process's kernel, in its own namespace, exactly as
+//!   they would be in the source directory.)
+//! - Open files are real descriptors, so open-unlink-close, fstat after unlink, O_TMPFILE and
+//!   `linkat` of it behave as on the source filesystem.
+//! - As root, create-like requests run with the caller's uid, gid and groups.
+//! - With kernel passthrough (root, Linux 6.9+, no writeback cache) the kernel reads and
+//!   writes the source files itself: no READ or WRITE request reaches the daemon. When the
+//!   kernel refuses, the daemon says so once and serves them itself.
+//! - Locks (POSIX, OFD, flock) are taken on the source files, so they also conflict with
+//!   programs working in the source directory.
+//!
+//! See [`PassthroughOptions`] for the cache settings and what they mean for changes made
+//! directly in the source directory.
+#![forbid(clippy::todo, clippy::unimplemented)]
+#![warn(missing_docs)]
+
+mod attr;
+mod backing;
+mod creds;
+mod dir;
+mod error;
+mod fs;
+mod handles;
+mod inode;
+mod io;
+mod killpriv;
+mod locks;
+mod name;
+mod namespace;
+mod options;
+mod stats;
+mod sys;
+mod xattr;
+
+pub use error::Error;
+pub use fs::Passthrough;
+pub use name::check_name;
+pub use options::PassthroughOptions;
+pub use stats::{PassthroughStats, StatsHandle};
+
+#[cfg(test)]
+mod tests;

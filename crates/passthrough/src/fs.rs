@@ -1,0 +1,532 @@
+//! The [`Passthrough`] filesystem: its state, its construction, INIT negotiation, and the
+//! `fusekit::Filesystem` implementation — a thin layer that turns each request into a call
+//! of the concern modules (`namespace`, `attr`, `io`, `dir`, `xattr`, `locks`) and their
+//! results into replies.
+
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use fusekit::abi::{self, InitFlags, OpenOutFlags};
+use fusekit::{
+    CopyRange, Entry, Errno, Filesystem, Ino, KernelConfig, Lock, ReplyAttr, ReplyCopy,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock,
+    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr, Request, SetAttr,
+};
+use rustix::fs::{Mode, OFlags};
+
+use crate::backing::BackingState;
+use crate::handles::{DirHandle, FileHandle, HandleTable};
+use crate::inode::InodeTable;
+use crate::stats::{Counters, PassthroughStats, StatsHandle};
+use crate::xattr::XattrValue;
+use crate::{Error, PassthroughOptions};
+
+/// A filesystem mirroring a source directory. See the crate docs.
+#[derive(Debug)]
+pub struct Passthrough {
+    pub(crate) src: PathBuf,
+    pub(crate) opts: PassthroughOptions,
+    pub(crate) inodes: InodeTable,
+    pub(crate) files: HandleTable<FileHandle>,
+    pub(crate) dirs: HandleTable<DirHandle>,
+    pub(crate) backing: BackingState,
+    pub(crate) counters: Arc<Counters>,
+    writeback: AtomicBool,
+}
+
+impl Passthrough {
+    /// Opens `src` (which must be a directory) as the root of a new passthrough filesystem.
+    pub fn new(src: &Path, opts: PassthroughOptions) -> Result<Passthrough, Error> {
+        let fd = rustix::fs::open(
+            src,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|source| match source {
+            Errno::NOTDIR => Error::NotADirectory(src.to_path_buf()),
+            source => Error::OpenSource {
+                path: src.to_path_buf(),
+                source,
+            },
+        })?;
+        let st = crate::sys::stat_fd(fd.as_fd()).map_err(|source| Error::StatSource {
+            path: src.to_path_buf(),
+            source,
+        })?;
+        Ok(Passthrough {
+            src: src.to_path_buf(),
+            opts,
+            inodes: InodeTable::new(fd, &st),
+            files: HandleTable::default(),
+            dirs: HandleTable::default(),
+            backing: BackingState::default(),
+            counters: Arc::new(Counters::default()),
+            writeback: AtomicBool::new(false),
+        })
+    }
+
+    /// The source directory.
+    pub fn source(&self) -> &Path {
+        &self.src
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &PassthroughOptions {
+        &self.opts
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> PassthroughStats {
+        self.stats_handle().snapshot()
+    }
+
+    /// A handle to the counters, to keep after the filesystem moved into a session.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            counters: Arc::clone(&self.counters),
+        }
+    }
+
+    /// Node ids currently known to the kernel (the root included) — for leak checks.
+    pub fn live_inodes(&self) -> usize {
+        self.inodes.len()
+    }
+
+    /// Open file and directory handles.
+    pub fn open_handles(&self) -> usize {
+        self.files.len() + self.dirs.len()
+    }
+
+    pub(crate) fn writeback(&self) -> bool {
+        self.writeback.load(Ordering::Relaxed)
+    }
+}
+
+fn entry_reply(reply: ReplyEntry, r: Result<Entry, Errno>) {
+    match r {
+        Ok(e) => reply.entry(&e),
+        Err(e) => reply.error(e),
+    }
+}
+
+fn empty_reply(reply: ReplyEmpty, r: Result<(), Errno>) {
+    match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(e),
+    }
+}
+
+fn xattr_reply(reply: ReplyXattr, r: Result<XattrValue, Errno>) {
+    match r {
+        Ok(XattrValue::Size(n)) => reply.size(n),
+        Ok(XattrValue::Data(d)) => reply.data(&d),
+        Err(e) => reply.error(e),
+    }
+}
+
+impl Filesystem for Passthrough {
+    fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
+        config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
+        if self.opts.delegate_locks {
+            config.enable_if_offered(InitFlags::POSIX_LOCKS | InitFlags::FLOCK_LOCKS);
+        }
+        if self.opts.switch_credentials {
+            config.enable_if_offered(InitFlags::CREATE_SUPP_GROUP);
+        }
+        let writeback = self.opts.writeback_cache
+            && !config
+                .enable_if_offered(InitFlags::WRITEBACK_CACHE)
+                .is_empty();
+        self.writeback.store(writeback, Ordering::Relaxed);
+        let mut passthrough = false;
+        if self.opts.kernel_passthrough {
+            if writeback {
+                tracing::info!("kernel passthrough off: the writeback cache is on");
+            } else if config.enable_passthrough(1).is_ok() {
+                passthrough = true;
+            } else {
+                tracing::warn!(
+                    "kernel passthrough unavailable: the kernel does not offer FUSE_PASSTHROUGH; \
+                     serving reads and writes through the daemon"
+                );
+            }
+        }
+        self.backing.set_enabled(passthrough);
+        tracing::debug!(src = %self.src.display(), writeback, passthrough, "passthrough initialized");
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
+        match self.do_lookup(parent, name) {
+            Ok(e) => reply.entry(&e),
+            Err(Errno::NOENT) if !self.opts.entry_timeout.is_zero() => {
+                reply.entry(&Entry::negative(self.opts.entry_timeout))
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn forget(&self, _req: &Request<'_>, ino: Ino, nlookup: u64) {
+        self.inodes.forget(ino, nlookup);
+    }
+
+    fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
+        match self.do_getattr(ino) {
+            Ok(a) => reply.attr(&a, self.opts.attr_timeout),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(&self, _req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
+        match self.do_setattr(ino, attr) {
+            Ok(a) => reply.attr(&a, self.opts.attr_timeout),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readlink(&self, _req: &Request<'_>, ino: Ino, reply: ReplyData) {
+        match self.do_readlink(ino) {
+            Ok(t) => reply.data(&t),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn symlink(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        target: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        entry_reply(
+            reply,
+            self.do_symlink(self.caller(req).as_ref(), parent, name, target),
+        )
+    }
+
+    fn mknod(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        entry_reply(
+            reply,
+            self.do_mknod(self.caller(req).as_ref(), parent, name, mode, rdev),
+        )
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        entry_reply(
+            reply,
+            self.do_mkdir(self.caller(req).as_ref(), parent, name, mode),
+        )
+    }
+
+    fn unlink(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_unlink(parent, name, false))
+    }
+
+    fn rmdir(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_unlink(parent, name, true))
+    }
+
+    fn rename(
+        &self,
+        _req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        flags: u32,
+        reply: ReplyEmpty,
+    ) {
+        empty_reply(
+            reply,
+            self.do_rename(parent, name, newparent, newname, flags),
+        )
+    }
+
+    fn link(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        newparent: Ino,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        entry_reply(reply, self.do_link(ino, newparent, newname))
+    }
+
+    fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
+        match self.do_open(req, ino, flags) {
+            Ok((fh, options)) => reply.opened_with(fh, options),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: u64,
+        size: u32,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        reply: ReplyData,
+    ) {
+        self.do_read(fh, offset, size, reply)
+    }
+
+    fn write(
+        &self,
+        req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        _write_flags: abi::WriteFlags,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        reply: ReplyWrite,
+    ) {
+        match self.do_write(req, fh, offset, data) {
+            Ok(n) => reply.written(n),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn flush(&self, _req: &Request<'_>, _ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_flush(fh, lock_owner))
+    }
+
+    fn release(
+        &self,
+        _req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        _flush: bool,
+        _flock_release: bool,
+        reply: ReplyEmpty,
+    ) {
+        // Closing the handle's descriptor drops its flock and its OFD locks.
+        self.do_release(fh);
+        reply.ok()
+    }
+
+    fn fsync(&self, _req: &Request<'_>, _ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_fsync(fh, datasync))
+    }
+
+    fn opendir(&self, _req: &Request<'_>, ino: Ino, _flags: i32, reply: ReplyOpen) {
+        match self.do_opendir(ino) {
+            Ok(fh) => reply.opened(fh, OpenOutFlags::empty()),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, offset: u64, reply: ReplyDirectory) {
+        match self.do_readdir(fh, offset, reply) {
+            Ok(r) => r.ok(),
+            Err((r, e)) => r.error(e),
+        }
+    }
+
+    fn readdirplus(
+        &self,
+        req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: u64,
+        reply: ReplyDirectoryPlus,
+    ) {
+        match self.do_readdirplus(req, fh, offset, reply) {
+            Ok(r) => r.ok(),
+            Err((r, e)) => r.error(e),
+        }
+    }
+
+    fn releasedir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
+        self.dirs.remove(fh);
+        reply.ok()
+    }
+
+    fn fsyncdir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_fsyncdir(fh, datasync))
+    }
+
+    fn statfs(&self, _req: &Request<'_>, ino: Ino, reply: ReplyStatfs) {
+        match self.do_statfs(ino) {
+            Ok(s) => reply.statfs(&s),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setxattr(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        reply: ReplyEmpty,
+    ) {
+        empty_reply(reply, self.do_setxattr(ino, name, value, flags))
+    }
+
+    fn getxattr(&self, _req: &Request<'_>, ino: Ino, name: &OsStr, size: u32, reply: ReplyXattr) {
+        xattr_reply(reply, self.do_getxattr(ino, name, size))
+    }
+
+    fn listxattr(&self, _req: &Request<'_>, ino: Ino, size: u32, reply: ReplyXattr) {
+        xattr_reply(reply, self.do_listxattr(ino, size))
+    }
+
+    fn removexattr(&self, _req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_removexattr(ino, name))
+    }
+
+    fn create(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        match self.create_file(self.caller(req).as_ref(), parent, name, mode, flags) {
+            Ok((entry, inode, fd)) => {
+                let (fh, options) = self.new_handle(req, inode, fd);
+                reply.created_with(&entry, fh, options)
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn getlk(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        lock_owner: u64,
+        lock: &Lock,
+        reply: ReplyLock,
+    ) {
+        match self.do_getlk(ino, fh, lock_owner, lock) {
+            Ok(l) => reply.locked(&l),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setlk(
+        &self,
+        req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        lock_owner: u64,
+        lock: &Lock,
+        sleep: bool,
+        flock: bool,
+        reply: ReplyEmpty,
+    ) {
+        let r = if flock {
+            self.do_flock(req, fh, lock.typ, sleep)
+        } else {
+            self.do_setlk(req, ino, fh, lock_owner, lock, sleep)
+        };
+        empty_reply(reply, r)
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        empty_reply(reply, self.do_fallocate(fh, offset, length, mode))
+    }
+
+    fn lseek(
+        &self,
+        _req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        match self.do_lseek(fh, offset, whence) {
+            Ok(o) => reply.offset(o),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn copy_file_range(&self, _req: &Request<'_>, range: &CopyRange, reply: ReplyCopy) {
+        match self.do_copy_file_range(range) {
+            Ok(n) => reply.copied(n),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn syncfs(&self, _req: &Request<'_>, ino: Ino, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_syncfs(ino))
+    }
+
+    fn tmpfile(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        match self.create_tmpfile(self.caller(req).as_ref(), parent, mode, flags) {
+            Ok((entry, inode, fd)) => {
+                let (fh, options) = self.new_handle(req, inode, fd);
+                reply.created_with(&entry, fh, options)
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn statx(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        _fh: Option<u64>,
+        flags: u32,
+        mask: u32,
+        reply: ReplyStatx,
+    ) {
+        match self.do_statx(ino, flags, mask) {
+            Ok(sx) => reply.statx(&sx, self.opts.attr_timeout),
+            Err(e) => reply.error(e),
+        }
+    }
+}

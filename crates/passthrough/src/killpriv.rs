@@ -1,0 +1,76 @@
+//! Clearing setuid/setgid when an unprivileged caller writes. The FUSE client clears S_ISUID
+//! and S_ISGID-with-group-exec itself (a SETATTR before the write), but by an older rule that
+//! keeps S_ISGID on files without group-exec; and the daemon writes as root, so the source
+//! filesystem never clears anything on its own. Handles open for writing on such files are
+//! therefore served by the daemon, which applies today's Linux rule after each unprivileged
+//! write: S_ISUID always goes, S_ISGID goes when group-exec is set or the writer is not in the
+//! file's group.
+
+use std::os::fd::BorrowedFd;
+
+use fusekit::Request;
+use rustix::fs::Mode;
+use rustix::io::Errno;
+
+use crate::creds::Caller;
+
+const S_ISUID: u32 = 0o4000;
+const S_ISGID: u32 = 0o2000;
+const S_IXGRP: u32 = 0o0010;
+
+/// The mode after a write by `caller` (`None` when nothing changes).
+pub(crate) fn killed_mode(
+    mode: u32,
+    file_gid: u32,
+    caller: impl FnOnce() -> Caller,
+) -> Option<u32> {
+    if mode & (S_ISUID | S_ISGID) == 0 {
+        return None;
+    }
+    let mut kill = mode & S_ISUID;
+    if mode & S_ISGID != 0 {
+        let drop_sgid = mode & S_IXGRP != 0 || {
+            let c = caller();
+            c.gid != file_gid && !c.groups.contains(&file_gid)
+        };
+        if drop_sgid {
+            kill |= S_ISGID;
+        }
+    }
+    (kill != 0).then_some(mode & !kill)
+}
+
+/// Clears the bits on the open file `fd` as a write by `req`'s caller must.
+pub(crate) fn kill_suidgid(req: &Request<'_>, fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    let st = rustix::fs::fstat(fd)?;
+    if let Some(mode) = killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(gid: u32, groups: &[u32]) -> Caller {
+        Caller {
+            uid: 65534,
+            gid,
+            groups: groups.to_vec(),
+        }
+    }
+
+    #[test]
+    fn linux_rule() {
+        let member = || caller(100, &[]);
+        let outsider = || caller(65534, &[7]);
+        assert_eq!(killed_mode(0o100644, 100, outsider), None);
+        assert_eq!(killed_mode(0o104755, 100, member), Some(0o100755));
+        assert_eq!(killed_mode(0o102755, 100, member), Some(0o100755));
+        assert_eq!(killed_mode(0o102644, 100, member), None);
+        assert_eq!(killed_mode(0o102644, 100, outsider), Some(0o100644));
+        assert_eq!(killed_mode(0o102644, 7, outsider), None);
+        assert_eq!(killed_mode(0o106744, 100, outsider), Some(0o100744));
+    }
+}

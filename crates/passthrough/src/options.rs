@@ -1,0 +1,103 @@
+//! What a user may tune: kernel passthrough, writeback cache, cache lifetimes, credential
+//! switching. Defaults favour coherence with changes made directly in the source directory.
+
+use std::time::Duration;
+
+/// Options of a [`Passthrough`](crate::Passthrough) filesystem.
+///
+/// # Coherence with the source directory
+/// Changes made directly in the source directory become visible through the mount once the
+/// kernel's cached names and attributes expire: `entry_timeout` for names (lookups and
+/// negative lookups), `attr_timeout` for attributes (size, mtime, mode). File data is never
+/// cached across opens (no `FOPEN_KEEP_CACHE`), and `AUTO_INVAL_DATA` drops cached pages when a
+/// fresh GETATTR shows a changed mtime or size. With kernel passthrough the kernel reads the
+/// source file itself, so data is always current. Set both timeouts to zero for
+/// immediate coherence at the cost of a GETATTR/LOOKUP per access; the defaults (1 s) are the
+/// usual compromise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PassthroughOptions {
+    /// Let the kernel do read/write/mmap on the source files directly (FUSE_PASSTHROUGH,
+    /// needs CAP_SYS_ADMIN and Linux 6.9+). Falls back to ordinary READ/WRITE requests,
+    /// saying why once, when the kernel refuses. Default: true.
+    pub kernel_passthrough: bool,
+    /// Ask for the kernel's writeback cache (writes are gathered in the page cache).
+    /// Disables kernel passthrough (the kernel refuses the two together). Default: false.
+    pub writeback_cache: bool,
+    /// How long the kernel may cache names (and negative lookups). Default: 1 s.
+    pub entry_timeout: Duration,
+    /// How long the kernel may cache attributes. Default: 1 s.
+    pub attr_timeout: Duration,
+    /// When the daemon runs as root, create files, directories, nodes and symlinks with the
+    /// caller's uid, gid and supplementary groups (per-thread credential switch), so that
+    /// ownership and the source filesystem's permission checks match the caller.
+    /// Default: true.
+    pub switch_credentials: bool,
+    /// Hand POSIX record locks and flock(2) to the source filesystem (negotiates
+    /// POSIX_LOCKS and FLOCK_LOCKS), so they also conflict with programs using the source
+    /// directly. When false the kernel keeps locks local to the mount. Default: true.
+    pub delegate_locks: bool,
+}
+
+impl Default for PassthroughOptions {
+    fn default() -> Self {
+        PassthroughOptions {
+            kernel_passthrough: true,
+            writeback_cache: false,
+            entry_timeout: Duration::from_secs(1),
+            attr_timeout: Duration::from_secs(1),
+            switch_credentials: true,
+            delegate_locks: true,
+        }
+    }
+}
+
+impl PassthroughOptions {
+    /// The defaults (see the field docs).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`kernel_passthrough`](Self::kernel_passthrough).
+    pub fn kernel_passthrough(mut self, on: bool) -> Self {
+        self.kernel_passthrough = on;
+        self
+    }
+
+    /// Sets [`writeback_cache`](Self::writeback_cache).
+    pub fn writeback_cache(mut self, on: bool) -> Self {
+        self.writeback_cache = on;
+        self
+    }
+
+    /// Sets both the entry and the attribute timeout.
+    pub fn timeout(mut self, ttl: Duration) -> Self {
+        self.entry_timeout = ttl;
+        self.attr_timeout = ttl;
+        self
+    }
+
+    /// Sets [`entry_timeout`](Self::entry_timeout).
+    pub fn entry_timeout(mut self, ttl: Duration) -> Self {
+        self.entry_timeout = ttl;
+        self
+    }
+
+    /// Sets [`attr_timeout`](Self::attr_timeout).
+    pub fn attr_timeout(mut self, ttl: Duration) -> Self {
+        self.attr_timeout = ttl;
+        self
+    }
+
+    /// Sets [`switch_credentials`](Self::switch_credentials).
+    pub fn switch_credentials(mut self, on: bool) -> Self {
+        self.switch_credentials = on;
+        self
+    }
+
+    /// Sets [`delegate_locks`](Self::delegate_locks).
+    pub fn delegate_locks(mut self, on: bool) -> Self {
+        self.delegate_locks = on;
+        self
+    }
+}

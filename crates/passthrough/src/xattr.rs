@@ -1,0 +1,81 @@
+//! Extended attributes, on the source file reached through its `/proc/self/fd` magic link
+//! (the `f*xattr` calls refuse `O_PATH` descriptors, and so do the `*xattrat` calls of Linux
+//! 6.13 with `AT_EMPTY_PATH`). A symlink's own attributes cannot be reached that way without
+//! following it, so they answer EOPNOTSUPP — honest, and what libfuse's passthrough_hp does.
+//! (`user.*` on symlinks never gets here: the kernel refuses it with EPERM itself.)
+
+use std::ffi::OsStr;
+
+use fusekit::Ino;
+use rustix::fs::XattrFlags;
+use rustix::io::Errno;
+
+use crate::inode::Inode;
+use crate::sys::proc_path;
+use crate::Passthrough;
+
+/// What a getxattr/listxattr produced: a size (for a size query) or the bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum XattrValue {
+    Size(u32),
+    Data(Vec<u8>),
+}
+
+fn reachable(inode: &Inode) -> Result<std::ffi::CString, Errno> {
+    if inode.is_symlink() {
+        return Err(Errno::OPNOTSUPP);
+    }
+    Ok(proc_path(inode.fd()))
+}
+
+fn size_u32(n: usize) -> Result<u32, Errno> {
+    u32::try_from(n).map_err(|_| Errno::TOOBIG)
+}
+
+impl Passthrough {
+    pub(crate) fn do_getxattr(
+        &self,
+        ino: Ino,
+        name: &OsStr,
+        size: u32,
+    ) -> Result<XattrValue, Errno> {
+        let path = reachable(&*self.inodes.get(ino)?)?;
+        if size == 0 {
+            let n = rustix::fs::getxattr_query(path.as_c_str(), name)?;
+            return Ok(XattrValue::Size(size_u32(n)?));
+        }
+        let mut buf = vec![0u8; size as usize];
+        let n = rustix::fs::getxattr(path.as_c_str(), name, &mut buf[..])?;
+        buf.truncate(n);
+        Ok(XattrValue::Data(buf))
+    }
+
+    pub(crate) fn do_listxattr(&self, ino: Ino, size: u32) -> Result<XattrValue, Errno> {
+        let path = reachable(&*self.inodes.get(ino)?)?;
+        if size == 0 {
+            let n = rustix::fs::listxattr_query(path.as_c_str())?;
+            return Ok(XattrValue::Size(size_u32(n)?));
+        }
+        let mut buf = vec![0u8; size as usize];
+        let n = rustix::fs::listxattr(path.as_c_str(), &mut buf[..])?;
+        buf.truncate(n);
+        Ok(XattrValue::Data(buf))
+    }
+
+    pub(crate) fn do_setxattr(
+        &self,
+        ino: Ino,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        let path = reachable(&*self.inodes.get(ino)?)?;
+        let flags = XattrFlags::from_bits(flags as u32).ok_or(Errno::INVAL)?;
+        rustix::fs::setxattr(path.as_c_str(), name, value, flags)
+    }
+
+    pub(crate) fn do_removexattr(&self, ino: Ino, name: &OsStr) -> Result<(), Errno> {
+        let path = reachable(&*self.inodes.get(ino)?)?;
+        rustix::fs::removexattr(path.as_c_str(), name)
+    }
+}

@@ -1,0 +1,95 @@
+//! Kernel passthrough keeps file I/O away from the daemon: a 64 MiB read through the mount
+//! reaches it as zero READ requests when on, and as about 64 MiB / max_read requests when off.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::{mount_passthrough, require_kernel, with_deadline, Tmpfs};
+use fusekit_passthrough::PassthroughOptions;
+
+const SIZE: usize = 64 << 20;
+
+/// Writes the file through the mount, drops the page cache's copy, reads it back through the
+/// mount. Returns (READ requests during the read, READ bytes, MB/s, session max read size).
+fn read_64m(kernel_passthrough: bool) -> (u64, u64, f64, u32) {
+    let src = Tmpfs::mount();
+    let (mnt, stats) = mount_passthrough(
+        src.path(),
+        PassthroughOptions::default().kernel_passthrough(kernel_passthrough),
+    );
+    let path = mnt.path().join("big");
+    let chunk: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    let mut f = std::fs::File::create(&path).unwrap();
+    for _ in 0..SIZE / chunk.len() {
+        f.write_all(&chunk).unwrap();
+    }
+    drop(f);
+    // A fresh open without KEEP_CACHE drops cached pages; also ask explicitly.
+    std::fs::write("/proc/sys/vm/drop_caches", "1").ok();
+    let before = stats.snapshot();
+    let start = Instant::now();
+    let mut f = std::fs::File::open(&path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert_eq!(&buf[..n], &chunk[..n], "data at {total}");
+        total += n;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(f);
+    assert_eq!(total, SIZE);
+    let after = stats.snapshot();
+    let max_read = mnt
+        .session()
+        .negotiated()
+        .max_readahead
+        .max(mnt.session().negotiated().max_pages as u32 * 4096);
+    let reads = after.reads - before.reads;
+    let bytes = after.read_bytes - before.read_bytes;
+    let mbps = SIZE as f64 / secs / 1e6;
+    if kernel_passthrough {
+        assert!(
+            after.passthrough_opens > before.passthrough_opens,
+            "{after:?}"
+        );
+    }
+    drop(mnt);
+    (reads, bytes, mbps, max_read)
+}
+
+#[test]
+fn kernel_passthrough_read_sends_no_read_requests() {
+    if !require_kernel("kernel_passthrough_read_sends_no_read_requests") {
+        return;
+    }
+    with_deadline(Duration::from_secs(120), || {
+        let (reads, bytes, mbps, _) = read_64m(true);
+        println!("kernel passthrough: {reads} READs, {bytes} bytes, {mbps:.0} MB/s");
+        assert_eq!(reads, 0);
+        assert_eq!(bytes, 0);
+    });
+}
+
+#[test]
+fn ordinary_read_sends_read_requests() {
+    if !require_kernel("ordinary_read_sends_read_requests") {
+        return;
+    }
+    with_deadline(Duration::from_secs(120), || {
+        let (reads, bytes, mbps, max_read) = read_64m(false);
+        println!("daemon reads: {reads} READs, {bytes} bytes, {mbps:.0} MB/s, max read {max_read}");
+        assert_eq!(bytes, SIZE as u64, "every byte came through the daemon");
+        let least = (SIZE / max_read as usize) as u64;
+        assert!(reads >= least, "{reads} READs, expected at least {least}");
+        assert!(
+            reads <= (SIZE / 4096) as u64,
+            "{reads} READs is more than one per page"
+        );
+    });
+}
