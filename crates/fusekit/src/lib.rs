@@ -45,5 +45,8 @@ pub use reply::{
     ReplyPoll, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr,
 };
 pub use request::{InterruptToken, Request};
-pub use session::{default_workers, BackgroundSession, Session, SessionError, StatsHandle};
+pub use session::{
+    default_workers, BackgroundSession, RingFlags, Session, SessionError, StatsHandle, Transport,
+    UringStats,
+};
 pub use transport::backing::{Backing, BackingId};

@@ -1,11 +1,13 @@
-//! A session: one mounted filesystem served by N worker threads over /dev/fuse. It owns the
-//! INIT handshake, the workers' lifecycle and shutdown. Build it with [`Session::mount`], then
+//! A session: one mounted filesystem served by N worker threads over /dev/fuse, or by one
+//! io_uring queue thread per CPU (plus one /dev/fuse worker for FORGET, INTERRUPT and
+//! notifications). It owns the INIT handshake, the choice of transport, the workers' lifecycle
+//! and shutdown. Build it with [`Session::mount`], then
 //! either [`Session::run`] (blocks until unmounted) or [`Session::spawn`] (returns a
 //! [`BackgroundSession`] with `unmount()` and `join()`).
 
 mod dispatch;
 mod init;
-mod worker;
+pub(crate) mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -21,6 +23,8 @@ use crate::lowlevel::{Filesystem, DEFAULT_MAX_WRITE};
 use crate::notify::Notifier;
 use crate::reply::Channel;
 use crate::transport::dev::DevFd;
+use crate::transport::uring::{self, RunningUring, UringCounters, UringOptions};
+pub use crate::transport::uring::{RingFlags, Transport, UringStats};
 use worker::{run_worker, WorkerExit};
 
 /// Bytes a read buffer needs beyond max_write: the header and the largest argument struct.
@@ -58,6 +62,10 @@ pub enum SessionError {
     /// A worker thread panicked outside any handler.
     #[error("a worker thread panicked")]
     WorkerPanicked,
+    /// [`Transport::Uring`] was required but cannot be had; the text says why (module
+    /// parameter off, kernel too old, ring creation or REGISTER refused). The mount was undone.
+    #[error("{0}")]
+    UringUnavailable(String),
 }
 
 /// Default number of worker threads: two per CPU, at least 2, at most 16. Blocking handlers
@@ -76,6 +84,8 @@ pub struct Session<FS: Filesystem> {
     mountpoint: Option<PathBuf>,
     workers: usize,
     extra_flags: InitFlags,
+    transport: Transport,
+    uring: UringOptions,
 }
 
 impl<FS: Filesystem> std::fmt::Debug for Session<FS> {
@@ -83,6 +93,7 @@ impl<FS: Filesystem> std::fmt::Debug for Session<FS> {
         f.debug_struct("Session")
             .field("mountpoint", &self.mountpoint)
             .field("workers", &self.workers)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -117,10 +128,39 @@ impl<FS: Filesystem> Session<FS> {
             mountpoint: None,
             workers: default_workers(),
             extra_flags: InitFlags::empty(),
+            transport: Transport::Auto,
+            uring: UringOptions::default(),
         }
     }
 
-    /// Sets the number of worker threads (at least 1).
+    /// Chooses the transport (default [`Transport::Auto`]: io_uring when the kernel offers
+    /// it, /dev/fuse otherwise).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Ring entries per io_uring queue: requests one CPU's queue holds at once (default 8,
+    /// clamped to 1..=1024). Each entry holds two buffers of the negotiated max_write.
+    pub fn uring_queue_depth(mut self, n: usize) -> Self {
+        self.uring.depth = n.clamp(1, uring::MAX_QUEUE_DEPTH);
+        self
+    }
+
+    /// io_uring setup flags of the queue rings (default [`RingFlags::default_flags`]).
+    pub fn uring_ring_flags(mut self, flags: RingFlags) -> Self {
+        self.uring.flags = flags;
+        self
+    }
+
+    /// Whether each io_uring queue thread is pinned to its CPU (default: yes).
+    pub fn uring_pin_threads(mut self, pin: bool) -> Self {
+        self.uring.pin = pin;
+        self
+    }
+
+    /// Sets the number of /dev/fuse worker threads (at least 1). Over io_uring one /dev/fuse
+    /// worker serves FORGET and INTERRUPT; the queue threads serve the rest.
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
         self
@@ -157,25 +197,90 @@ impl<FS: Filesystem> Session<FS> {
             mountpoint,
             workers,
             extra_flags,
+            transport,
+            uring: uring_opts,
         } = self;
+        let fail = |e: SessionError| {
+            if let Some(u) = &unmounter {
+                let _ = u.unmount();
+            }
+            Err(e)
+        };
+        // Whether to ask for io_uring in INIT: only when a ring can be had at all, because
+        // once INIT enables it, requests wait until every queue is registered.
+        let mut fallback = None;
+        let preflight = match transport {
+            Transport::Dev => None,
+            Transport::Auto | Transport::Uring => match uring::preflight(&uring_opts) {
+                Ok(p) => Some(p),
+                Err(reason) if transport == Transport::Uring => {
+                    return fail(SessionError::UringUnavailable(reason))
+                }
+                Err(reason) => {
+                    fallback = Some(reason);
+                    None
+                }
+            },
+        };
+        let init_flags = if preflight.is_some() {
+            extra_flags | InitFlags::OVER_IO_URING
+        } else {
+            extra_flags
+        };
         let master_chan = Arc::new(Channel::new(master.clone(), Arc::clone(&conn)));
         let mut buf = vec![0u8; DEFAULT_MAX_WRITE as usize + BUFFER_HEADROOM];
         let negotiated =
-            match init::handshake(&*fs, &master, &master_chan, &conn, &mut buf, extra_flags) {
+            match init::handshake(&*fs, &master, &master_chan, &conn, &mut buf, init_flags) {
                 Ok(n) => n,
-                Err(e) => {
-                    if let Some(u) = &unmounter {
-                        let _ = u.unmount();
-                    }
-                    return Err(e);
-                }
+                Err(e) => return fail(e),
             };
         let buf_len = negotiated.max_write as usize + BUFFER_HEADROOM;
         buf.resize(buf_len, 0);
 
-        let mut threads = Vec::with_capacity(workers);
+        let mut running: Option<RunningUring> = None;
+        if let Some(pre) = preflight {
+            let started = if negotiated.flags.contains(InitFlags::OVER_IO_URING) {
+                uring::start(&fs, &master, &conn, &negotiated, pre, &uring_opts)
+            } else {
+                Err(uring::not_offered_reason())
+            };
+            match started {
+                Ok(r) => running = Some(r),
+                Err(reason) if transport == Transport::Uring => {
+                    return fail(SessionError::UringUnavailable(reason))
+                }
+                Err(reason) => {
+                    if negotiated.flags.contains(InitFlags::OVER_IO_URING) {
+                        if let Err(e) = uring::disable_on_connection(&master) {
+                            return fail(SessionError::UringUnavailable(format!(
+                                "{reason}; and io_uring could not be switched off for the connection: {e}"
+                            )));
+                        }
+                    }
+                    fallback = Some(reason);
+                }
+            }
+        }
+        if let Some(reason) = &fallback {
+            tracing::info!("{reason}; using /dev/fuse");
+        }
+        let (transport_in_use, dev_workers) = match &running {
+            Some(_) => (Transport::Uring, 1),
+            None => (Transport::Dev, workers),
+        };
+
+        let mut threads = Vec::with_capacity(dev_workers + 2);
+        let mut uring_stats = None;
+        if let Some(r) = running {
+            threads.extend(r.threads);
+            uring_stats = Some(UringHandle {
+                counters: r.counters,
+                queues: r.queues,
+                depth: r.depth,
+            });
+        }
         let mut inline = None;
-        for i in 0..workers {
+        for i in 0..dev_workers {
             let (dev, chan) = if i == 0 {
                 (master.clone(), master_chan.clone())
             } else {
@@ -207,10 +312,12 @@ impl<FS: Filesystem> Session<FS> {
             match handle {
                 Ok(h) => threads.push(h),
                 Err(e) => {
-                    if let Some(u) = &unmounter {
-                        let _ = u.unmount();
+                    // Queue threads already running stop once the unmount closes the connection.
+                    let r = fail(e);
+                    for t in threads {
+                        let _ = t.join();
                     }
-                    return Err(e);
+                    return r;
                 }
             }
         }
@@ -220,12 +327,28 @@ impl<FS: Filesystem> Session<FS> {
             mountpoint,
             conn,
             negotiated,
+            transport: transport_in_use,
+            uring: uring_stats,
             destroy: Some(Box::new(move || fs.destroy())),
         };
         if let Some(job) = inline {
             job.run();
         }
         Ok(background)
+    }
+}
+
+/// The io_uring counters of a running session.
+#[derive(Debug, Clone)]
+struct UringHandle {
+    counters: Arc<UringCounters>,
+    queues: usize,
+    depth: usize,
+}
+
+impl UringHandle {
+    fn snapshot(&self) -> UringStats {
+        self.counters.snapshot(self.queues, self.depth)
     }
 }
 
@@ -250,12 +373,18 @@ impl<FS: Filesystem> WorkerJob<FS> {
 #[derive(Debug, Clone)]
 pub struct StatsHandle {
     conn: Arc<Connection>,
+    uring: Option<UringHandle>,
 }
 
 impl StatsHandle {
     /// A snapshot of the counters.
     pub fn snapshot(&self) -> StatsSnapshot {
         self.conn.stats.snapshot()
+    }
+
+    /// The io_uring transport's counters (None when the session uses /dev/fuse).
+    pub fn uring(&self) -> Option<UringStats> {
+        self.uring.as_ref().map(UringHandle::snapshot)
     }
 }
 
@@ -266,6 +395,8 @@ pub struct BackgroundSession {
     mountpoint: Option<PathBuf>,
     conn: Arc<Connection>,
     negotiated: Negotiated,
+    transport: Transport,
+    uring: Option<UringHandle>,
     destroy: Option<Box<dyn FnOnce() + Send>>,
 }
 
@@ -273,7 +404,8 @@ impl std::fmt::Debug for BackgroundSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackgroundSession")
             .field("mountpoint", &self.mountpoint)
-            .field("workers", &self.threads.len())
+            .field("threads", &self.threads.len())
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -294,6 +426,18 @@ impl BackgroundSession {
         self.conn.stats.snapshot()
     }
 
+    /// The transport serving requests: [`Transport::Uring`] or [`Transport::Dev`] (never
+    /// `Auto`: that is resolved at start).
+    pub fn transport_in_use(&self) -> Transport {
+        self.transport
+    }
+
+    /// The io_uring transport's counters, e.g. how many requests came over the rings (None
+    /// when the session uses /dev/fuse).
+    pub fn uring_stats(&self) -> Option<UringStats> {
+        self.uring.as_ref().map(UringHandle::snapshot)
+    }
+
     /// A notifier for this session.
     pub fn notifier(&self) -> Notifier {
         Notifier::new(Arc::clone(&self.conn))
@@ -304,6 +448,7 @@ impl BackgroundSession {
     pub fn stats_handle(&self) -> StatsHandle {
         StatsHandle {
             conn: Arc::clone(&self.conn),
+            uring: self.uring.clone(),
         }
     }
 

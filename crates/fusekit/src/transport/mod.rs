@@ -3,3 +3,4 @@
 
 pub(crate) mod backing;
 pub(crate) mod dev;
+pub(crate) mod uring;

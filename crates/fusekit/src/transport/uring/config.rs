@@ -1,0 +1,121 @@
+//! The knobs a user sets for the io_uring transport ([`Transport`], [`RingFlags`]) and the
+//! counters it keeps ([`UringStats`]). No I/O here.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How a session talks to the kernel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// FUSE over io_uring when the kernel offers it (INIT's FUSE_OVER_IO_URING), otherwise
+    /// /dev/fuse, saying once (at info level) why.
+    #[default]
+    Auto,
+    /// /dev/fuse only: worker threads read and writev on cloned descriptors.
+    Dev,
+    /// FUSE over io_uring or nothing: the session fails to start (and unmounts) when the
+    /// kernel does not offer it or the queues cannot be registered.
+    Uring,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Auto => "auto",
+            Transport::Dev => "/dev/fuse",
+            Transport::Uring => "io_uring",
+        })
+    }
+}
+
+bitflags::bitflags! {
+    /// io_uring setup flags for the per-CPU rings. Whatever is chosen, a ring is only ever
+    /// entered by the thread that created it (replies from other threads are handed over).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct RingFlags: u8 {
+        /// IORING_SETUP_SINGLE_ISSUER: the kernel may skip locking because one task submits.
+        const SINGLE_ISSUER = 1 << 0;
+        /// IORING_SETUP_DEFER_TASKRUN: completion work runs only when the owner waits
+        /// (implies SINGLE_ISSUER, which is added automatically).
+        const DEFER_TASKRUN = 1 << 1;
+        /// IORING_SETUP_COOP_TASKRUN: no IPI to interrupt the owner for completion work.
+        const COOP_TASKRUN = 1 << 2;
+    }
+}
+
+impl RingFlags {
+    /// The flags the session uses unless told otherwise (chosen by measurement; see the
+    /// module documentation of the io_uring transport).
+    pub const fn default_flags() -> RingFlags {
+        RingFlags::COOP_TASKRUN
+    }
+}
+
+impl Default for RingFlags {
+    fn default() -> Self {
+        Self::default_flags()
+    }
+}
+
+/// Default number of ring entries per queue (requests one CPU's queue can hold at once).
+pub const DEFAULT_QUEUE_DEPTH: usize = 8;
+
+/// Largest accepted queue depth: every entry pins two buffers of max_write size.
+pub const MAX_QUEUE_DEPTH: usize = 1024;
+
+/// Counters of the io_uring transport, shared by its queue threads and readable anywhere.
+#[derive(Debug, Default)]
+pub(crate) struct UringCounters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) foreign_replies: AtomicU64,
+    pub(crate) wakeups: AtomicU64,
+    pub(crate) submit_errors: AtomicU64,
+    pub(crate) commit_errors: AtomicU64,
+    pub(crate) reregistered: AtomicU64,
+}
+
+impl UringCounters {
+    pub(crate) fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, queues: usize, depth: usize) -> UringStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        UringStats {
+            queues,
+            queue_depth: depth,
+            requests: get(&self.requests),
+            commits: get(&self.commits),
+            foreign_replies: get(&self.foreign_replies),
+            wakeups: get(&self.wakeups),
+            submit_errors: get(&self.submit_errors),
+            commit_errors: get(&self.commit_errors),
+            reregistered: get(&self.reregistered),
+        }
+    }
+}
+
+/// A snapshot of the io_uring transport's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UringStats {
+    /// Queues (one per possible CPU).
+    pub queues: usize,
+    /// Ring entries per queue.
+    pub queue_depth: usize,
+    /// Requests received over the rings (never FORGET/INTERRUPT: those use /dev/fuse).
+    pub requests: u64,
+    /// COMMIT_AND_FETCH commands submitted (one per reply).
+    pub commits: u64,
+    /// Replies produced on a thread other than the queue's owner and handed over to it.
+    pub foreign_replies: u64,
+    /// Wake-ups of a queue owner by a foreign thread (eventfd writes).
+    pub wakeups: u64,
+    /// io_uring_enter calls that failed with anything but EINTR (e.g. EEXIST when a thread
+    /// other than the owner entered a SINGLE_ISSUER ring — which must never happen).
+    pub submit_errors: u64,
+    /// Commands the kernel completed with an unexpected error (not the -ENOTCONN of unmount).
+    pub commit_errors: u64,
+    /// Entries registered again after the kernel dropped them.
+    pub reregistered: u64,
+}
