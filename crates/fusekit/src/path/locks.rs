@@ -1,0 +1,302 @@
+//! Path locks: how operations that use paths keep them true while the filesystem works.
+//!
+//! Every operation takes, once and all at once, a set of node locks and holds it for the whole
+//! of its callbacks:
+//! - *read* locks on every node of each path it hands out (the node and all directories
+//!   above it), so no rename or unlink can change those paths meanwhile;
+//! - *write* locks on the nodes whose name it changes (unlink, rmdir, rename source and
+//!   target) or whose fate it decides (hide-mode release), plus read locks on their parents'
+//!   paths.
+//!
+//! Acquisition is all-or-nothing under the table mutex and an operation never acquires twice,
+//! so no operation waits while holding a lock: there is no lock order to get wrong and no
+//! deadlock. A writer that has to wait marks its nodes as *pending*, and readers arriving later
+//! queue behind it, so a rename of a busy directory is not starved by a stream of reads.
+//! The table mutex itself is held only to check and update counters and to copy names — never
+//! across a call into the filesystem.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use rustix::io::Errno;
+
+use super::table::{join, Table};
+use crate::attr::Ino;
+
+/// A node to lock for writing: a known node, or whatever node currently has a name (nothing
+/// when the name is not in the table; its parent is read-locked either way).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// This node.
+    Node(Ino),
+    /// The node named `.1` in directory `.0`, resolved at acquisition time.
+    Child(Ino, &'a OsStr),
+}
+
+/// The node table with its lock-wait condition.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    table: Mutex<Table>,
+    cond: Condvar,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        Shared {
+            table: Mutex::new(Table::new()),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// The table, for a short update. Never call the filesystem while holding it.
+    pub fn table(&self) -> MutexGuard<'_, Table> {
+        // A panic inside a table method leaves consistent counters (they are plain fields
+        // updated in place); keep serving rather than poisoning every later request.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the paths of `reads` and the nodes of `writes` (see the module docs). Fails with
+    /// ENOENT when a node in `reads` (or a `Node` target) is not in the table.
+    pub fn lock(&self, reads: &[Ino], writes: &[Target<'_>]) -> Result<PathGuard<'_>, Errno> {
+        let mut table = self.table();
+        let mut marked: Vec<Ino> = Vec::new();
+        loop {
+            let (w, r) = match resolve(&table, reads, writes) {
+                Ok(sets) => sets,
+                Err(e) => {
+                    unmark(&mut table, &marked);
+                    return Err(e);
+                }
+            };
+            let free = w.iter().all(|i| {
+                let n = table.get(*i).expect("resolved");
+                n.readers == 0 && !n.writer
+            }) && r.iter().all(|i| {
+                let n = table.get(*i).expect("resolved");
+                !n.writer && n.pending_writers == 0
+            });
+            if free {
+                unmark(&mut table, &marked);
+                for i in &w {
+                    table.get_mut(*i).expect("resolved").writer = true;
+                }
+                for i in &r {
+                    table.get_mut(*i).expect("resolved").readers += 1;
+                }
+                return Ok(PathGuard {
+                    shared: self,
+                    writes: w,
+                    reads: r,
+                });
+            }
+            if marked != w {
+                unmark(&mut table, &marked);
+                for i in &w {
+                    table.get_mut(*i).expect("resolved").pending_writers += 1;
+                }
+                marked = w;
+            }
+            table.waiters += 1;
+            table = self.cond.wait(table).unwrap_or_else(|e| e.into_inner());
+            table.waiters -= 1;
+        }
+    }
+}
+
+/// Write set and read set for one attempt: writes resolved, reads = the read nodes and every
+/// ancestor of reads and writes, minus the writes.
+fn resolve(
+    table: &Table,
+    reads: &[Ino],
+    writes: &[Target<'_>],
+) -> Result<(Vec<Ino>, Vec<Ino>), Errno> {
+    let mut w = Vec::with_capacity(writes.len());
+    let mut r = Vec::new();
+    for t in writes {
+        match *t {
+            Target::Node(ino) => {
+                table.get(ino).ok_or(Errno::NOENT)?;
+                w.push(ino);
+                r.extend(table.ancestors(ino));
+            }
+            Target::Child(parent, name) => {
+                table.get(parent).ok_or(Errno::NOENT)?;
+                r.push(parent);
+                r.extend(table.ancestors(parent));
+                if let Some(ino) = table.child(parent, name) {
+                    w.push(ino);
+                }
+            }
+        }
+    }
+    for &ino in reads {
+        table.get(ino).ok_or(Errno::NOENT)?;
+        r.push(ino);
+        r.extend(table.ancestors(ino));
+    }
+    w.sort_unstable();
+    w.dedup();
+    r.sort_unstable();
+    r.dedup();
+    r.retain(|i| w.binary_search(i).is_err());
+    Ok((w, r))
+}
+
+fn unmark(table: &mut Table, marked: &[Ino]) {
+    for &i in marked {
+        if let Some(n) = table.get_mut(i) {
+            n.pending_writers -= 1;
+        }
+        table.try_remove(i);
+    }
+}
+
+/// Locks held by one operation; released on drop.
+#[derive(Debug)]
+pub(crate) struct PathGuard<'a> {
+    shared: &'a Shared,
+    writes: Vec<Ino>,
+    reads: Vec<Ino>,
+}
+
+impl PathGuard<'_> {
+    /// The current path of `ino` (stable while this guard covers it), or `None` when the node
+    /// has no name.
+    pub fn path(&self, ino: Ino) -> Option<PathBuf> {
+        let names = self.shared.table().names(ino);
+        names.map(|n| join(&n))
+    }
+
+    /// True when this guard holds `ino` exclusively.
+    pub fn holds_write(&self, ino: Ino) -> bool {
+        self.writes.binary_search(&ino).is_ok()
+    }
+
+    /// The node named `name` in `parent` if this guard holds it exclusively (it was resolved
+    /// from a [`Target::Child`]).
+    pub fn locked_child(&self, parent: Ino, name: &OsStr) -> Option<Ino> {
+        let ino = self.shared.table().child(parent, name)?;
+        self.holds_write(ino).then_some(ino)
+    }
+
+    /// The table, for a short update under the locks this guard holds.
+    pub fn table(&self) -> MutexGuard<'_, Table> {
+        self.shared.table()
+    }
+}
+
+impl Drop for PathGuard<'_> {
+    fn drop(&mut self) {
+        let mut table = self.shared.table();
+        for &i in &self.writes {
+            if let Some(n) = table.get_mut(i) {
+                n.writer = false;
+            }
+        }
+        for &i in &self.reads {
+            if let Some(n) = table.get_mut(i) {
+                n.readers -= 1;
+            }
+        }
+        for &i in self.writes.iter().chain(&self.reads) {
+            table.try_remove(i);
+        }
+        if table.waiters > 0 {
+            self.shared.cond.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::attr::ROOT_ID;
+
+    fn setup() -> (Arc<Shared>, Ino, Ino) {
+        let s = Arc::new(Shared::new());
+        let (d, f) = {
+            let mut t = s.table();
+            let d = t.child_or_insert(ROOT_ID, OsStr::new("d")).unwrap();
+            let f = t.child_or_insert(d, OsStr::new("f")).unwrap();
+            t.get_mut(d).unwrap().nlookup = 1;
+            t.get_mut(f).unwrap().nlookup = 1;
+            (d, f)
+        };
+        (s, d, f)
+    }
+
+    #[test]
+    fn readers_share_and_exclude_a_writer_on_an_ancestor() {
+        let (s, d, f) = setup();
+        let r1 = s.lock(&[f], &[]).unwrap();
+        let r2 = s.lock(&[f], &[]).unwrap();
+        assert_eq!(r1.path(f).unwrap(), PathBuf::from("/d/f"));
+        let done = Arc::new(AtomicBool::new(false));
+        let (s2, done2) = (Arc::clone(&s), Arc::clone(&done));
+        let writer = std::thread::spawn(move || {
+            let _w = s2.lock(&[], &[Target::Node(d)]).unwrap();
+            done2.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "writer waits for readers below"
+        );
+        drop(r1);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!done.load(Ordering::SeqCst));
+        drop(r2);
+        writer.join().unwrap();
+        assert!(done.load(Ordering::SeqCst));
+        let t = s.table();
+        let (dn, fnode) = (t.get(d).unwrap(), t.get(f).unwrap());
+        assert!(dn.readers == 0 && !dn.writer && dn.pending_writers == 0);
+        assert!(fnode.readers == 0 && !fnode.writer);
+    }
+
+    #[test]
+    fn a_waiting_writer_holds_back_new_readers() {
+        let (s, d, f) = setup();
+        let r1 = s.lock(&[f], &[]).unwrap();
+        let s2 = Arc::clone(&s);
+        let writer = std::thread::spawn(move || {
+            let _w = s2.lock(&[], &[Target::Node(d)]).unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        });
+        while s.table().get(d).unwrap().pending_writers == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let s3 = Arc::clone(&s);
+        let got = Arc::new(AtomicBool::new(false));
+        let got2 = Arc::clone(&got);
+        let reader = std::thread::spawn(move || {
+            let _r = s3.lock(&[f], &[]).unwrap();
+            got2.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            !got.load(Ordering::SeqCst),
+            "new reader queues behind the writer"
+        );
+        drop(r1);
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn missing_nodes_answer_enoent_and_absent_children_lock_nothing() {
+        let (s, d, _f) = setup();
+        assert_eq!(s.lock(&[999], &[]).unwrap_err(), Errno::NOENT);
+        let g = s
+            .lock(&[], &[Target::Child(d, OsStr::new("nope"))])
+            .unwrap();
+        assert!(g.writes.is_empty());
+        assert!(g.reads.contains(&d) && g.reads.contains(&ROOT_ID));
+    }
+}

@@ -1,0 +1,93 @@
+//! `fusekit check` over the path-level passthrough example (`examples/pathfs.rs`), in both
+//! unlink modes: zero failures in the cases it claims to support; the cases it does not are
+//! skipped by name, each with its reason, in `SKIPS`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{require_kernel, temp_dir, with_deadline, TestMount};
+use fusekit::path::UnlinkMode;
+use fusekit::MountOptions;
+use fusekit_examples::pathfs::PathPassthrough;
+
+/// Skipped in both modes. An OPEN that reaches a node whose backing file was unlinked in
+/// the meantime (the kernel resolved the name just before) cannot be served by a path-level
+/// filesystem: the file is gone. The adapter answers ESTALE so the kernel looks the name up
+/// again, but the kernel retries only once, and this case's churn (two creators, one
+/// unlinker, eight names) sometimes beats the retry too: open(O_CREAT) then reports ESTALE
+/// (about one run in five here). What the case is after — no hidden file left behind — is
+/// covered by tests/path_race.rs with slowed callbacks in both modes.
+const RACE_SKIP: (&str, &str) = (
+    "race_release_vs_unlink",
+    "a path-level fs cannot open a node whose backing file was unlinked after the kernel \
+     resolved the name; the kernel retries ESTALE once, which this churn can beat",
+);
+
+/// Cases the path-level passthrough does not claim to pass in hide mode, and why.
+const HIDE_SKIPS: &[(&str, &str)] = &[
+    RACE_SKIP,
+    (
+        "unlink_open_file_rmdir_parent_ok",
+        "hide mode keeps an unlinked open file as a hidden name in its directory, so rmdir of \
+         that directory answers ENOTEMPTY until the file is closed (the documented cost of \
+         hide mode; handle-based mode passes this case)",
+    ),
+];
+
+/// Cases the path-level passthrough does not claim to pass in handle-based mode, and why.
+const HANDLE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
+
+fn run_check(mode: UnlinkMode) {
+    let backing = temp_dir("pathfs-backing");
+    let fs = PathPassthrough::new(backing.path()).adapter(mode);
+    let options = MountOptions::default()
+        .fsname("pathfs")
+        .subtype("pathfs")
+        .default_permissions(true);
+    let mount = TestMount::new(fs, &options);
+    let mut opts = fusekit_check::CheckOptions::new(mount.path());
+    let skips = match mode {
+        UnlinkMode::Hide => HIDE_SKIPS,
+        UnlinkMode::HandleBased => HANDLE_SKIPS,
+    };
+    for (case, why) in skips {
+        eprintln!("{mode:?}: skipping {case}: {why}");
+    }
+    opts.skip = skips.iter().map(|(p, _)| p.to_string()).collect();
+    opts.race_seconds = 1.0;
+    if let Ok(only) = std::env::var("PATHFS_CHECK_ONLY") {
+        opts.only = only.split(',').map(str::to_owned).collect();
+    }
+    let report = fusekit_check::run(&opts).expect("check runs");
+    if !report.success() {
+        eprintln!("{}", report.render_table());
+    }
+    let failed: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.outcome, fusekit_check::Outcome::Fail { .. }))
+        .map(|c| c.name.clone())
+        .collect();
+    eprintln!("{mode:?}: {}", report.summary_line());
+    drop(mount);
+    assert!(failed.is_empty(), "{mode:?}: failed cases: {failed:?}");
+}
+
+#[test]
+fn path_check_handle_based() {
+    if !require_kernel("path_check_handle_based") {
+        return;
+    }
+    with_deadline(Duration::from_secs(600), || {
+        run_check(UnlinkMode::HandleBased)
+    });
+}
+
+#[test]
+fn path_check_hide() {
+    if !require_kernel("path_check_hide") {
+        return;
+    }
+    with_deadline(Duration::from_secs(600), || run_check(UnlinkMode::Hide));
+}
