@@ -119,7 +119,7 @@ fn shape_of(op: &Op<'_>) -> Shape {
         Op::BatchForget { forgets } => {
             let records: Vec<u8> = forgets.iter().flat_map(|f| bytes_of(&f)).collect();
             assert_eq!(records.len(), forgets.len() * 16);
-            assert_eq!(forgets.is_empty(), forgets.len() == 0);
+            assert_eq!(forgets.is_empty(), records.is_empty());
             Shape::new("BatchForget").data(&records)
         }
         Op::Getattr { arg } => Shape::new("Getattr").arg(arg),
@@ -787,7 +787,7 @@ fn sized_payloads_larger_than_sent_are_inconsistent() {
         ),
         (
             Opcode::Setxattr,
-            [setxattr.as_bytes(), b"user.a\012345678"].concat(),
+            [setxattr.as_bytes(), b"user.a\x0012345678"].concat(),
         ),
     ] {
         let buf = request(opcode.as_u32(), 4, &args, &[]);

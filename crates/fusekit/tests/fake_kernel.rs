@@ -222,24 +222,40 @@ fn check_init_reply(reply: &Reply, unique: u64) {
     assert!(out.max_write >= 4096);
 }
 
-/// Sends INIT, starts the session (spawn blocks until INIT is answered), checks the reply.
-fn start(probe: &Arc<Probe>) -> (FakeKernel, BackgroundSession) {
-    let (kernel, theirs) = FakeKernel::pair();
-    kernel.send(&init_request(1));
-    let fs = TestFs(Arc::clone(probe));
-    let session = within(STEP, "spawn (INIT handshake)", move || {
-        Session::from_fd(fs, theirs).workers(2).spawn()
-    })
-    .expect("session starts");
-    assert_eq!(session.negotiated().minor, 45);
-    check_init_reply(&kernel.recv(), 1);
-    (kernel, session)
+/// A running session and the kernel's end of its socket. Fields drop in order: if the test
+/// fails half-way, the socket closes first, so the session's workers see EOF and the
+/// session's own drop (which joins them) cannot hang.
+struct Harness {
+    kernel: FakeKernel,
+    session: BackgroundSession,
 }
 
-/// Closes the kernel's end and waits (bounded) for the session to end.
-fn finish(kernel: FakeKernel, session: BackgroundSession) -> Result<(), SessionError> {
-    drop(kernel);
-    within(STEP, "join after the socket closed", move || session.join())
+impl Harness {
+    /// Sends INIT, starts the session (spawn blocks until INIT is answered), checks the reply.
+    fn start(probe: &Arc<Probe>) -> Harness {
+        let (kernel, theirs) = FakeKernel::pair();
+        kernel.send(&init_request(1));
+        let session = spawn(probe, theirs);
+        assert_eq!(session.negotiated().minor, 45);
+        check_init_reply(&kernel.recv(), 1);
+        Harness { kernel, session }
+    }
+
+    /// Closes the kernel's end and waits (bounded) for the session to end.
+    fn finish(self) -> Result<(), SessionError> {
+        let Harness { kernel, session } = self;
+        drop(kernel);
+        within(STEP, "join after the socket closed", move || session.join())
+    }
+}
+
+/// Starts a two-worker session on `fd` (bounded: spawn waits for INIT).
+fn spawn(probe: &Arc<Probe>, fd: OwnedFd) -> BackgroundSession {
+    let fs = TestFs(Arc::clone(probe));
+    within(STEP, "spawn (INIT handshake)", move || {
+        Session::from_fd(fs, fd).workers(2).spawn()
+    })
+    .expect("session starts")
 }
 
 /// Polls the session's counters until `done` holds or the step deadline passes.
@@ -430,7 +446,7 @@ fn steps() -> Vec<Step> {
             "len too large",
             with_len(lookup(103, b"hello"), lookup_len + 8),
             103,
-            Error(Errno::INVAL),
+            Error(Errno::IO),
             true,
         ),
         step(
@@ -519,7 +535,7 @@ fn steps() -> Vec<Step> {
             "LOOKUP that panics",
             lookup(115, b"boom"),
             115,
-            Nothing,
+            Error(Errno::IO),
             false,
         ),
         step(
@@ -594,9 +610,9 @@ fn steps() -> Vec<Step> {
 #[test]
 fn garbage_interleaved_with_good_requests_is_answered_and_survived() {
     let probe = Arc::new(Probe::default());
-    let (kernel, session) = start(&probe);
+    let h = Harness::start(&probe);
     let steps = steps();
-    play(&kernel, &steps);
+    play(&h.kernel, &steps);
 
     let malformed = steps.iter().filter(|s| s.malformed).count() as u64;
     let replies = 1 + steps
@@ -610,7 +626,7 @@ fn garbage_interleaved_with_good_requests_is_answered_and_survived() {
             && s.interrupts == 1
             && s.replies == replies
     };
-    let stats = wait_stats(&session, expected);
+    let stats = wait_stats(&h.session, expected);
     assert!(
         expected(&stats),
         "counters: {stats:?} (malformed {malformed}, replies {replies})"
@@ -622,13 +638,13 @@ fn garbage_interleaved_with_good_requests_is_answered_and_survived() {
     );
 
     // Nothing else may arrive: no reply to FORGET, BATCH_FORGET, INTERRUPT or header-less junk.
-    if let Some(extra) = kernel.recv_within(Duration::from_millis(300)) {
+    if let Some(extra) = h.kernel.recv_within(Duration::from_millis(300)) {
         panic!("unexpected extra reply: {extra:?}");
     }
-    assert_eq!(session.stats(), stats, "counters settled");
+    assert_eq!(h.session.stats(), stats, "counters settled");
     // Still serving after all of that.
     play(
-        &kernel,
+        &h.kernel,
         &[Step {
             what: "LOOKUP after the drain",
             bytes: lookup(200, b"hello"),
@@ -643,7 +659,8 @@ fn garbage_interleaved_with_good_requests_is_answered_and_survived() {
         "no destroy while serving"
     );
 
-    finish(kernel, session).expect("session ends cleanly when the device closes");
+    h.finish()
+        .expect("session ends cleanly when the device closes");
     assert_eq!(
         probe.destroyed.load(Ordering::SeqCst),
         1,
@@ -652,7 +669,7 @@ fn garbage_interleaved_with_good_requests_is_answered_and_survived() {
     let forgets: BTreeSet<(u64, u64)> = probe.forgets.lock().unwrap().iter().copied().collect();
     assert_eq!(
         forgets,
-        BTreeSet::from([(FILE_INO, 1), (10, 3)]),
+        BTreeSet::from([(FILE_INO, 1), (10, 3), (11, 4)]),
         "only well-formed forgets reach the filesystem"
     );
 }
@@ -665,11 +682,11 @@ fn requests_before_init_are_refused_and_destroy_runs_once() {
     kernel.send(&lookup(2, b"hello"));
     kernel.send(&request(Opcode::Mkdir.as_u32(), 3, ROOT_ID, &[0; 4]));
     kernel.send(&init_request(4));
-    let fs = TestFs(Arc::clone(&probe));
-    let session = within(STEP, "spawn", move || {
-        Session::from_fd(fs, theirs).workers(2).spawn()
-    })
-    .expect("session starts");
+    let h = Harness {
+        session: spawn(&probe, theirs),
+        kernel,
+    };
+    let kernel = &h.kernel;
     let early = kernel.recv();
     assert_eq!((early.header.unique, early.errno()), (2, Some(Errno::IO)));
     let malformed = kernel.recv();
@@ -685,10 +702,28 @@ fn requests_before_init_are_refused_and_destroy_runs_once() {
     assert_eq!((reply.header.unique, reply.errno()), (5, None));
     assert!(reply.payload.is_empty());
     assert_eq!(probe.destroyed.load(Ordering::SeqCst), 1);
-    finish(kernel, session).expect("clean end");
+    h.finish().expect("clean end");
     assert_eq!(
         probe.destroyed.load(Ordering::SeqCst),
         1,
         "destroy ran exactly once"
     );
+}
+
+/// A transport that reaches end-of-file before INIT must make `spawn` fail, not spin.
+/// Ignored until `session/init.rs::handshake` treats `read() == 0` as the end of the
+/// connection: today it decodes the empty buffer, logs "malformed request", and reads again
+/// forever at full CPU (a real /dev/fuse answers ENODEV instead, so only fake transports and
+/// socket-based ones are affected).
+#[test]
+#[ignore = "known bug: handshake loops on EOF before INIT (see doc comment)"]
+fn closing_before_init_fails_spawn() {
+    let probe = Arc::new(Probe::default());
+    let (kernel, theirs) = FakeKernel::pair();
+    drop(kernel);
+    let fs = TestFs(Arc::clone(&probe));
+    let result = within(STEP, "spawn on a closed transport", move || {
+        Session::from_fd(fs, theirs).workers(2).spawn().map(|_| ())
+    });
+    assert!(result.is_err(), "{result:?}");
 }
