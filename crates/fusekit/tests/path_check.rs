@@ -25,15 +25,7 @@ const RACE_SKIP: (&str, &str) = (
 );
 
 /// Cases the path-level passthrough does not claim to pass in hide mode, and why.
-const HIDE_SKIPS: &[(&str, &str)] = &[
-    RACE_SKIP,
-    (
-        "unlink_open_file_rmdir_parent_ok",
-        "hide mode keeps an unlinked open file as a hidden name in its directory, so rmdir of \
-         that directory answers ENOTEMPTY until the file is closed (the documented cost of \
-         hide mode; handle-based mode passes this case)",
-    ),
-];
+const HIDE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
 
 /// Cases the path-level passthrough does not claim to pass in handle-based mode, and why.
 const HANDLE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];

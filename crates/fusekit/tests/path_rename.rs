@@ -134,3 +134,52 @@ fn path_rename_dir_while_writing_handle_based() {
         rename_while_writing(UnlinkMode::HandleBased, false)
     });
 }
+
+/// Hide mode: a directory whose only entry is an unlinked, still-open file can be removed
+/// (its hidden file moves to the root); the open file keeps working by path and disappears
+/// at its last close.
+#[test]
+fn path_rmdir_with_open_unlinked_file_hide() {
+    if !require_kernel("path_rmdir_with_open_unlinked_file_hide") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        let fs = MapFs::new(true, Duration::ZERO);
+        let inner = Arc::clone(&fs.inner);
+        let config = PathConfig::new(UnlinkMode::Hide);
+        let mount = TestMount::new(PathAdapter::new(fs, config), &MountOptions::default());
+        let dir = mount.path().join("d");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(dir.join("f"))
+            .expect("create");
+        f.write_all_at(b"before", 0).expect("write");
+        std::fs::remove_file(dir.join("f")).expect("unlink open file");
+        assert_eq!(inner.hidden_left().len(), 1, "the open file was hidden");
+        std::fs::remove_dir(&dir).expect("rmdir with only a hidden file inside");
+        assert!(!dir.exists());
+        f.write_all_at(b"+after", 6).expect("write after rmdir");
+        let mut buf = [0u8; 12];
+        f.read_exact_at(&mut buf, 0).expect("read after rmdir");
+        assert_eq!(&buf, b"before+after");
+        let listed: Vec<_> = std::fs::read_dir(mount.path())
+            .expect("readdir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert!(listed.is_empty(), "root lists {listed:?}");
+        drop(f);
+        assert!(
+            inner.wait_closed(Duration::from_secs(20)),
+            "release did not arrive"
+        );
+        let left = inner.hidden_left();
+        let violations = inner.violations.lock().unwrap().clone();
+        drop(mount);
+        assert!(left.is_empty(), "hidden files left: {left:?}");
+        assert!(violations.is_empty(), "violations: {violations:?}");
+    });
+}

@@ -32,6 +32,9 @@ pub(crate) enum Target<'a> {
     Node(Ino),
     /// The node named `.1` in directory `.0`, resolved at acquisition time.
     Child(Ino, &'a OsStr),
+    /// The hidden files directly inside the directory named `.1` in `.0` (hide mode's rmdir
+    /// moves them out of the way).
+    HiddenIn(Ino, &'a OsStr),
 }
 
 /// The node table with its lock-wait condition.
@@ -126,6 +129,18 @@ fn resolve(
                 r.extend(table.ancestors(parent));
                 if let Some(ino) = table.child(parent, name) {
                     w.push(ino);
+                }
+            }
+            Target::HiddenIn(parent, name) => {
+                if let Some(dir) = table.child(parent, name) {
+                    let hidden = table.get(dir).into_iter().flat_map(|d| {
+                        d.children
+                            .values()
+                            .copied()
+                            .filter(|c| table.get(*c).is_some_and(|n| n.hidden))
+                    });
+                    w.extend(hidden);
+                    r.extend(table.ancestors(dir));
                 }
             }
         }

@@ -50,15 +50,18 @@
 //!   rename pass straight through. I/O on an open file whose name is gone gets `path = None`
 //!   and its handle; getattr/setattr on such a node get one of its open handles. O_TMPFILE
 //!   calls [`PathFilesystem::tmpfile`] (an anonymous node: no name, open count 1) and linkat
-//!   calls [`PathFilesystem::link_tmpfile`]. Pick this whenever you can: nothing is renamed
-//!   behind the user's back, and `rmdir` of a directory whose files are still open works.
+//!   calls [`PathFilesystem::link_tmpfile`]. Pick this whenever your handles can outlive
+//!   names: nothing is renamed behind the user's back and unlink costs one call.
 //! - [`UnlinkMode::Hide`] — for filesystems that can only do I/O by path (an archive or a
 //!   remote store addressed by key). An open file that is unlinked or renamed over is renamed
 //!   to `.fusekit_hidden<node>_<n>` in its directory and removed after its last release;
 //!   hidden names never show in readdir or lookup, and getattr reports `nlink = 0` for them.
 //!   O_TMPFILE is made from `create` under a hidden name, and linkat renames it into place
-//!   (`RENAME_NOREPLACE`). Costs: an extra rename per unlink of an open file, and `rmdir` of
-//!   a directory holding a hidden file fails with ENOTEMPTY until it is closed.
+//!   (`RENAME_NOREPLACE`). When `rmdir` finds only hidden files left in a directory it moves
+//!   them to the root (still hidden) and removes the directory. Costs: an extra rename per
+//!   unlink of an open file (two for rmdir of such a directory), hidden names the backing
+//!   store can see while the files are open, and leftovers if the process dies with files
+//!   open (a clean unmount removes them).
 //!
 //! # Why no hidden file is left behind (libfuse issue 746)
 //! libfuse decides "open, so hide" in unlink and decrements the open count in release under

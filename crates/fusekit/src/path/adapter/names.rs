@@ -95,12 +95,57 @@ impl<F: PathFilesystem> PathAdapter<F> {
         if self.hide_mode() && is_hidden_name(name) {
             return Err(Errno::NOENT);
         }
-        let guard = self.shared.lock(&[], &[Target::Child(parent, name)])?;
+        let guard = self.shared.lock(
+            &[],
+            &[Target::Child(parent, name), Target::HiddenIn(parent, name)],
+        )?;
         let path = child_path(guard.path(parent), name)?;
         let target = guard.locked_child(parent, name);
-        self.fs.rmdir(ctx, &path)?;
+        match self.fs.rmdir(ctx, &path) {
+            Err(Errno::NOTEMPTY) if self.hide_mode() => {
+                // Hidden files of still-open unlinked files would keep the directory from
+                // going: move them to the root (still hidden, still removed at their last
+                // release) and try once more.
+                if let Some(dir) = target {
+                    self.evict_hidden(ctx, &guard, dir)?;
+                }
+                self.fs.rmdir(ctx, &path)?;
+            }
+            r => r?,
+        }
         if let Some(t) = target {
             guard.table().detach(t);
+        }
+        Ok(())
+    }
+
+    /// Moves the hidden files directly inside `dir` to the root directory. The caller holds
+    /// them (and `dir`) exclusively. Returns the first error, with nothing more moved.
+    fn evict_hidden(
+        &self,
+        ctx: &PathContext,
+        guard: &crate::path::locks::PathGuard<'_>,
+        dir: Ino,
+    ) -> Result<(), Errno> {
+        let hidden: Vec<Ino> = {
+            let table = guard.table();
+            let Some(d) = table.get(dir) else {
+                return Ok(());
+            };
+            d.children
+                .values()
+                .copied()
+                .filter(|c| guard.holds_write(*c) && table.get(*c).is_some_and(|n| n.hidden))
+                .collect()
+        };
+        for ino in hidden {
+            let Some(from) = guard.path(ino) else {
+                continue;
+            };
+            let new_name = self.next_hidden_name(ino);
+            let to = Path::new("/").join(&new_name);
+            self.fs.rename(ctx, &from, &to, 0)?;
+            guard.table().attach(ino, crate::attr::ROOT_ID, &new_name);
         }
         Ok(())
     }
