@@ -27,6 +27,9 @@ impl Default for DecodeContext {
 
 const HEADER_LEN: usize = core::mem::size_of::<abi::InHeader>();
 
+/// `fuse_init_in` as kernels before 7.36 send it: major, minor, max_readahead, flags.
+const INIT_IN_SIZE_BEFORE_7_36: usize = 16;
+
 /// Decodes one request. `buf` must hold exactly the bytes one read returned.
 pub fn decode<'a>(buf: &'a [u8], ctx: &DecodeContext) -> Result<Decoded<'a>, DecodeError> {
     let Ok((header, _)) = abi::InHeader::read_from_prefix(buf) else {
@@ -83,7 +86,12 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
             }
         }
         O::Getattr => Op::Getattr {
-            arg: r.fixed_compat(0, "getattr_in")?,
+            // Before 7.9 GETATTR carried no argument.
+            arg: if ctx.minor < 9 {
+                r.fixed_partial(0, "getattr_in")?
+            } else {
+                r.fixed("getattr_in")?
+            },
         },
         O::Setattr => Op::Setattr {
             arg: r.fixed("setattr_in")?,
@@ -159,7 +167,7 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
         }
         O::Statfs => Op::Statfs,
         O::Release => Op::Release {
-            arg: r.fixed_compat(16, "release_in")?,
+            arg: release_in(&mut r, ctx)?,
         },
         O::Fsync => Op::Fsync {
             arg: r.fixed("fsync_in")?,
@@ -193,7 +201,12 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
             arg: r.fixed("flush_in")?,
         },
         O::Init => Op::Init {
-            arg: r.fixed_compat(16, "init_in")?,
+            // Kernels before 7.36 send the 16-byte form; nothing in between exists.
+            arg: if args.len() == INIT_IN_SIZE_BEFORE_7_36 {
+                r.fixed_partial(INIT_IN_SIZE_BEFORE_7_36, "init_in")?
+            } else {
+                r.fixed("init_in")?
+            },
         },
         O::Opendir => Op::Opendir {
             arg: r.fixed("open_in")?,
@@ -202,7 +215,7 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
             arg: read_in(&mut r, ctx)?,
         },
         O::Releasedir => Op::Releasedir {
-            arg: r.fixed_compat(16, "release_in")?,
+            arg: release_in(&mut r, ctx)?,
         },
         O::Fsyncdir => Op::Fsyncdir {
             arg: r.fixed("fsync_in")?,
@@ -248,7 +261,12 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
             Op::Ioctl { arg, data }
         }
         O::Poll => Op::Poll {
-            arg: r.fixed_compat(16, "poll_in")?,
+            // The `events` field arrived in 7.21.
+            arg: if ctx.minor < 21 {
+                r.fixed_partial(16, "poll_in")?
+            } else {
+                r.fixed("poll_in")?
+            },
         },
         O::NotifyReply => {
             let arg: abi::NotifyRetrieveIn = r.fixed("notify_retrieve_in")?;
@@ -291,6 +309,15 @@ fn decode_op<'a>(opcode: u32, args: &'a [u8], ctx: &DecodeContext) -> Result<Op<
         O::CuseInit => Op::CuseInit,
     };
     Ok(op)
+}
+
+fn release_in(r: &mut ArgReader<'_>, ctx: &DecodeContext) -> Result<abi::ReleaseIn, DecodeError> {
+    // lock_owner arrived in 7.8.
+    if ctx.minor < 8 {
+        r.fixed_partial(16, "release_in")
+    } else {
+        r.fixed("release_in")
+    }
 }
 
 fn read_in(r: &mut ArgReader<'_>, ctx: &DecodeContext) -> Result<abi::ReadIn, DecodeError> {

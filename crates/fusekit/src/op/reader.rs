@@ -32,27 +32,6 @@ impl<'a> ArgReader<'a> {
         }
     }
 
-    /// Reads a struct whose older protocol versions were shorter: missing tail bytes are zero.
-    /// At least `min` bytes must be present.
-    pub(crate) fn fixed_compat<T: FromBytes + zerocopy::IntoBytes + Default>(
-        &mut self,
-        min: usize,
-        what: &'static str,
-    ) -> Result<T, DecodeError> {
-        let full = core::mem::size_of::<T>();
-        if self.rest.len() >= full {
-            return self.fixed(what);
-        }
-        if self.rest.len() < min {
-            return Err(self.truncated(what));
-        }
-        let mut value = T::default();
-        let n = self.rest.len();
-        value.as_mut_bytes()[..n].copy_from_slice(self.rest);
-        self.rest = &[];
-        Ok(value)
-    }
-
     /// Reads only the first `len` bytes of a struct (a shorter, older layout negotiated for this
     /// connection); the remaining fields are zero.
     pub(crate) fn fixed_partial<T: FromBytes + zerocopy::IntoBytes + Default>(
