@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use fusekit::abi::{self, Opcode};
 use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, ReplyAttr, ReplyData, ReplyEntry, Request, Session,
+    Entry, Errno, FileAttr, FileType, Filesystem, Ino, ReplyAttr, ReplyData, ReplyEntry, Request,
+    Session,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -114,20 +115,31 @@ fn small_requests_allocate_nothing() {
         None,
     )
     .unwrap();
-    rustix::net::sockopt::set_socket_timeout(&ours, rustix::net::sockopt::Timeout::Recv, Some(Duration::from_secs(10)))
-        .unwrap();
+    rustix::net::sockopt::set_socket_timeout(
+        &ours,
+        rustix::net::sockopt::Timeout::Recv,
+        Some(Duration::from_secs(10)),
+    )
+    .unwrap();
 
     let init = abi::InitIn {
         major: 7,
         minor: 45,
         max_readahead: 1 << 20,
-        flags: (abi::InitFlags::INIT_EXT | abi::InitFlags::ASYNC_READ).split().0,
+        flags: (abi::InitFlags::INIT_EXT | abi::InitFlags::ASYNC_READ)
+            .split()
+            .0,
         ..Default::default()
     };
-    let mut msg = header(Opcode::Init, 1, 0, core::mem::size_of::<abi::InitIn>()).as_bytes().to_vec();
+    let mut msg = header(Opcode::Init, 1, 0, core::mem::size_of::<abi::InitIn>())
+        .as_bytes()
+        .to_vec();
     msg.extend_from_slice(init.as_bytes());
     rustix::io::write(&ours, &msg).unwrap();
-    let session = Session::from_fd(Static, theirs).workers(1).spawn().expect("INIT");
+    let session = Session::from_fd(Static, theirs)
+        .workers(1)
+        .spawn()
+        .expect("INIT");
     let mut reply = vec![0u8; 1 << 16];
     let n = rustix::io::read(&ours, &mut reply).unwrap();
     let (out, _) = abi::OutHeader::read_from_prefix(&reply[..n]).unwrap();
@@ -169,5 +181,8 @@ fn small_requests_allocate_nothing() {
 
     drop(ours); // the fake kernel hangs up: the session ends
     session.join().expect("session ends cleanly");
-    assert_eq!(allocations, 0, "heap allocations while serving 30,000 small requests");
+    assert_eq!(
+        allocations, 0,
+        "heap allocations while serving 30,000 small requests"
+    );
 }
