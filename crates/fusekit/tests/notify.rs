@@ -21,6 +21,9 @@ use fusekit::{
 
 const LONG: Duration = Duration::from_secs(3600);
 
+/// (cookie, inode, offset, data) of one NOTIFY_REPLY.
+type Retrieved = (u64, Ino, u64, Vec<u8>);
+
 #[derive(Default)]
 struct State {
     /// name → (ino, content)
@@ -28,7 +31,7 @@ struct State {
     reads: AtomicUsize,
     lookups: AtomicUsize,
     forgets: AtomicUsize,
-    retrieved: Mutex<Vec<(u64, Ino, u64, Vec<u8>)>>,
+    retrieved: Mutex<Vec<Retrieved>>,
     poll_handle: Mutex<Option<PollHandle>>,
     poll_ready: AtomicU32,
     notifier: Mutex<Option<Notifier>>,
