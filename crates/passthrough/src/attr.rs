@@ -116,6 +116,18 @@ impl Passthrough {
         Ok(file_attr(&stat_fd(inode.fd())?))
     }
 
+    /// Clears setuid/setgid as a truncate by `req`'s caller must (HANDLE_KILLPRIV_V2), then
+    /// returns the new attributes.
+    pub(crate) fn kill_privs_of(
+        &self,
+        req: &fusekit::Request<'_>,
+        ino: Ino,
+    ) -> Result<FileAttr, Errno> {
+        let inode = self.inodes.get(ino)?;
+        crate::killpriv::kill_suidgid_path(req, inode.fd())?;
+        Ok(file_attr(&stat_fd(inode.fd())?))
+    }
+
     pub(crate) fn do_readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         let inode = self.inodes.get(ino)?;
         let target = rustix::fs::readlinkat(inode.fd(), c"", Vec::new())?;

@@ -18,7 +18,7 @@ use fusekit::{
 use rustix::fs::{Mode, OFlags};
 
 use crate::backing::BackingState;
-use crate::handles::{DirHandle, FileHandle, HandleTable};
+use crate::handles::{DirHandle, FileHandle, HandleTable, DIR_BASE, FILE_BASE};
 use crate::inode::InodeTable;
 use crate::stats::{Counters, PassthroughStats, StatsHandle};
 use crate::xattr::XattrValue;
@@ -60,8 +60,8 @@ impl Passthrough {
             src: src.to_path_buf(),
             opts,
             inodes: InodeTable::new(fd, &st),
-            files: HandleTable::default(),
-            dirs: HandleTable::default(),
+            files: HandleTable::new(FILE_BASE),
+            dirs: HandleTable::new(DIR_BASE),
             backing: BackingState::default(),
             counters: Arc::new(Counters::default()),
             writeback: AtomicBool::new(false),
@@ -141,6 +141,11 @@ impl Filesystem for Passthrough {
                 .enable_if_offered(InitFlags::WRITEBACK_CACHE)
                 .is_empty();
         self.writeback.store(writeback, Ordering::Relaxed);
+        if writeback {
+            // Written-back pages carry no writer: let the kernel flag writes that must clear
+            // setuid/setgid (see `killpriv`).
+            config.enable_if_offered(InitFlags::HANDLE_KILLPRIV_V2);
+        }
         let mut passthrough = false;
         if self.opts.kernel_passthrough {
             if writeback {
@@ -180,8 +185,15 @@ impl Filesystem for Passthrough {
         }
     }
 
-    fn setattr(&self, _req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
-        match self.do_setattr(ino, attr) {
+    fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
+        let result = self.do_setattr(ino, attr).and_then(|a| {
+            if attr.kill_suidgid && attr.mode.is_none() && req.uid() != 0 {
+                self.kill_privs_of(req, ino)
+            } else {
+                Ok(a)
+            }
+        });
+        match result {
             Ok(a) => reply.attr(&a, self.opts.attr_timeout),
             Err(e) => reply.error(e),
         }
@@ -302,12 +314,12 @@ impl Filesystem for Passthrough {
         fh: u64,
         offset: u64,
         data: &[u8],
-        _write_flags: abi::WriteFlags,
+        write_flags: abi::WriteFlags,
         _flags: i32,
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
-        match self.do_write(req, fh, offset, data) {
+        match self.do_write(req, fh, offset, data, write_flags) {
             Ok(n) => reply.written(n),
             Err(e) => reply.error(e),
         }

@@ -51,23 +51,27 @@ pub(crate) struct DirHandle {
     pub(crate) stream: Mutex<DirStream>,
 }
 
-/// Handles of one kind, by `fh`. Numbers are never reused within a mount.
+/// Handles of one kind, by `fh`. Numbers are never reused within a mount, and each table
+/// numbers from its own base so that a directory's `fh` can never name a file handle.
 #[derive(Debug)]
 pub(crate) struct HandleTable<T> {
     map: RwLock<HashMap<u64, Arc<T>>>,
     next: AtomicU64,
 }
 
-impl<T> Default for HandleTable<T> {
-    fn default() -> Self {
-        HandleTable {
-            map: RwLock::new(HashMap::new()),
-            next: AtomicU64::new(1),
-        }
-    }
-}
+/// Where file handle numbers start.
+pub(crate) const FILE_BASE: u64 = 1;
+/// Where directory handle numbers start.
+pub(crate) const DIR_BASE: u64 = 1 << 62;
 
 impl<T> HandleTable<T> {
+    pub(crate) fn new(base: u64) -> Self {
+        HandleTable {
+            map: RwLock::new(HashMap::new()),
+            next: AtomicU64::new(base),
+        }
+    }
+
     pub(crate) fn insert(&self, handle: T) -> u64 {
         let fh = self.next.fetch_add(1, Ordering::Relaxed);
         self.map

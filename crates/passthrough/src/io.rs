@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use fusekit::abi::OpenOutFlags;
+use fusekit::abi::{OpenOutFlags, WriteFlags};
 use fusekit::{CopyRange, FileType, Ino, OpenOptions, ReplyData, Request};
 use rustix::fs::{FallocateFlags, OFlags, SeekFrom};
 use rustix::io::Errno;
@@ -132,9 +132,11 @@ impl Passthrough {
         fh: u64,
         offset: u64,
         data: &[u8],
+        write_flags: WriteFlags,
     ) -> Result<u32, Errno> {
         let handle = self.files.get(fh)?;
-        if handle.kill_privs && req.uid() != 0 {
+        let flagged = write_flags.contains(WriteFlags::KILL_SUIDGID);
+        if flagged || (handle.kill_privs && req.uid() != 0) {
             kill_suidgid(req, handle.fd())?;
         }
         let mut done = 0;
@@ -197,6 +199,11 @@ impl Passthrough {
 
     pub(crate) fn do_lseek(&self, fh: u64, offset: i64, whence: i32) -> Result<u64, Errno> {
         let handle = self.files.get(fh)?;
+        if self.writeback() && matches!(whence, libc::SEEK_DATA | libc::SEEK_HOLE) {
+            // Data may still sit dirty in the kernel's cache, invisible in the source file.
+            // ENOSYS makes the kernel answer from its own view (all data up to its size).
+            return Err(Errno::NOSYS);
+        }
         let pos = match whence {
             libc::SEEK_SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::INVAL)?),
             libc::SEEK_CUR => SeekFrom::Current(offset),

@@ -1,10 +1,14 @@
 //! Clearing setuid/setgid when an unprivileged caller writes. The FUSE client clears S_ISUID
 //! and S_ISGID-with-group-exec itself (a SETATTR before the write), but by an older rule that
 //! keeps S_ISGID on files without group-exec; and the daemon writes as root, so the source
-//! filesystem never clears anything on its own. Handles open for writing on such files are
-//! therefore served by the daemon, which applies today's Linux rule after each unprivileged
-//! write: S_ISUID always goes, S_ISGID goes when group-exec is set or the writer is not in the
-//! file's group.
+//! filesystem never clears anything on its own. The daemon applies today's Linux rule
+//! instead — S_ISUID always goes, S_ISGID goes when group-exec is set or the writer is not in
+//! the file's group — in two situations:
+//! - handles open for writing on such files are served by the daemon (not kernel
+//!   passthrough), and each write by an unprivileged caller applies the rule;
+//! - with the writeback cache, HANDLE_KILLPRIV_V2 is negotiated: the kernel then writes such
+//!   files through (in the writer's context) and flags the WRITE or truncating SETATTR with
+//!   "kill suid/sgid" instead of clearing anything itself.
 
 use std::os::fd::BorrowedFd;
 
@@ -45,6 +49,24 @@ pub(crate) fn kill_suidgid(req: &Request<'_>, fd: BorrowedFd<'_>) -> Result<(), 
     let st = rustix::fs::fstat(fd)?;
     if let Some(mode) = killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
         rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    }
+    Ok(())
+}
+
+/// Like [`kill_suidgid`] for a file known only by its `O_PATH` descriptor (a truncate by
+/// path): the mode is changed through the `/proc/self/fd` magic link.
+pub(crate) fn kill_suidgid_path(req: &Request<'_>, path_fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    let st = crate::sys::stat_fd(path_fd)?;
+    if st.st_mode & 0o170000 != 0o100000 {
+        return Ok(());
+    }
+    if let Some(mode) = killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
+        rustix::fs::chmodat(
+            rustix::fs::CWD,
+            crate::sys::proc_path(path_fd).as_c_str(),
+            Mode::from_raw_mode(mode & 0o7777),
+            rustix::fs::AtFlags::empty(),
+        )?;
     }
     Ok(())
 }
