@@ -199,3 +199,25 @@ fn symlinks_in_the_source_are_never_followed_by_the_daemon() {
     assert!(!outside.join("x").exists());
     assert!(outside.join("target").exists());
 }
+
+#[test]
+fn sources_that_are_not_directories_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    fs::write(&file, b"").unwrap();
+    let opts = PassthroughOptions::default;
+    assert!(matches!(
+        Passthrough::new(&file, opts()),
+        Err(crate::Error::NotADirectory(p)) if p == file
+    ));
+    assert!(matches!(
+        Passthrough::new(&dir.path().join("missing"), opts()),
+        Err(crate::Error::OpenSource {
+            source: Errno::NOENT,
+            ..
+        })
+    ));
+    let pt = Passthrough::new(dir.path(), opts()).unwrap();
+    assert_eq!(pt.source(), dir.path());
+    assert_eq!(pt.open_handles(), 0);
+}
