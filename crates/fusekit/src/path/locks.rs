@@ -10,8 +10,10 @@
 //!
 //! Acquisition is all-or-nothing under the table mutex and an operation never acquires twice,
 //! so no operation waits while holding a lock: there is no lock order to get wrong and no
-//! deadlock. A writer that has to wait marks its nodes as *pending*, and readers arriving later
-//! queue behind it, so a rename of a busy directory is not starved by a stream of reads.
+//! deadlock. A writer that has to wait marks its nodes as *pending*, and plain readers
+//! arriving later queue behind it, so a rename of a busy directory is not starved by a stream
+//! of reads. (Writers ignore the marks: a reader waits only for writers, a writer only for
+//! locks actually held, so no two waiters can wait for each other.)
 //! The table mutex itself is held only to check and update counters and to copy names — never
 //! across a call into the filesystem.
 
@@ -76,8 +78,10 @@ impl Shared {
                 let n = table.get(*i).expect("resolved");
                 n.readers == 0 && !n.writer
             }) && r.iter().all(|i| {
+                // Plain readers queue behind waiting writers; writers do not, so two writers
+                // can never wait on each other's marks.
                 let n = table.get(*i).expect("resolved");
-                !n.writer && n.pending_writers == 0
+                !n.writer && (n.pending_writers == 0 || !w.is_empty())
             });
             if free {
                 unmark(&mut table, &marked);
@@ -313,5 +317,89 @@ mod tests {
             .unwrap();
         assert!(g.writes.is_empty());
         assert!(g.reads.contains(&d) && g.reads.contains(&ROOT_ID));
+    }
+
+    #[test]
+    fn random_lock_sets_stay_exclusive_and_never_deadlock() {
+        use std::sync::atomic::{AtomicI64, AtomicU64};
+        let s = Arc::new(Shared::new());
+        let nodes: Vec<Ino> = {
+            let mut t = s.table();
+            let a = t.child_or_insert(ROOT_ID, OsStr::new("a")).unwrap();
+            let b = t.child_or_insert(ROOT_ID, OsStr::new("b")).unwrap();
+            let a1 = t.child_or_insert(a, OsStr::new("1")).unwrap();
+            let a2 = t.child_or_insert(a, OsStr::new("2")).unwrap();
+            let b1 = t.child_or_insert(b, OsStr::new("1")).unwrap();
+            let all = vec![a, b, a1, a2, b1];
+            for &n in &all {
+                t.get_mut(n).unwrap().nlookup = 1;
+            }
+            all
+        };
+        // Shadow state: >0 readers, -1 a writer.
+        let shadow: Arc<Vec<AtomicI64>> = Arc::new((0..16).map(|_| AtomicI64::new(0)).collect());
+        let (tx, rx) = std::sync::mpsc::channel();
+        for seed in 1..=4u64 {
+            let (s, shadow, nodes, tx) = (
+                Arc::clone(&s),
+                Arc::clone(&shadow),
+                nodes.clone(),
+                tx.clone(),
+            );
+            std::thread::spawn(move || {
+                let body = std::panic::AssertUnwindSafe(|| {
+                    let rng = AtomicU64::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let next = || {
+                        let mut x = rng.load(Ordering::Relaxed);
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        rng.store(x, Ordering::Relaxed);
+                        x
+                    };
+                    for _ in 0..3000 {
+                        let pick = |r: u64| nodes[(r % nodes.len() as u64) as usize];
+                        let g = match next() % 3 {
+                            0 => s.lock(&[pick(next())], &[]).unwrap(),
+                            1 => s.lock(&[], &[Target::Node(pick(next()))]).unwrap(),
+                            _ => s
+                                .lock(
+                                    &[],
+                                    &[Target::Node(pick(next())), Target::Node(pick(next()))],
+                                )
+                                .unwrap(),
+                        };
+                        for &w in &g.writes {
+                            let prev = shadow[w as usize].swap(-1, Ordering::SeqCst);
+                            assert_eq!(prev, 0, "write lock on {w} while held ({prev})");
+                        }
+                        for &r in &g.reads {
+                            let prev = shadow[r as usize].fetch_add(1, Ordering::SeqCst);
+                            assert!(prev >= 0, "read lock on {r} while write-locked");
+                        }
+                        std::thread::yield_now();
+                        for &w in &g.writes {
+                            shadow[w as usize].store(0, Ordering::SeqCst);
+                        }
+                        for &r in &g.reads {
+                            shadow[r as usize].fetch_sub(1, Ordering::SeqCst);
+                        }
+                        drop(g);
+                    }
+                });
+                tx.send(std::panic::catch_unwind(body).is_ok()).unwrap();
+            });
+        }
+        for _ in 0..4 {
+            let ok = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a locking thread finished (no deadlock)");
+            assert!(ok, "a locking thread saw two conflicting holders");
+        }
+        let t = s.table();
+        for &n in &nodes {
+            let node = t.get(n).unwrap();
+            assert!(node.readers == 0 && !node.writer && node.pending_writers == 0);
+        }
     }
 }
