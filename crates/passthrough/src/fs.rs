@@ -34,6 +34,7 @@ pub struct Passthrough {
     pub(crate) dirs: HandleTable<DirHandle>,
     pub(crate) backing: BackingState,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) daemon_is_root: bool,
     writeback: AtomicBool,
 }
 
@@ -64,6 +65,7 @@ impl Passthrough {
             dirs: HandleTable::new(DIR_BASE),
             backing: BackingState::default(),
             counters: Arc::new(Counters::default()),
+            daemon_is_root: rustix::process::geteuid().is_root(),
             writeback: AtomicBool::new(false),
         })
     }

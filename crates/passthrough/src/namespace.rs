@@ -33,8 +33,11 @@ fn open_path(dir: &Inode, name: &OsStr) -> Result<OwnedFd, Errno> {
 impl Passthrough {
     /// Who a create-like request should act as: the caller, when credential switching is
     /// on; `None` keeps the daemon's identity.
+    /// (Also `None` when switching could change nothing: the daemon is not root, or the
+    /// caller is root — so the groups are only read from `/proc` when they matter.)
     pub(crate) fn caller(&self, req: &Request<'_>) -> Option<Caller> {
-        self.opts.switch_credentials.then(|| Caller::of(req))
+        let pointless = !self.daemon_is_root || (req.uid() == 0 && req.gid() == 0);
+        (self.opts.switch_credentials && !pointless).then(|| Caller::of(req))
     }
 
     /// Acts as `caller` until the guard is dropped (a no-op unless the daemon is root).

@@ -95,3 +95,35 @@ fn changes_show_both_ways_without_kernel_passthrough() {
         Duration::ZERO,
     );
 }
+
+/// The source directory is opened before the mount, so a passthrough can be mounted over
+/// its own source: the mount point shows the files that are now hidden under it.
+#[test]
+fn mounted_over_its_own_source() {
+    if !require_kernel("mounted_over_its_own_source") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        let dir = temp_dir("over");
+        std::fs::write(dir.path().join("before"), b"hidden underneath").unwrap();
+        let fs = fusekit_passthrough::Passthrough::new(dir.path(), PassthroughOptions::default())
+            .unwrap();
+        let session = fusekit::Session::mount(fs, dir.path(), &common::passthrough_mount_options())
+            .unwrap()
+            .spawn()
+            .unwrap();
+        let result = std::panic::catch_unwind(|| {
+            assert_eq!(
+                fs::read(dir.path().join("before")).unwrap(),
+                b"hidden underneath"
+            );
+            fs::write(dir.path().join("after"), b"written through").unwrap();
+        });
+        session.unmount_and_join().unwrap();
+        result.unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("after")).unwrap(),
+            b"written through"
+        );
+    });
+}

@@ -93,3 +93,54 @@ fn ordinary_read_sends_read_requests() {
         );
     });
 }
+
+/// One backing id per inode: concurrent opens share it (hard links included), and it is
+/// registered anew only after the last handle was released.
+#[test]
+fn backing_id_is_shared_per_inode_and_released_with_the_last_handle() {
+    if !require_kernel("backing_id_is_shared_per_inode_and_released_with_the_last_handle") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        let src = Tmpfs::mount();
+        std::fs::write(src.path().join("a"), b"data").unwrap();
+        std::fs::hard_link(src.path().join("a"), src.path().join("b")).unwrap();
+        std::fs::write(src.path().join("other"), b"data").unwrap();
+        let (mnt, stats) = mount_passthrough(src.path(), PassthroughOptions::default());
+        let m = mnt.path();
+        let s0 = stats.snapshot();
+        let f1 = std::fs::File::open(m.join("a")).unwrap();
+        let f2 = std::fs::OpenOptions::new()
+            .write(true)
+            .open(m.join("a"))
+            .unwrap();
+        let f3 = std::fs::File::open(m.join("b")).unwrap();
+        let s1 = stats.snapshot();
+        assert_eq!(s1.passthrough_opens - s0.passthrough_opens, 3, "{s1:?}");
+        assert_eq!(
+            s1.backing_ids - s0.backing_ids,
+            1,
+            "three opens of one inode: {s1:?}"
+        );
+        let g = std::fs::File::open(m.join("other")).unwrap();
+        assert_eq!(stats.snapshot().backing_ids - s0.backing_ids, 2);
+        drop((f1, f2, f3, g));
+        // RELEASE is asynchronous: wait until the daemon has seen all four.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let reopened = loop {
+            let before = stats.snapshot().backing_ids;
+            let f = std::fs::File::open(m.join("a")).unwrap();
+            if stats.snapshot().backing_ids > before {
+                break f;
+            }
+            drop(f);
+            assert!(
+                Instant::now() < deadline,
+                "backing id of 'a' never released"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        drop(reopened);
+        drop(mnt);
+    });
+}
