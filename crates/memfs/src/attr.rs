@@ -38,21 +38,23 @@ impl MemFs {
             return Err(Errno::PERM);
         }
         if let Some(uid) = changes.uid {
-            if !c.is_root() && !(c.uid == st.uid && uid == st.uid) {
+            if !(c.is_root() || (c.uid == st.uid && uid == st.uid)) {
                 return Err(Errno::PERM);
             }
         }
         if let Some(gid) = changes.gid {
             let uid_ok = changes.uid.map_or(true, |u| u == st.uid);
             let member = gid == st.gid || c.in_group(gid).unwrap_or(true);
-            if !c.is_root() && !(c.uid == st.uid && uid_ok && member) {
+            if !(c.is_root() || (c.uid == st.uid && uid_ok && member)) {
                 return Err(Errno::PERM);
             }
         }
         for t in [changes.atime, changes.mtime].into_iter().flatten() {
             match t {
                 TimeOrNow::Set(_) if !owner => return Err(Errno::PERM),
-                TimeOrNow::Now if !owner && !perm::may_access(c, &st, W_OK) => return Err(Errno::ACCESS),
+                TimeOrNow::Now if !owner && !perm::may_access(c, &st, W_OK) => {
+                    return Err(Errno::ACCESS)
+                }
                 _ => {}
             }
         }

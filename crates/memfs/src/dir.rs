@@ -43,7 +43,10 @@ impl Entry {
     fn new(name: &[u8], ino: Ino, kind: FileType) -> Entry {
         debug_assert!(ino <= INO_MASK);
         let k = KINDS.iter().position(|&k| k == kind).unwrap_or(0) as u64;
-        Entry { name: name.into(), ino_kind: ino | (k << KIND_SHIFT) }
+        Entry {
+            name: name.into(),
+            ino_kind: ino | (k << KIND_SHIFT),
+        }
     }
 
     pub(crate) fn name(&self) -> &[u8] {
@@ -112,10 +115,11 @@ impl Dir {
         self.entries.insert(cookie, Entry::new(name, ino, kind));
         let hash = self.hasher.hash_one(name);
         let (entries, hasher) = (&self.entries, &self.hasher);
-        self.index.insert_unique(hash, cookie, |c| match entries.get(c) {
-            Some(e) => hasher.hash_one(&*e.name),
-            None => 0,
-        });
+        self.index
+            .insert_unique(hash, cookie, |c| match entries.get(c) {
+                Some(e) => hasher.hash_one(&*e.name),
+                None => 0,
+            });
         cookie
     }
 
@@ -141,7 +145,12 @@ impl Dir {
 
     /// Points the existing entry `name` at another inode, keeping its cookie (rename over an
     /// existing name, exchange). Returns the previous inode and type.
-    pub(crate) fn retarget(&mut self, name: &[u8], ino: Ino, kind: FileType) -> Option<(Ino, FileType)> {
+    pub(crate) fn retarget(
+        &mut self,
+        name: &[u8],
+        ino: Ino,
+        kind: FileType,
+    ) -> Option<(Ino, FileType)> {
         let cookie = self.cookie_of(name)?;
         let e = self.entries.get_mut(&cookie)?;
         let old = (e.ino(), e.kind());
@@ -151,7 +160,9 @@ impl Dir {
 
     /// Entries with a cookie greater than `after`, in cookie order.
     pub(crate) fn after(&self, after: u64) -> impl Iterator<Item = (u64, &Entry)> {
-        self.entries.range(after.saturating_add(1).max(FIRST_COOKIE)..).map(|(&c, e)| (c, e))
+        self.entries
+            .range(after.saturating_add(1).max(FIRST_COOKIE)..)
+            .map(|(&c, e)| (c, e))
     }
 }
 
@@ -165,7 +176,10 @@ mod tests {
         let c1 = d.insert(b"a", 10, FileType::RegularFile);
         let c2 = d.insert(b"b", 11, FileType::Directory);
         assert!(c2 > c1 && c1 >= FIRST_COOKIE);
-        assert_eq!(d.get(b"b").map(|e| (e.ino(), e.kind())), Some((11, FileType::Directory)));
+        assert_eq!(
+            d.get(b"b").map(|e| (e.ino(), e.kind())),
+            Some((11, FileType::Directory))
+        );
         assert_eq!(d.remove(b"a"), Some((10, FileType::RegularFile)));
         assert!(d.get(b"a").is_none());
         assert_eq!(d.remove(b"a"), None);
@@ -185,15 +199,25 @@ mod tests {
         let mut rounds = 0;
         loop {
             rounds += 1;
-            let batch: Vec<(u64, Vec<u8>)> = d.after(off).take(7).map(|(c, e)| (c, e.name().to_vec())).collect();
-            let Some(&(last, _)) = batch.last() else { break };
+            let batch: Vec<(u64, Vec<u8>)> = d
+                .after(off)
+                .take(7)
+                .map(|(c, e)| (c, e.name().to_vec()))
+                .collect();
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
             seen.extend(batch.into_iter().map(|(_, n)| n));
             off = last;
             // Remove something already seen and something not yet seen, add something new.
             let seen_name = seen[seen.len() / 2].clone();
             d.remove(&seen_name);
             if rounds <= 10 {
-                d.insert(format!("new{off}").as_bytes(), 1000 + off, FileType::RegularFile);
+                d.insert(
+                    format!("new{off}").as_bytes(),
+                    1000 + off,
+                    FileType::RegularFile,
+                );
             }
         }
         let mut names: Vec<_> = seen.iter().filter(|n| n.starts_with(b"f")).collect();
@@ -202,14 +226,21 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), total, "no duplicates");
         assert_eq!(total, 100, "every original entry seen exactly once");
-        assert_eq!(seen.iter().filter(|n| n.starts_with(b"new")).count(), 10, "entries added later are seen");
+        assert_eq!(
+            seen.iter().filter(|n| n.starts_with(b"new")).count(),
+            10,
+            "entries added later are seen"
+        );
     }
 
     #[test]
     fn retarget_keeps_cookie() {
         let mut d = Dir::new(1);
         let c = d.insert(b"x", 5, FileType::RegularFile);
-        assert_eq!(d.retarget(b"x", 6, FileType::Directory), Some((5, FileType::RegularFile)));
+        assert_eq!(
+            d.retarget(b"x", 6, FileType::Directory),
+            Some((5, FileType::RegularFile))
+        );
         let (c2, e) = d.after(0).next().unwrap();
         assert_eq!((c2, e.ino(), e.kind()), (c, 6, FileType::Directory));
     }

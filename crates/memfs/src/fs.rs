@@ -71,7 +71,9 @@ impl MemFs {
     /// no name, no lookup reference and no open handle left. Unknown inodes are ignored, as
     /// FORGET has no reply.
     pub fn forget(&self, ino: Ino, nlookup: u64) {
-        let Ok(inode) = self.table.get(ino) else { return };
+        let Ok(inode) = self.table.get(ino) else {
+            return;
+        };
         let mut st = inode.state.write();
         st.lookups = st.lookups.saturating_sub(nlookup);
         self.free_if_unused(ino, &mut st);
@@ -91,7 +93,10 @@ impl MemFs {
             u64::MAX => (0, 0),
             max => {
                 let total = max / PAGE_SIZE;
-                (total, total.saturating_sub(self.usage.bytes().div_ceil(PAGE_SIZE)))
+                (
+                    total,
+                    total.saturating_sub(self.usage.bytes().div_ceil(PAGE_SIZE)),
+                )
             }
         };
         let (files, ffree) = match self.usage.max_inodes() {
@@ -130,9 +135,9 @@ impl MemFs {
         let bytes = match &mut st.content {
             Content::File(pages) => pages.clear(),
             Content::Symlink(target) => target.len() as u64,
-            Content::Dir(_) | Content::Special => 0,
+            Content::Dir(_) | Content::Special(_) => 0,
         };
-        st.content = Content::Special;
+        st.content = Content::Special(0);
         let xattr_bytes = st.xattrs.take().map_or(0, |x| x.charged_bytes());
         self.usage.uncharge_bytes(bytes + xattr_bytes);
         self.usage.uncharge_inode();

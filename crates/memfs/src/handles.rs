@@ -95,7 +95,11 @@ mod tests {
     #[test]
     fn handles_check_owner_and_access() {
         let hs = Handles::new();
-        let fh = hs.insert(Handle { ino: 7, flags: OFlags::WRONLY.bits(), dir: false });
+        let fh = hs.insert(Handle {
+            ino: 7,
+            flags: OFlags::WRONLY.bits(),
+            dir: false,
+        });
         let h = hs.get(fh, 7, false).unwrap();
         assert!(h.writable() && !h.readable());
         assert_eq!(hs.get(fh, 8, false), Err(Errno::BADF));

@@ -54,7 +54,11 @@ impl MemFs {
             FileType::Symlink => return Err(Errno::LOOP),
             _ => {}
         }
-        let h = Handle { ino, flags, dir: false };
+        let h = Handle {
+            ino,
+            flags,
+            dir: false,
+        };
         if flags & OFlags::TRUNC.bits() != 0 && h.writable() && st.kind() == FileType::RegularFile {
             if let Content::File(pages) = &mut st.content {
                 pages.truncate(0, &self.usage);
@@ -71,7 +75,14 @@ impl MemFs {
 
     /// Reads up to `size` bytes at `offset` into `out` (appended); short at end of file,
     /// holes read as zeros.
-    pub fn read(&self, ino: Ino, fh: Fh, offset: u64, size: u32, out: &mut Vec<u8>) -> Result<(), Errno> {
+    pub fn read(
+        &self,
+        ino: Ino,
+        fh: Fh,
+        offset: u64,
+        size: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Errno> {
         let h = file_handle(&self.handles, fh, ino)?;
         if !h.readable() {
             return Err(Errno::BADF);
@@ -100,7 +111,15 @@ impl MemFs {
     /// Writes `data` at `offset` (at end of file for `O_APPEND` handles). Returns the bytes
     /// written: shortened at [`MAX_FILE_SIZE`] (`EFBIG` when starting there) or when space runs
     /// out (`ENOSPC` when nothing fitted). `kill_priv` is FUSE_WRITE_KILL_SUIDGID.
-    pub fn write(&self, c: &Caller, ino: Ino, fh: Fh, offset: u64, data: &[u8], kill_priv: bool) -> Result<u32, Errno> {
+    pub fn write(
+        &self,
+        c: &Caller,
+        ino: Ino,
+        fh: Fh,
+        offset: u64,
+        data: &[u8],
+        kill_priv: bool,
+    ) -> Result<u32, Errno> {
         let h = file_handle(&self.handles, fh, ino)?;
         if !h.writable() {
             return Err(Errno::BADF);
@@ -118,7 +137,9 @@ impl MemFs {
         if data.is_empty() {
             return Ok(0);
         }
-        let Content::File(pages) = &mut st.content else { return Err(Errno::INVAL) };
+        let Content::File(pages) = &mut st.content else {
+            return Err(Errno::INVAL);
+        };
         let n = pages.write(offset, data, &self.usage)?;
         st.size = st.size.max(offset + n as u64);
         st.touch_mc(Timespec::now());
@@ -145,7 +166,13 @@ impl MemFs {
         self.close_handle(ino, fh, false, lock_owner)
     }
 
-    pub(crate) fn close_handle(&self, ino: Ino, fh: Fh, dir: bool, lock_owner: Option<u64>) -> Result<(), Errno> {
+    pub(crate) fn close_handle(
+        &self,
+        ino: Ino,
+        fh: Fh,
+        dir: bool,
+        lock_owner: Option<u64>,
+    ) -> Result<(), Errno> {
         self.handles.remove(fh, ino, dir)?;
         if let Some(owner) = lock_owner {
             self.locks.release_owner(ino, owner, true);
@@ -168,7 +195,14 @@ impl MemFs {
     /// `ZERO_RANGE` (optionally with KEEP_SIZE) zeroes it (whole pages become holes) and may
     /// extend the size. Anything else: `EOPNOTSUPP`. `len == 0`: `EINVAL`; past
     /// [`MAX_FILE_SIZE`]: `EFBIG`. Sets mtime and ctime.
-    pub fn fallocate(&self, ino: Ino, fh: Fh, offset: u64, len: u64, mode: u32) -> Result<(), Errno> {
+    pub fn fallocate(
+        &self,
+        ino: Ino,
+        fh: Fh,
+        offset: u64,
+        len: u64,
+        mode: u32,
+    ) -> Result<(), Errno> {
         let h = file_handle(&self.handles, fh, ino)?;
         if !h.writable() {
             return Err(Errno::BADF);
@@ -184,12 +218,17 @@ impl MemFs {
         if len == 0 {
             return Err(Errno::INVAL);
         }
-        let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::FBIG)?;
+        let end = offset
+            .checked_add(len)
+            .filter(|&e| e <= MAX_FILE_SIZE)
+            .ok_or(Errno::FBIG)?;
         let inode = self.table.get(ino)?;
         let mut st = inode.state.write();
         st.check_live()?;
         regular(&st)?;
-        let Content::File(pages) = &mut st.content else { return Err(Errno::INVAL) };
+        let Content::File(pages) = &mut st.content else {
+            return Err(Errno::INVAL);
+        };
         match op {
             0 => pages.allocate(offset, len, &self.usage)?,
             _ => pages.zero(offset, len, &self.usage),
@@ -281,7 +320,9 @@ impl MemFs {
                         pages.read(pos, (seg_end - pos) as usize, &mut buf);
                     }
                     match segs.last_mut() {
-                        Some(last) if last.2 == data && last.0 + last.1 == pos => last.1 += seg_end - pos,
+                        Some(last) if last.2 == data && last.0 + last.1 == pos => {
+                            last.1 += seg_end - pos
+                        }
                         _ => segs.push((pos, seg_end - pos, data)),
                     }
                     pos = seg_end;
@@ -293,7 +334,9 @@ impl MemFs {
             // Write them.
             let mut st = dst.state.write();
             st.check_live()?;
-            let Content::File(pages) = &mut st.content else { return Err(Errno::INVAL) };
+            let Content::File(pages) = &mut st.content else {
+                return Err(Errno::INVAL);
+            };
             let mut consumed = 0usize;
             let mut written = 0u64;
             let mut short = false;

@@ -22,7 +22,10 @@ pub struct Limits {
 impl Limits {
     /// No limits at all: only physical memory bounds the filesystem (it can then run the
     /// process out of memory, which a limited filesystem never does).
-    pub const UNLIMITED: Limits = Limits { max_bytes: None, max_inodes: None };
+    pub const UNLIMITED: Limits = Limits {
+        max_bytes: None,
+        max_inodes: None,
+    };
 
     /// tmpfs's defaults: half of physical RAM for data, and half of RAM's page count for
     /// inodes.
@@ -107,7 +110,10 @@ mod tests {
 
     #[test]
     fn charges_up_to_the_limit_and_no_further() {
-        let u = Usage::new(Limits { max_bytes: Some(10), max_inodes: Some(1) });
+        let u = Usage::new(Limits {
+            max_bytes: Some(10),
+            max_inodes: Some(1),
+        });
         u.charge_bytes(6).unwrap();
         assert_eq!(u.charge_bytes(5), Err(Errno::NOSPC));
         u.charge_bytes(4).unwrap();

@@ -66,7 +66,11 @@ impl Rec {
         FileLock {
             start: self.start,
             end: self.end,
-            typ: if self.write { LockType::Write } else { LockType::Read },
+            typ: if self.write {
+                LockType::Write
+            } else {
+                LockType::Read
+            },
             pid: self.pid,
         }
     }
@@ -115,20 +119,36 @@ fn apply_posix(list: &mut Vec<Rec>, owner: u64, start: u64, end: u64, new: Optio
             continue;
         }
         if r.start < start {
-            out.push(Rec { end: start - 1, ..r });
+            out.push(Rec {
+                end: start - 1,
+                ..r
+            });
         }
         if r.end > end {
-            out.push(Rec { start: end + 1, ..r });
+            out.push(Rec {
+                start: end + 1,
+                ..r
+            });
         }
     }
     if let Some((write, pid)) = new {
-        out.push(Rec { owner, start, end, write, pid });
+        out.push(Rec {
+            owner,
+            start,
+            end,
+            write,
+            pid,
+        });
     }
     out.sort_by_key(|r| (r.owner, r.start));
     let mut merged: Vec<Rec> = Vec::with_capacity(out.len());
     for r in out {
         match merged.last_mut() {
-            Some(p) if p.owner == r.owner && p.write == r.write && r.start <= p.end.saturating_add(1) => {
+            Some(p)
+                if p.owner == r.owner
+                    && p.write == r.write
+                    && r.start <= p.end.saturating_add(1) =>
+            {
                 p.end = p.end.max(r.end);
             }
             _ => merged.push(r),
@@ -141,15 +161,28 @@ impl Inner {
     fn conflict(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Option<Rec> {
         let locks = self.inodes.get(&ino)?;
         let write = lock.typ == LockType::Write;
-        let (start, end) = if flock { (0, u64::MAX) } else { (lock.start, lock.end) };
+        let (start, end) = if flock {
+            (0, u64::MAX)
+        } else {
+            (lock.start, lock.end)
+        };
         let list = if flock { &locks.flock } else { &locks.posix };
-        list.iter().find(|r| r.conflicts(owner, start, end, write)).copied()
+        list.iter()
+            .find(|r| r.conflicts(owner, start, end, write))
+            .copied()
     }
 
     fn blockers(&self, ino: Ino, owner: u64, lock: &FileLock) -> Vec<u64> {
-        let Some(locks) = self.inodes.get(&ino) else { return Vec::new() };
+        let Some(locks) = self.inodes.get(&ino) else {
+            return Vec::new();
+        };
         let write = lock.typ == LockType::Write;
-        let mut b: Vec<u64> = locks.posix.iter().filter(|r| r.conflicts(owner, lock.start, lock.end, write)).map(|r| r.owner).collect();
+        let mut b: Vec<u64> = locks
+            .posix
+            .iter()
+            .filter(|r| r.conflicts(owner, lock.start, lock.end, write))
+            .map(|r| r.owner)
+            .collect();
         b.sort_unstable();
         b.dedup();
         b
@@ -209,7 +242,9 @@ impl LockManager {
     /// Drops `owner`'s POSIX locks on `ino` (and its flock locks when `flock_too`).
     pub(crate) fn release_owner(&self, ino: Ino, owner: u64, flock_too: bool) {
         let mut g = self.inner.lock();
-        let Some(locks) = g.inodes.get_mut(&ino) else { return };
+        let Some(locks) = g.inodes.get_mut(&ino) else {
+            return;
+        };
         let before = locks.posix.len() + locks.flock.len();
         locks.posix.retain(|r| r.owner != owner);
         if flock_too {
@@ -238,12 +273,21 @@ impl LockManager {
 impl MemFs {
     /// F_GETLK: the first lock of another owner that conflicts with `lock`, or `lock` itself
     /// with type [`LockType::Unlock`] when it could be taken. `flock` selects flock locks.
-    pub fn getlk(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<FileLock, Errno> {
+    pub fn getlk(
+        &self,
+        ino: Ino,
+        owner: u64,
+        lock: &FileLock,
+        flock: bool,
+    ) -> Result<FileLock, Errno> {
         self.table.get(ino)?;
         let g = self.locks.inner.lock();
         Ok(match g.conflict(ino, owner, lock, flock) {
             Some(r) => r.as_lock(),
-            None => FileLock { typ: LockType::Unlock, ..*lock },
+            None => FileLock {
+                typ: LockType::Unlock,
+                ..*lock
+            },
         })
     }
 
@@ -324,7 +368,13 @@ mod tests {
     use super::*;
 
     fn rec(owner: u64, start: u64, end: u64, write: bool) -> Rec {
-        Rec { owner, start, end, write, pid: 0 }
+        Rec {
+            owner,
+            start,
+            end,
+            write,
+            pid: 0,
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::handles::Handle;
 use crate::perm;
 use crate::table::{lock_ordered, Content, State, LINKABLE};
 use crate::time::Timespec;
-use crate::types::{Attr, Caller, Fh, FileType, Ino, NAME_MAX, S_ISGID, S_IXGRP, SYMLINK_MAX};
+use crate::types::{Attr, Caller, Fh, FileType, Ino, NAME_MAX, SYMLINK_MAX, S_ISGID, S_IXGRP};
 
 /// Checks a name that is about to be created or removed: not empty, no '/', no NUL, not "."
 /// or "..", at most [`NAME_MAX`] bytes.
@@ -27,7 +27,8 @@ pub(crate) fn check_new_name(name: &[u8]) -> Result<(), Errno> {
     if name.len() > NAME_MAX {
         return Err(Errno::NAMETOOLONG);
     }
-    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0) {
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0)
+    {
         return Err(Errno::INVAL);
     }
     Ok(())
@@ -63,7 +64,9 @@ impl MemFs {
             };
             // The parent's lock is released before the child's is taken (lock order); if the
             // child lost its name meanwhile, look again.
-            let Ok(child) = self.table.get(ino) else { continue };
+            let Ok(child) = self.table.get(ino) else {
+                continue;
+            };
             if let Some(attr) = self.take_lookup(ino, &child) {
                 return Ok(attr);
             }
@@ -86,7 +89,14 @@ impl MemFs {
 
     /// Creates a regular file, device, FIFO or socket (`mode` carries the type; type 0 means
     /// a regular file). Directories get `EPERM` (use mkdir), unknown types `EINVAL`.
-    pub fn mknod(&self, c: &Caller, parent: Ino, name: &OsStr, mode: u32, rdev: u32) -> Result<Attr, Errno> {
+    pub fn mknod(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        rdev: u32,
+    ) -> Result<Attr, Errno> {
         let kind = match mode & crate::types::S_IFMT {
             0 => FileType::RegularFile,
             m => FileType::from_mode(m).ok_or(Errno::INVAL)?,
@@ -97,17 +107,25 @@ impl MemFs {
             FileType::Symlink => return Err(Errno::INVAL),
             k => NewKind::Special(k, rdev),
         };
-        self.new_node(c, parent, name.as_bytes(), new, mode, None).map(|(a, _)| a)
+        self.new_node(c, parent, name.as_bytes(), new, mode, None)
+            .map(|(a, _)| a)
     }
 
     /// Creates a directory.
     pub fn mkdir(&self, c: &Caller, parent: Ino, name: &OsStr, mode: u32) -> Result<Attr, Errno> {
-        self.new_node(c, parent, name.as_bytes(), NewKind::Dir, mode, None).map(|(a, _)| a)
+        self.new_node(c, parent, name.as_bytes(), NewKind::Dir, mode, None)
+            .map(|(a, _)| a)
     }
 
     /// Creates a symlink `name` → `target` (mode 0777). Empty targets get `ENOENT`, targets of
     /// [`SYMLINK_MAX`] bytes or more `ENAMETOOLONG`.
-    pub fn symlink(&self, c: &Caller, parent: Ino, name: &OsStr, target: &OsStr) -> Result<Attr, Errno> {
+    pub fn symlink(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        target: &OsStr,
+    ) -> Result<Attr, Errno> {
         let target = target.as_bytes();
         if target.is_empty() {
             return Err(Errno::NOENT);
@@ -115,12 +133,27 @@ impl MemFs {
         if target.len() >= SYMLINK_MAX {
             return Err(Errno::NAMETOOLONG);
         }
-        self.new_node(c, parent, name.as_bytes(), NewKind::Symlink(target), 0o777, None).map(|(a, _)| a)
+        self.new_node(
+            c,
+            parent,
+            name.as_bytes(),
+            NewKind::Symlink(target),
+            0o777,
+            None,
+        )
+        .map(|(a, _)| a)
     }
 
     /// Creates and opens a regular file (FUSE CREATE). If `name` exists and `flags` lacks
     /// `O_EXCL`, opens the existing node instead (as `openat(O_CREAT)` does).
-    pub fn create(&self, c: &Caller, parent: Ino, name: &OsStr, mode: u32, flags: u32) -> Result<(Attr, Fh), Errno> {
+    pub fn create(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        flags: u32,
+    ) -> Result<(Attr, Fh), Errno> {
         match self.new_node(c, parent, name.as_bytes(), NewKind::File, mode, Some(flags)) {
             Ok((attr, fh)) => Ok((attr, fh.unwrap_or_default())),
             Err(Errno::EXIST) if flags & OFlags::EXCL.bits() == 0 => {
@@ -139,17 +172,39 @@ impl MemFs {
 
     /// Creates an unnamed, open regular file (O_TMPFILE): nlink 0, one lookup reference, one
     /// open handle. Unless `flags` has `O_EXCL`, [`MemFs::link`] can give it a name later.
-    pub fn tmpfile(&self, c: &Caller, parent: Ino, mode: u32, flags: u32) -> Result<(Attr, Fh), Errno> {
+    pub fn tmpfile(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        mode: u32,
+        flags: u32,
+    ) -> Result<(Attr, Fh), Errno> {
         self.usage.charge_inode()?;
-        let pd = self.table.get(parent).inspect_err(|_| self.usage.uncharge_inode())?;
+        let pd = self
+            .table
+            .get(parent)
+            .inspect_err(|_| self.usage.uncharge_inode())?;
         let (mut st, ino) = {
             let pst = pd.state.read();
             let ok = pst.check_live().and_then(|_| pst.dir().map(|_| ()));
-            if let Err(e) = ok.and(if pst.nlink == 0 { Err(Errno::NOENT) } else { Ok(()) }) {
+            if let Err(e) = ok.and(if pst.nlink == 0 {
+                Err(Errno::NOENT)
+            } else {
+                Ok(())
+            }) {
                 self.usage.uncharge_inode();
                 return Err(e);
             }
-            (self.new_state(c, &pst, FileType::RegularFile, mode, Content::File(Pages::default())), self.table.alloc_ino())
+            (
+                self.new_state(
+                    c,
+                    &pst,
+                    FileType::RegularFile,
+                    mode,
+                    Content::File(Pages::default()),
+                ),
+                self.table.alloc_ino(),
+            )
         };
         st.nlink = 0;
         st.lookups = 1;
@@ -159,13 +214,28 @@ impl MemFs {
         }
         let attr = st.attr(ino);
         self.table.insert(ino, st);
-        let fh = self.handles.insert(Handle { ino, flags, dir: false });
+        let fh = self.handles.insert(Handle {
+            ino,
+            flags,
+            dir: false,
+        });
         Ok((attr, fh))
     }
 
     /// The initial state of a node created by `c` in the directory whose state is `pst`.
-    pub(crate) fn new_state(&self, c: &Caller, pst: &State, kind: FileType, mode: u32, content: Content) -> State {
-        let mut perm = if kind == FileType::Symlink { 0o777 } else { mode & 0o7777 & !c.umask };
+    pub(crate) fn new_state(
+        &self,
+        c: &Caller,
+        pst: &State,
+        kind: FileType,
+        mode: u32,
+        content: Content,
+    ) -> State {
+        let mut perm = if kind == FileType::Symlink {
+            0o777
+        } else {
+            mode & 0o7777 & !c.umask
+        };
         let gid = if pst.mode & S_ISGID != 0 {
             if kind == FileType::Directory {
                 perm |= S_ISGID;
@@ -180,7 +250,13 @@ impl MemFs {
         } else {
             c.gid
         };
-        State::new(kind.mode_bits() | perm, c.uid, gid, content, Timespec::now())
+        State::new(
+            kind.mode_bits() | perm,
+            c.uid,
+            gid,
+            content,
+            Timespec::now(),
+        )
     }
 
     /// Creates `name` in `parent`: charges an inode (and symlink bytes), inserts the entry and
@@ -227,14 +303,17 @@ impl MemFs {
             return Err(Errno::EXIST);
         }
         let ino = self.table.alloc_ino();
-        let (ftype, content, rdev) = match kind {
+        let (ftype, content, _rdev) = match kind {
             NewKind::File => (FileType::RegularFile, Content::File(Pages::default()), 0),
-            NewKind::Dir => (FileType::Directory, Content::Dir(Box::new(Dir::new(parent))), 0),
-            NewKind::Symlink(t) => (FileType::Symlink, Content::Symlink(t.into()), 0),
-            NewKind::Special(k, rdev) => (k, Content::Special, rdev),
+            NewKind::Dir => (
+                FileType::Directory,
+                Content::Dir(Box::new(Dir::new(parent))),
+                0u32,
+            ),
+            NewKind::Symlink(t) => (FileType::Symlink, Content::Symlink(Box::new(t.into())), 0),
+            NewKind::Special(k, rdev) => (k, Content::Special(rdev), rdev),
         };
         let mut st = self.new_state(c, &pst, ftype, mode, content);
-        st.rdev = rdev;
         st.lookups = 1;
         match &st.content {
             Content::Dir(_) => {
@@ -246,7 +325,11 @@ impl MemFs {
         }
         let fh = open_flags.map(|flags| {
             st.opens = 1;
-            self.handles.insert(Handle { ino, flags, dir: false })
+            self.handles.insert(Handle {
+                ino,
+                flags,
+                dir: false,
+            })
         });
         let now = st.time(crate::table::Time::C);
         let attr = st.attr(ino);
@@ -264,7 +347,13 @@ impl MemFs {
     /// Gives inode `ino` the additional name `newname` in `newparent` and takes one lookup
     /// reference. Directories get `EPERM`; an unlinked inode gets `ENOENT` unless it is a
     /// linkable O_TMPFILE inode.
-    pub fn link(&self, c: &Caller, ino: Ino, newparent: Ino, newname: &OsStr) -> Result<Attr, Errno> {
+    pub fn link(
+        &self,
+        c: &Caller,
+        ino: Ino,
+        newparent: Ino,
+        newname: &OsStr,
+    ) -> Result<Attr, Errno> {
         let _ = c;
         let newname = newname.as_bytes();
         check_new_name(newname)?;
@@ -318,7 +407,13 @@ impl MemFs {
         self.remove_entry(c, parent, name.as_bytes(), true)
     }
 
-    fn remove_entry(&self, c: &Caller, parent: Ino, name: &[u8], want_dir: bool) -> Result<(), Errno> {
+    fn remove_entry(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        name: &[u8],
+        want_dir: bool,
+    ) -> Result<(), Errno> {
         match (name, want_dir) {
             (b".", true) => return Err(Errno::INVAL),
             (b"..", true) => return Err(Errno::NOTEMPTY),
@@ -338,12 +433,15 @@ impl MemFs {
                 (false, true) => return Err(Errno::NOTDIR),
                 _ => {}
             }
-            let Ok(child) = self.table.get(ino) else { continue };
+            let Ok(child) = self.table.get(ino) else {
+                continue;
+            };
             let mut g = lock_ordered(&[(parent, &pd), (ino, &child)]);
             let [Some(pst), Some(st)] = &mut g[..] else {
                 return Err(Errno::INVAL);
             };
-            let still = pst.check_live().is_ok() && pst.dir()?.get(name).map(|e| e.ino()) == Some(ino);
+            let still =
+                pst.check_live().is_ok() && pst.dir()?.get(name).map(|e| e.ino()) == Some(ino);
             if !still {
                 continue;
             }

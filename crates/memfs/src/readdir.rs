@@ -34,7 +34,11 @@ impl MemFs {
         st.check_live()?;
         st.dir()?;
         st.opens += 1;
-        Ok(self.handles.insert(Handle { ino, flags, dir: true }))
+        Ok(self.handles.insert(Handle {
+            ino,
+            flags,
+            dir: true,
+        }))
     }
 
     /// Closes a directory handle.
@@ -67,7 +71,12 @@ impl MemFs {
                 let mut stopped = false;
                 for (cookie, dino, name) in dots {
                     if offset < cookie {
-                        let e = DirEntry { ino: dino, offset: cookie, kind: FileType::Directory, name: OsStr::new(name) };
+                        let e = DirEntry {
+                            ino: dino,
+                            offset: cookie,
+                            kind: FileType::Directory,
+                            name: OsStr::new(name),
+                        };
                         if emit(e).is_break() {
                             stopped = true;
                             break;
@@ -76,7 +85,12 @@ impl MemFs {
                 }
                 if !stopped {
                     for (cookie, e) in dir.after(offset) {
-                        let e = DirEntry { ino: e.ino(), offset: cookie, kind: e.kind(), name: OsStr::from_bytes(e.name()) };
+                        let e = DirEntry {
+                            ino: e.ino(),
+                            offset: cookie,
+                            kind: e.kind(),
+                            name: OsStr::from_bytes(e.name()),
+                        };
                         if emit(e).is_break() {
                             break;
                         }
@@ -118,10 +132,19 @@ impl MemFs {
                     b.push((DOT_COOKIE, ino, FileType::Directory, b".".to_vec()));
                 }
                 if offset < DOTDOT_COOKIE {
-                    b.push((DOTDOT_COOKIE, dir.parent, FileType::Directory, b"..".to_vec()));
+                    b.push((
+                        DOTDOT_COOKIE,
+                        dir.parent,
+                        FileType::Directory,
+                        b"..".to_vec(),
+                    ));
                 }
                 let room = PLUS_BATCH.saturating_sub(b.len());
-                b.extend(dir.after(offset).take(room).map(|(c, e)| (c, e.ino(), e.kind(), e.name().to_vec())));
+                b.extend(
+                    dir.after(offset)
+                        .take(room)
+                        .map(|(c, e)| (c, e.ino(), e.kind(), e.name().to_vec())),
+                );
                 b
             };
             if batch.is_empty() {
@@ -129,15 +152,24 @@ impl MemFs {
             }
             for (cookie, child, kind, name) in batch {
                 offset = cookie;
-                let e = DirEntry { ino: child, offset: cookie, kind, name: OsStr::from_bytes(&name) };
+                let e = DirEntry {
+                    ino: child,
+                    offset: cookie,
+                    kind,
+                    name: OsStr::from_bytes(&name),
+                };
                 if cookie <= DOTDOT_COOKIE {
                     if emit(e, None).is_break() {
                         return self.touch_dir_atime(ino, now);
                     }
                     continue;
                 }
-                let Ok(node) = self.table.get(child) else { continue };
-                let Some(attr) = self.take_lookup(child, &node) else { continue };
+                let Ok(node) = self.table.get(child) else {
+                    continue;
+                };
+                let Some(attr) = self.take_lookup(child, &node) else {
+                    continue;
+                };
                 if emit(e, Some(&attr)).is_break() {
                     self.forget(child, 1);
                     return self.touch_dir_atime(ino, now);

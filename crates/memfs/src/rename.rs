@@ -25,11 +25,11 @@ struct Parents<'a> {
 }
 
 impl Parents<'_> {
-    fn old(&mut self) -> &mut State {
+    fn src_dir(&mut self) -> &mut State {
         self.old
     }
 
-    fn new(&mut self) -> &mut State {
+    fn dst_dir(&mut self) -> &mut State {
         match &mut self.new {
             Some(n) => n,
             None => self.old,
@@ -107,7 +107,9 @@ impl MemFs {
                 return Err(Errno::NOTEMPTY);
             }
             // An inode that vanished between the read and now: the entries changed, retry.
-            let Ok(src) = self.table.get(src_ino) else { continue };
+            let Ok(src) = self.table.get(src_ino) else {
+                continue;
+            };
             let dsti = match dst {
                 Some((d, _)) => match self.table.get(d) {
                     Ok(i) => Some(i),
@@ -126,27 +128,30 @@ impl MemFs {
             let (Some(old), Some(sst)) = (old[0].as_deref_mut(), srcg[0].as_deref_mut()) else {
                 return Err(Errno::INVAL);
             };
-            let mut parents = Parents { old, new: new[0].as_deref_mut() };
-            let mut dst_st = dstg.first_mut().and_then(|d| d.as_deref_mut());
+            let mut parents = Parents {
+                old,
+                new: new[0].as_deref_mut(),
+            };
+            let dst_st = dstg.first_mut().and_then(|d| d.as_deref_mut());
             if dst.is_some() && dst_st.is_none() {
                 return Err(Errno::INVAL);
             }
             // Re-validate what was read without locks.
-            let still = parents.old().check_live().is_ok()
-                && parents.old().dir()?.get(name).map(|e| e.ino()) == Some(src_ino)
-                && parents.new().check_live().is_ok()
-                && parents.new().dir()?.get(newname).map(|e| e.ino()) == dst.map(|(d, _)| d);
+            let still = parents.src_dir().check_live().is_ok()
+                && parents.src_dir().dir()?.get(name).map(|e| e.ino()) == Some(src_ino)
+                && parents.dst_dir().check_live().is_ok()
+                && parents.dst_dir().dir()?.get(newname).map(|e| e.ino()) == dst.map(|(d, _)| d);
             if !still {
                 continue;
             }
-            if parents.new().nlink == 0 {
+            if parents.dst_dir().nlink == 0 {
                 return Err(Errno::NOENT);
             }
-            if !perm::sticky_allows(c, parents.old(), sst) {
+            if !perm::sticky_allows(c, parents.src_dir(), sst) {
                 return Err(Errno::PERM);
             }
             if let Some(d) = dst_st.as_deref() {
-                if !perm::sticky_allows(c, parents.new(), d) {
+                if !perm::sticky_allows(c, parents.dst_dir(), d) {
                     return Err(Errno::PERM);
                 }
                 if !exchange && d.dir().is_ok_and(|dir| !dir.is_empty()) {
@@ -155,8 +160,13 @@ impl MemFs {
             }
             let whiteout_state = if whiteout {
                 self.usage.charge_inode()?;
-                let mut w = self.new_state(c, parents.old(), FileType::CharDevice, 0, Content::Special);
-                w.rdev = 0;
+                let mut w = self.new_state(
+                    c,
+                    parents.src_dir(),
+                    FileType::CharDevice,
+                    0,
+                    Content::Special(0),
+                );
                 w.set_perm(0);
                 Some(w)
             } else {
@@ -164,31 +174,40 @@ impl MemFs {
             };
             let now = Timespec::now();
             let cross = parent != newparent;
-            match (dst, dst_st.as_deref_mut()) {
+            match (dst, dst_st) {
                 (Some((dst_ino, dst_kind)), Some(d)) if exchange => {
-                    parents.old().dir_mut()?.retarget(name, dst_ino, dst_kind);
-                    parents.new().dir_mut()?.retarget(newname, src_ino, src_kind);
+                    parents
+                        .src_dir()
+                        .dir_mut()?
+                        .retarget(name, dst_ino, dst_kind);
+                    parents
+                        .dst_dir()
+                        .dir_mut()?
+                        .retarget(newname, src_ino, src_kind);
                     if cross {
                         if src_dir {
                             sst.dir_mut()?.parent = newparent;
-                            parents.old().nlink -= 1;
-                            parents.new().nlink += 1;
+                            parents.src_dir().nlink -= 1;
+                            parents.dst_dir().nlink += 1;
                         }
                         if dst_kind == FileType::Directory {
                             d.dir_mut()?.parent = parent;
-                            parents.new().nlink -= 1;
-                            parents.old().nlink += 1;
+                            parents.dst_dir().nlink -= 1;
+                            parents.src_dir().nlink += 1;
                         }
                     }
                     d.touch_c(now);
                 }
                 (Some((dst_ino, dst_kind)), Some(d)) => {
-                    parents.new().dir_mut()?.retarget(newname, src_ino, src_kind);
-                    parents.old().dir_mut()?.remove(name);
-                    parents.old().size -= BOGO_DIRENT_SIZE;
+                    parents
+                        .dst_dir()
+                        .dir_mut()?
+                        .retarget(newname, src_ino, src_kind);
+                    parents.src_dir().dir_mut()?.remove(name);
+                    parents.src_dir().size -= BOGO_DIRENT_SIZE;
                     if dst_kind == FileType::Directory {
                         d.nlink = 0;
-                        parents.new().nlink -= 1;
+                        parents.dst_dir().nlink -= 1;
                     } else {
                         if d.nlink > 1 {
                             self.usage.uncharge_inode();
@@ -200,32 +219,44 @@ impl MemFs {
                     self.free_if_unused(dst_ino, d);
                 }
                 _ => {
-                    parents.new().dir_mut()?.insert(newname, src_ino, src_kind);
-                    parents.new().size += BOGO_DIRENT_SIZE;
-                    parents.old().dir_mut()?.remove(name);
-                    parents.old().size -= BOGO_DIRENT_SIZE;
+                    parents
+                        .dst_dir()
+                        .dir_mut()?
+                        .insert(newname, src_ino, src_kind);
+                    parents.dst_dir().size += BOGO_DIRENT_SIZE;
+                    parents.src_dir().dir_mut()?.remove(name);
+                    parents.src_dir().size -= BOGO_DIRENT_SIZE;
                     self.move_dir_link(&mut parents, sst, src_dir && cross, newparent)?;
                 }
             }
             sst.touch_c(now);
-            parents.old().touch_mc(now);
-            parents.new().touch_mc(now);
+            parents.src_dir().touch_mc(now);
+            parents.dst_dir().touch_mc(now);
             if let Some(w) = whiteout_state {
                 let wino = self.table.alloc_ino();
                 self.table.insert(wino, w);
-                parents.old().dir_mut()?.insert(name, wino, FileType::CharDevice);
-                parents.old().size += BOGO_DIRENT_SIZE;
+                parents
+                    .src_dir()
+                    .dir_mut()?
+                    .insert(name, wino, FileType::CharDevice);
+                parents.src_dir().size += BOGO_DIRENT_SIZE;
             }
             return Ok(());
         }
     }
 
     /// A directory moving from the old to the new parent takes its ".." link along.
-    fn move_dir_link(&self, parents: &mut Parents<'_>, sst: &mut State, moving_dir: bool, newparent: Ino) -> Result<(), Errno> {
+    fn move_dir_link(
+        &self,
+        parents: &mut Parents<'_>,
+        sst: &mut State,
+        moving_dir: bool,
+        newparent: Ino,
+    ) -> Result<(), Errno> {
         if moving_dir {
             sst.dir_mut()?.parent = newparent;
-            parents.old().nlink -= 1;
-            parents.new().nlink += 1;
+            parents.src_dir().nlink -= 1;
+            parents.dst_dir().nlink += 1;
         }
         Ok(())
     }

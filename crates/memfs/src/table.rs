@@ -35,13 +35,18 @@ pub(crate) const DEAD: u8 = 1;
 /// An O_TMPFILE inode that may still be linked into the tree while its nlink is 0.
 pub(crate) const LINKABLE: u8 = 2;
 
-/// What an inode holds besides its metadata.
+/// What an inode holds besides its metadata. Kept small (16 bytes): empty files are the
+/// common case at scale.
 #[derive(Debug)]
 pub(crate) enum Content {
+    /// Regular file data.
     File(Pages),
+    /// Directory entries.
     Dir(Box<Dir>),
-    Symlink(Box<[u8]>),
-    Special,
+    /// Symlink target (boxed twice to keep `Content` at 16 bytes).
+    Symlink(Box<Box<[u8]>>),
+    /// Device number of a device node; 0 for FIFOs and sockets.
+    Special(u32),
 }
 
 /// Everything about an inode, protected by its lock.
@@ -51,7 +56,6 @@ pub(crate) struct State {
     pub(crate) uid: u32,
     pub(crate) gid: u32,
     pub(crate) nlink: u32,
-    pub(crate) rdev: u32,
     /// Open handles (files and directories).
     pub(crate) opens: u32,
     /// Kernel lookup references (FUSE nlookup).
@@ -73,7 +77,6 @@ impl State {
             uid,
             gid,
             nlink: 1,
-            rdev: 0,
             opens: 0,
             lookups: 0,
             size: 0,
@@ -86,7 +89,10 @@ impl State {
     }
 
     pub(crate) fn time(&self, t: Time) -> Timespec {
-        Timespec { sec: self.secs[t as usize], nsec: self.nsecs[t as usize] }
+        Timespec {
+            sec: self.secs[t as usize],
+            nsec: self.nsecs[t as usize],
+        }
     }
 
     pub(crate) fn set_time(&mut self, t: Time, v: Timespec) {
@@ -154,7 +160,9 @@ impl State {
     }
 
     pub(crate) fn attr(&self, ino: Ino) -> Attr {
-        let blocks = self.pages().map_or(0, |p| p.page_count() * (PAGE_SIZE / 512));
+        let blocks = self
+            .pages()
+            .map_or(0, |p| p.page_count() * (PAGE_SIZE / 512));
         Attr {
             ino,
             size: self.size,
@@ -167,7 +175,10 @@ impl State {
             nlink: self.nlink,
             uid: self.uid,
             gid: self.gid,
-            rdev: self.rdev,
+            rdev: match self.content {
+                Content::Special(rdev) => rdev,
+                _ => 0,
+            },
             blksize: PAGE_SIZE as u32,
             generation: 0,
         }
@@ -187,10 +198,12 @@ pub(crate) struct Inode {
 
 const SHARDS: usize = 64;
 
+type Shard = Mutex<HashMap<Ino, Arc<Inode>>>;
+
 /// The inode table: inode number to inode, sharded to keep contention low.
 #[derive(Debug)]
 pub(crate) struct Table {
-    shards: Box<[Mutex<HashMap<Ino, Arc<Inode>>>]>,
+    shards: Box<[Shard]>,
     next_ino: AtomicU64,
 }
 
@@ -202,7 +215,7 @@ impl Table {
         }
     }
 
-    fn shard(&self, ino: Ino) -> &Mutex<HashMap<Ino, Arc<Inode>>> {
+    fn shard(&self, ino: Ino) -> &Shard {
         &self.shards[(ino as usize) % SHARDS]
     }
 
@@ -213,17 +226,29 @@ impl Table {
 
     /// The live inode `ino`, or `ENOENT`.
     pub(crate) fn get(&self, ino: Ino) -> Result<Arc<Inode>, Errno> {
-        self.shard(ino).lock().get(&ino).cloned().ok_or(Errno::NOENT)
+        self.shard(ino)
+            .lock()
+            .get(&ino)
+            .cloned()
+            .ok_or(Errno::NOENT)
     }
 
     pub(crate) fn insert(&self, ino: Ino, state: State) -> Arc<Inode> {
-        let inode = Arc::new(Inode { state: RwLock::new(state) });
+        let inode = Arc::new(Inode {
+            state: RwLock::new(state),
+        });
         self.shard(ino).lock().insert(ino, Arc::clone(&inode));
         inode
     }
 
+    /// Removes `ino`; a shard that has become mostly empty gives its memory back.
     pub(crate) fn remove(&self, ino: Ino) {
-        self.shard(ino).lock().remove(&ino);
+        let mut shard = self.shard(ino).lock();
+        shard.remove(&ino);
+        if shard.capacity() > 64 && shard.len() * 4 < shard.capacity() {
+            let keep = shard.len() * 2;
+            shard.shrink_to(keep);
+        }
     }
 
     pub(crate) fn len(&self) -> u64 {
@@ -233,10 +258,13 @@ impl Table {
 
 /// Write-locks several inodes in ascending inode order. The result is in input order; a
 /// repeated inode number gets `None` after its first occurrence.
-pub(crate) fn lock_ordered<'a>(items: &[(Ino, &'a Inode)]) -> Vec<Option<RwLockWriteGuard<'a, State>>> {
+pub(crate) fn lock_ordered<'a>(
+    items: &[(Ino, &'a Inode)],
+) -> Vec<Option<RwLockWriteGuard<'a, State>>> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| items[i].0);
-    let mut out: Vec<Option<RwLockWriteGuard<'a, State>>> = (0..items.len()).map(|_| None).collect();
+    let mut out: Vec<Option<RwLockWriteGuard<'a, State>>> =
+        (0..items.len()).map(|_| None).collect();
     let mut last: Option<Ino> = None;
     for i in order {
         let (ino, inode) = items[i];
@@ -257,8 +285,8 @@ mod tests {
     fn lock_ordered_dedups_and_keeps_input_order() {
         let t = Table::new(2);
         let now = Timespec::now();
-        let a = t.insert(5, State::new(0o100644, 0, 0, Content::Special, now));
-        let b = t.insert(3, State::new(0o100600, 0, 0, Content::Special, now));
+        let a = t.insert(5, State::new(0o100644, 0, 0, Content::Special(0), now));
+        let b = t.insert(3, State::new(0o100600, 0, 0, Content::Special(0), now));
         let g = lock_ordered(&[(5, &a), (3, &b), (5, &a)]);
         assert_eq!(g[0].as_ref().map(|s| s.mode), Some(0o100644));
         assert_eq!(g[1].as_ref().map(|s| s.mode), Some(0o100600));
@@ -270,7 +298,10 @@ mod tests {
         let t = Table::new(2);
         let ino = t.alloc_ino();
         assert_eq!(t.get(ino).err(), Some(Errno::NOENT));
-        t.insert(ino, State::new(0o100644, 0, 0, Content::Special, Timespec::now()));
+        t.insert(
+            ino,
+            State::new(0o100644, 0, 0, Content::Special(0), Timespec::now()),
+        );
         assert!(t.get(ino).is_ok());
         assert_eq!(t.len(), 1);
         t.remove(ino);

@@ -53,7 +53,12 @@ const RELATIME_MAX_AGE: i64 = 24 * 60 * 60;
 
 /// The Linux `relatime` rule: a read updates atime when atime is not newer than mtime or
 /// ctime, or when it is at least a day old.
-pub(crate) fn relatime_due(atime: Timespec, mtime: Timespec, ctime: Timespec, now: Timespec) -> bool {
+pub(crate) fn relatime_due(
+    atime: Timespec,
+    mtime: Timespec,
+    ctime: Timespec,
+    now: Timespec,
+) -> bool {
     atime <= mtime || atime <= ctime || now.sec.saturating_sub(atime.sec) >= RELATIME_MAX_AGE
 }
 
@@ -63,7 +68,13 @@ mod tests {
 
     #[test]
     fn new_normalises_nanoseconds() {
-        assert_eq!(Timespec::new(1, 1_500_000_000), Timespec { sec: 2, nsec: 500_000_000 });
+        assert_eq!(
+            Timespec::new(1, 1_500_000_000),
+            Timespec {
+                sec: 2,
+                nsec: 500_000_000
+            }
+        );
     }
 
     #[test]

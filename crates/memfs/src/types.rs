@@ -182,7 +182,11 @@ impl Caller {
 
     /// An ordinary caller with unknown supplementary groups and umask 0.
     pub fn new(uid: u32, gid: u32) -> Caller {
-        Caller { uid, gid, ..Caller::default() }
+        Caller {
+            uid,
+            gid,
+            ..Caller::default()
+        }
     }
 
     /// Whether the caller is the superuser (uid 0 stands in for the capabilities).

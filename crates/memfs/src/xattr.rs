@@ -22,16 +22,22 @@ pub const XATTR_CREATE: u32 = 1;
 /// `setxattr` flag: fail with `ENODATA` if the attribute does not exist.
 pub const XATTR_REPLACE: u32 = 2;
 
+type Name = Box<[u8]>;
+type Value = Box<[u8]>;
+
 /// The attributes of one inode, in insertion order.
 #[derive(Debug, Default)]
 pub(crate) struct Xattrs {
-    list: Vec<(Box<[u8]>, Box<[u8]>)>,
+    list: Vec<(Name, Value)>,
 }
 
 impl Xattrs {
     /// Bytes charged for this store (names + values).
     pub(crate) fn charged_bytes(&self) -> u64 {
-        self.list.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum()
+        self.list
+            .iter()
+            .map(|(n, v)| (n.len() + v.len()) as u64)
+            .sum()
     }
 
     fn position(&self, name: &[u8]) -> Option<usize> {
@@ -74,7 +80,11 @@ fn check(c: &Caller, st: &State, ns: Namespace, write: bool) -> Result<(), Errno
             if kind != FileType::RegularFile && kind != FileType::Directory {
                 return Err(if write { Errno::PERM } else { Errno::NODATA });
             }
-            if write && kind == FileType::Directory && st.mode & S_ISVTX != 0 && !perm::is_owner(c, st) {
+            if write
+                && kind == FileType::Directory
+                && st.mode & S_ISVTX != 0
+                && !perm::is_owner(c, st)
+            {
                 return Err(Errno::PERM);
             }
             Ok(())
@@ -96,7 +106,14 @@ fn sized(data: Vec<u8>, size: u32) -> Result<XattrReply, Errno> {
 impl MemFs {
     /// Sets attribute `name` to `value`. `flags`: [`XATTR_CREATE`] (`EEXIST` if present),
     /// [`XATTR_REPLACE`] (`ENODATA` if absent). Sets ctime.
-    pub fn setxattr(&self, c: &Caller, ino: Ino, name: &OsStr, value: &[u8], flags: u32) -> Result<(), Errno> {
+    pub fn setxattr(
+        &self,
+        c: &Caller,
+        ino: Ino,
+        name: &OsStr,
+        value: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
         let name = name.as_bytes();
         let ns = namespace(name)?;
         if value.len() > XATTR_SIZE_MAX {
@@ -133,7 +150,13 @@ impl MemFs {
 
     /// Reads attribute `name`: [`XattrReply::Size`] when `size` is 0, `ERANGE` when the value
     /// is bigger than `size`, `ENODATA` when absent.
-    pub fn getxattr(&self, c: &Caller, ino: Ino, name: &OsStr, size: u32) -> Result<XattrReply, Errno> {
+    pub fn getxattr(
+        &self,
+        c: &Caller,
+        ino: Ino,
+        name: &OsStr,
+        size: u32,
+    ) -> Result<XattrReply, Errno> {
         let name = name.as_bytes();
         let ns = namespace(name)?;
         let inode = self.table.get(ino)?;

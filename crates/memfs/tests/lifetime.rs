@@ -10,7 +10,10 @@ fn io_after_unlink_and_memory_returned_at_last_release_and_forget() {
     let fs = fs();
     let base = fs.stats();
     let (a, fh) = create(&fs, ROOT_INO, "f");
-    assert_eq!(fs.write(&root(), a.ino, fh, 0, &[5u8; 10_000], false), Ok(10_000));
+    assert_eq!(
+        fs.write(&root(), a.ino, fh, 0, &[5u8; 10_000], false),
+        Ok(10_000)
+    );
     fs.unlink(&root(), ROOT_INO, n("f")).unwrap();
     assert_eq!(fs.lookup(ROOT_INO, n("f")).err(), Some(Errno::NOENT));
     // write, read, fstat, ftruncate, fchmod after unlink all work.
@@ -20,7 +23,12 @@ fn io_after_unlink_and_memory_returned_at_last_release_and_forget() {
     assert_eq!(&data[10_000..], b"tail");
     let st = fs.getattr(a.ino).unwrap();
     assert_eq!((st.nlink, st.size), (0, 10_004));
-    let set = SetAttr { size: Some(5000), mode: Some(0o600), fh: Some(fh), ..SetAttr::default() };
+    let set = SetAttr {
+        size: Some(5000),
+        mode: Some(0o600),
+        fh: Some(fh),
+        ..SetAttr::default()
+    };
     let st = fs.setattr(&root(), a.ino, &set).unwrap();
     assert_eq!((st.size, st.perm()), (5000, 0o600));
     assert!(fs.stats().bytes_used > 0);
@@ -69,12 +77,20 @@ fn tmpfile_then_link_gives_it_a_name() {
 #[test]
 fn tmpfile_excl_cannot_be_linked_and_unlinked_file_cannot_be_relinked() {
     let fs = fs();
-    let (a, fh) = fs.tmpfile(&root(), ROOT_INO, 0o600, O_RDWR | O_EXCL).unwrap();
-    assert_eq!(fs.link(&root(), a.ino, ROOT_INO, n("x")).err(), Some(Errno::NOENT));
+    let (a, fh) = fs
+        .tmpfile(&root(), ROOT_INO, 0o600, O_RDWR | O_EXCL)
+        .unwrap();
+    assert_eq!(
+        fs.link(&root(), a.ino, ROOT_INO, n("x")).err(),
+        Some(Errno::NOENT)
+    );
     fs.release(a.ino, fh, None).unwrap();
     let (b, fh) = create(&fs, ROOT_INO, "b");
     fs.unlink(&root(), ROOT_INO, n("b")).unwrap();
-    assert_eq!(fs.link(&root(), b.ino, ROOT_INO, n("b2")).err(), Some(Errno::NOENT));
+    assert_eq!(
+        fs.link(&root(), b.ino, ROOT_INO, n("b2")).err(),
+        Some(Errno::NOENT)
+    );
     fs.release(b.ino, fh, None).unwrap();
     fs.forget(b.ino, 1);
     // Freed tmpfile gone too.
@@ -87,7 +103,8 @@ fn tmpfile_freed_without_link() {
     let fs = fs();
     let base = fs.stats();
     let (a, fh) = fs.tmpfile(&root(), ROOT_INO, 0o600, O_RDWR).unwrap();
-    fs.write(&root(), a.ino, fh, 0, &[1u8; 9000], false).unwrap();
+    fs.write(&root(), a.ino, fh, 0, &[1u8; 9000], false)
+        .unwrap();
     fs.release(a.ino, fh, None).unwrap();
     fs.forget(a.ino, 1);
     assert_eq!(fs.stats(), base);
@@ -122,7 +139,10 @@ fn directories_count_links_and_removed_dirs_are_freed() {
     assert_eq!(fs.getattr(ROOT_INO).unwrap().nlink, 3);
     let e = fs.mkdir(&root(), d.ino, n("e"), 0o755).unwrap();
     assert_eq!(fs.getattr(d.ino).unwrap().nlink, 3);
-    assert_eq!(fs.rmdir(&root(), ROOT_INO, n("d")).err(), Some(Errno::NOTEMPTY));
+    assert_eq!(
+        fs.rmdir(&root(), ROOT_INO, n("d")).err(),
+        Some(Errno::NOTEMPTY)
+    );
     fs.rmdir(&root(), d.ino, n("e")).unwrap();
     assert_eq!(fs.getattr(d.ino).unwrap().nlink, 2);
     assert_eq!(fs.getattr(e.ino).unwrap().nlink, 0);
@@ -130,7 +150,10 @@ fn directories_count_links_and_removed_dirs_are_freed() {
     fs.rmdir(&root(), ROOT_INO, n("d")).unwrap();
     assert_eq!(fs.getattr(ROOT_INO).unwrap().nlink, 2);
     // A removed directory accepts no new entries and lists nothing.
-    assert_eq!(fs.mknod(&root(), d.ino, n("x"), 0o100644, 0).err(), Some(Errno::NOENT));
+    assert_eq!(
+        fs.mknod(&root(), d.ino, n("x"), 0o100644, 0).err(),
+        Some(Errno::NOENT)
+    );
     let mut count = 0;
     fs.readdir(d.ino, fh, 0, |_| {
         count += 1;
@@ -149,10 +172,19 @@ fn rename_over_an_open_file_keeps_it_readable() {
     let fs = fs();
     let base = fs.stats();
     let (victim, vfh) = create(&fs, ROOT_INO, "victim");
-    fs.write(&root(), victim.ino, vfh, 0, b"old", false).unwrap();
+    fs.write(&root(), victim.ino, vfh, 0, b"old", false)
+        .unwrap();
     let (src, sfh) = create(&fs, ROOT_INO, "src");
     fs.write(&root(), src.ino, sfh, 0, b"new", false).unwrap();
-    fs.rename(&root(), ROOT_INO, n("src"), ROOT_INO, n("victim"), Default::default()).unwrap();
+    fs.rename(
+        &root(),
+        ROOT_INO,
+        n("src"),
+        ROOT_INO,
+        n("victim"),
+        Default::default(),
+    )
+    .unwrap();
     assert_eq!(fs.lookup(ROOT_INO, n("victim")).unwrap().ino, src.ino);
     assert_eq!(fs.getattr(victim.ino).unwrap().nlink, 0);
     assert_eq!(read_all(&fs, victim.ino, vfh), b"old");

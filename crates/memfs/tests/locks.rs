@@ -10,63 +10,102 @@ use common::*;
 use fusekit_memfs::*;
 
 fn lk(start: u64, end: u64, typ: LockType, pid: u32) -> FileLock {
-    FileLock { start, end, typ, pid }
+    FileLock {
+        start,
+        end,
+        typ,
+        pid,
+    }
 }
 
 #[test]
 fn posix_conflicts_and_getlk() {
     let fs = fs();
     let (a, fh) = create(&fs, ROOT_INO, "f");
-    fs.setlk(a.ino, 1, &lk(0, 99, LockType::Read, 11), false).unwrap();
-    fs.setlk(a.ino, 2, &lk(50, 149, LockType::Read, 22), false).unwrap();
-    assert_eq!(fs.setlk(a.ino, 3, &lk(90, 95, LockType::Write, 33), false), Err(Errno::AGAIN));
-    fs.setlk(a.ino, 3, &lk(150, u64::MAX, LockType::Write, 33), false).unwrap();
-    let g = fs.getlk(a.ino, 3, &lk(0, 10, LockType::Write, 33), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(0, 99, LockType::Read, 11), false)
+        .unwrap();
+    fs.setlk(a.ino, 2, &lk(50, 149, LockType::Read, 22), false)
+        .unwrap();
+    assert_eq!(
+        fs.setlk(a.ino, 3, &lk(90, 95, LockType::Write, 33), false),
+        Err(Errno::AGAIN)
+    );
+    fs.setlk(a.ino, 3, &lk(150, u64::MAX, LockType::Write, 33), false)
+        .unwrap();
+    let g = fs
+        .getlk(a.ino, 3, &lk(0, 10, LockType::Write, 33), false)
+        .unwrap();
     assert_eq!((g.start, g.end, g.typ, g.pid), (0, 99, LockType::Read, 11));
-    let g = fs.getlk(a.ino, 1, &lk(0, 10, LockType::Write, 11), false).unwrap();
+    let g = fs
+        .getlk(a.ino, 1, &lk(0, 10, LockType::Write, 11), false)
+        .unwrap();
     assert_eq!(g.typ, LockType::Unlock, "own locks never conflict");
     // Unlock a middle part of owner 1's lock, then owner 3 can write-lock it.
-    fs.setlk(a.ino, 1, &lk(10, 19, LockType::Unlock, 11), false).unwrap();
-    fs.setlk(a.ino, 3, &lk(10, 19, LockType::Write, 33), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(10, 19, LockType::Unlock, 11), false)
+        .unwrap();
+    fs.setlk(a.ino, 3, &lk(10, 19, LockType::Write, 33), false)
+        .unwrap();
     // flock is independent of POSIX locks.
-    fs.setlk(a.ino, 9, &lk(0, 0, LockType::Write, 99), true).unwrap();
-    assert_eq!(fs.setlk(a.ino, 8, &lk(0, 0, LockType::Read, 88), true), Err(Errno::AGAIN));
+    fs.setlk(a.ino, 9, &lk(0, 0, LockType::Write, 99), true)
+        .unwrap();
+    assert_eq!(
+        fs.setlk(a.ino, 8, &lk(0, 0, LockType::Read, 88), true),
+        Err(Errno::AGAIN)
+    );
     // Flush drops POSIX locks of the owner, release drops flock locks too.
     fs.flush(a.ino, fh, Some(3)).unwrap();
-    fs.setlk(a.ino, 4, &lk(150, 200, LockType::Write, 44), false).unwrap();
+    fs.setlk(a.ino, 4, &lk(150, 200, LockType::Write, 44), false)
+        .unwrap();
     fs.release(a.ino, fh, Some(9)).unwrap();
-    fs.setlk(a.ino, 8, &lk(0, 0, LockType::Read, 88), true).unwrap();
+    fs.setlk(a.ino, 8, &lk(0, 0, LockType::Read, 88), true)
+        .unwrap();
 }
 
 #[test]
 fn blocking_wait_is_woken_by_unlock() {
     let fs = Arc::new(fs());
     let (a, _fh) = create(&fs, ROOT_INO, "f");
-    fs.setlk(a.ino, 1, &lk(0, 9, LockType::Write, 1), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(0, 9, LockType::Write, 1), false)
+        .unwrap();
     let fs2 = Arc::clone(&fs);
-    let t = std::thread::spawn(move || fs2.setlk_wait(a.ino, 2, &lk(5, 5, LockType::Write, 2), false, &|| false));
+    let t = std::thread::spawn(move || {
+        fs2.setlk_wait(a.ino, 2, &lk(5, 5, LockType::Write, 2), false, &|| false)
+    });
     std::thread::sleep(Duration::from_millis(30));
     assert!(!t.is_finished());
-    fs.setlk(a.ino, 1, &lk(0, 9, LockType::Unlock, 1), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(0, 9, LockType::Unlock, 1), false)
+        .unwrap();
     assert_eq!(t.join().unwrap(), Ok(()));
-    assert_eq!(fs.getlk(a.ino, 3, &lk(0, 9, LockType::Read, 3), false).unwrap().pid, 2);
+    assert_eq!(
+        fs.getlk(a.ino, 3, &lk(0, 9, LockType::Read, 3), false)
+            .unwrap()
+            .pid,
+        2
+    );
 }
 
 #[test]
 fn blocking_wait_can_be_interrupted_and_detects_deadlock() {
     let fs = Arc::new(fs());
     let (a, _fh) = create(&fs, ROOT_INO, "f");
-    fs.setlk(a.ino, 1, &lk(0, 0, LockType::Write, 1), false).unwrap();
-    fs.setlk(a.ino, 2, &lk(1, 1, LockType::Write, 2), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(0, 0, LockType::Write, 1), false)
+        .unwrap();
+    fs.setlk(a.ino, 2, &lk(1, 1, LockType::Write, 2), false)
+        .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let (fs2, stop2) = (Arc::clone(&fs), Arc::clone(&stop));
     // Owner 1 waits for owner 2's byte.
     let t = std::thread::spawn(move || {
-        fs2.setlk_wait(a.ino, 1, &lk(1, 1, LockType::Write, 1), false, &|| stop2.load(Ordering::SeqCst))
+        fs2.setlk_wait(a.ino, 1, &lk(1, 1, LockType::Write, 1), false, &|| {
+            stop2.load(Ordering::SeqCst)
+        })
     });
     std::thread::sleep(Duration::from_millis(60));
     // Owner 2 waiting for owner 1's byte would close the cycle.
-    assert_eq!(fs.setlk_wait(a.ino, 2, &lk(0, 0, LockType::Write, 2), false, &|| false), Err(Errno::DEADLK));
+    assert_eq!(
+        fs.setlk_wait(a.ino, 2, &lk(0, 0, LockType::Write, 2), false, &|| false),
+        Err(Errno::DEADLK)
+    );
     stop.store(true, Ordering::SeqCst);
     assert_eq!(t.join().unwrap(), Err(Errno::INTR));
 }
@@ -77,6 +116,7 @@ fn generation_moves_on_change() {
     let (a, _fh) = create(&fs, ROOT_INO, "f");
     let g = fs.lock_generation();
     assert!(!fs.wait_lock_change(g, Duration::from_millis(1)));
-    fs.setlk(a.ino, 1, &lk(0, 0, LockType::Read, 1), false).unwrap();
+    fs.setlk(a.ino, 1, &lk(0, 0, LockType::Read, 1), false)
+        .unwrap();
     assert!(fs.wait_lock_change(g, Duration::from_millis(1)));
 }

@@ -25,7 +25,11 @@ fn dots_first_then_entries_in_insertion_order() {
     let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
     assert_eq!(names, [".", "..", "c", "a", "b"]);
     assert_eq!((got[0].1, got[1].1), (d.ino, ROOT_INO));
-    assert_eq!(fs.opendir(&root(), fs.lookup(d.ino, n("a")).unwrap().ino, 0).err(), Some(Errno::NOTDIR));
+    assert_eq!(
+        fs.opendir(&root(), fs.lookup(d.ino, n("a")).unwrap().ino, 0)
+            .err(),
+        Some(Errno::NOTDIR)
+    );
 }
 
 #[test]
@@ -33,7 +37,8 @@ fn resumed_listing_has_no_duplicates_or_skips_under_change() {
     let fs = fs();
     let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
     for i in 0..500 {
-        fs.mknod(&root(), d.ino, n(&format!("f{i}")), 0o100644, 0).unwrap();
+        fs.mknod(&root(), d.ino, n(&format!("f{i}")), 0o100644, 0)
+            .unwrap();
     }
     let fh = fs.opendir(&root(), d.ino, 0).unwrap();
     let mut seen = Vec::new();
@@ -65,8 +70,17 @@ fn resumed_listing_has_no_duplicates_or_skips_under_change() {
         if victim.trim_start_matches('f').parse::<u32>().unwrap() % 2 == 1 {
             let _ = fs.unlink(&root(), d.ino, n(&victim));
         }
-        fs.mknod(&root(), d.ino, n(&format!("new{round}")), 0o100644, 0).unwrap();
-        fs.rename(&root(), d.ino, n(&format!("new{round}")), d.ino, n(&format!("ren{round}")), RenameFlags(0)).unwrap();
+        fs.mknod(&root(), d.ino, n(&format!("new{round}")), 0o100644, 0)
+            .unwrap();
+        fs.rename(
+            &root(),
+            d.ino,
+            n(&format!("new{round}")),
+            d.ino,
+            n(&format!("ren{round}")),
+            RenameFlags(0),
+        )
+        .unwrap();
     }
     let mut uniq = HashSet::new();
     for s in &seen {
@@ -85,7 +99,9 @@ fn readdirplus_takes_lookup_refs_only_for_consumed_entries() {
     let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
     let mut inos = Vec::new();
     for i in 0..5 {
-        let a = fs.mknod(&root(), d.ino, n(&format!("f{i}")), 0o100644, 0).unwrap();
+        let a = fs
+            .mknod(&root(), d.ino, n(&format!("f{i}")), 0o100644, 0)
+            .unwrap();
         fs.forget(a.ino, 1);
         inos.push(a.ino);
     }

@@ -5,7 +5,14 @@ mod common;
 use common::*;
 use fusekit_memfs::{Errno, FileType, RenameFlags, ROOT_INO};
 
-fn rn(fs: &fusekit_memfs::MemFs, p: u64, a: &str, np: u64, b: &str, f: RenameFlags) -> Result<(), Errno> {
+fn rn(
+    fs: &fusekit_memfs::MemFs,
+    p: u64,
+    a: &str,
+    np: u64,
+    b: &str,
+    f: RenameFlags,
+) -> Result<(), Errno> {
     fs.rename(&root(), p, n(a), np, n(b), f)
 }
 
@@ -18,10 +25,22 @@ fn replace_rules() {
     fs.mkdir(&root(), ROOT_INO, n("d2"), 0o755).unwrap();
     fs.mknod(&root(), d1.ino, n("inner"), 0o100644, 0).unwrap();
     fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
-    assert_eq!(rn(&fs, ROOT_INO, "d2", ROOT_INO, "f", NONE), Err(Errno::NOTDIR));
-    assert_eq!(rn(&fs, ROOT_INO, "f", ROOT_INO, "d2", NONE), Err(Errno::ISDIR));
-    assert_eq!(rn(&fs, ROOT_INO, "d2", ROOT_INO, "d1", NONE), Err(Errno::NOTEMPTY));
-    assert_eq!(rn(&fs, ROOT_INO, "missing", ROOT_INO, "x", NONE), Err(Errno::NOENT));
+    assert_eq!(
+        rn(&fs, ROOT_INO, "d2", ROOT_INO, "f", NONE),
+        Err(Errno::NOTDIR)
+    );
+    assert_eq!(
+        rn(&fs, ROOT_INO, "f", ROOT_INO, "d2", NONE),
+        Err(Errno::ISDIR)
+    );
+    assert_eq!(
+        rn(&fs, ROOT_INO, "d2", ROOT_INO, "d1", NONE),
+        Err(Errno::NOTEMPTY)
+    );
+    assert_eq!(
+        rn(&fs, ROOT_INO, "missing", ROOT_INO, "x", NONE),
+        Err(Errno::NOENT)
+    );
     // Dir over empty dir works and frees the target.
     let before = fs.stats().inodes;
     rn(&fs, ROOT_INO, "d1", ROOT_INO, "d2", NONE).unwrap();
@@ -38,12 +57,28 @@ fn noreplace_exchange_whiteout() {
     let a = fs.mknod(&root(), ROOT_INO, n("a"), 0o100644, 0).unwrap();
     let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
     let sub = fs.mkdir(&root(), d.ino, n("sub"), 0o755).unwrap();
-    assert_eq!(rn(&fs, ROOT_INO, "a", ROOT_INO, "d", RenameFlags::NOREPLACE), Err(Errno::EXIST));
-    assert_eq!(rn(&fs, ROOT_INO, "a", ROOT_INO, "a", RenameFlags::NOREPLACE), Err(Errno::EXIST));
-    rn(&fs, ROOT_INO, "a", ROOT_INO, "b", RenameFlags::NOREPLACE).unwrap();
-    assert_eq!(rn(&fs, ROOT_INO, "b", ROOT_INO, "zz", RenameFlags::EXCHANGE), Err(Errno::NOENT));
     assert_eq!(
-        rn(&fs, ROOT_INO, "b", ROOT_INO, "d", RenameFlags::EXCHANGE | RenameFlags::NOREPLACE),
+        rn(&fs, ROOT_INO, "a", ROOT_INO, "d", RenameFlags::NOREPLACE),
+        Err(Errno::EXIST)
+    );
+    assert_eq!(
+        rn(&fs, ROOT_INO, "a", ROOT_INO, "a", RenameFlags::NOREPLACE),
+        Err(Errno::EXIST)
+    );
+    rn(&fs, ROOT_INO, "a", ROOT_INO, "b", RenameFlags::NOREPLACE).unwrap();
+    assert_eq!(
+        rn(&fs, ROOT_INO, "b", ROOT_INO, "zz", RenameFlags::EXCHANGE),
+        Err(Errno::NOENT)
+    );
+    assert_eq!(
+        rn(
+            &fs,
+            ROOT_INO,
+            "b",
+            ROOT_INO,
+            "d",
+            RenameFlags::EXCHANGE | RenameFlags::NOREPLACE
+        ),
         Err(Errno::INVAL)
     );
     // Exchange a file in / with a directory in /d: link counts follow the directory.
@@ -57,7 +92,10 @@ fn noreplace_exchange_whiteout() {
     rn(&fs, d.ino, "sub", ROOT_INO, "moved", RenameFlags::WHITEOUT).unwrap();
     let w = fs.lookup(d.ino, n("sub")).unwrap();
     assert_eq!((w.kind(), w.rdev, w.perm()), (FileType::CharDevice, 0, 0));
-    assert_eq!(rn(&fs, ROOT_INO, "moved", ROOT_INO, "x", RenameFlags(8)), Err(Errno::INVAL));
+    assert_eq!(
+        rn(&fs, ROOT_INO, "moved", ROOT_INO, "x", RenameFlags(8)),
+        Err(Errno::INVAL)
+    );
 }
 
 #[test]
@@ -69,10 +107,19 @@ fn no_moving_into_own_subtree() {
     assert_eq!(rn(&fs, ROOT_INO, "a", c.ino, "a", NONE), Err(Errno::INVAL));
     assert_eq!(rn(&fs, ROOT_INO, "a", a.ino, "x", NONE), Err(Errno::INVAL));
     // Exchange that would put a directory under itself.
-    assert_eq!(rn(&fs, b.ino, "c", ROOT_INO, "a", RenameFlags::EXCHANGE), Err(Errno::INVAL));
+    assert_eq!(
+        rn(&fs, b.ino, "c", ROOT_INO, "a", RenameFlags::EXCHANGE),
+        Err(Errno::INVAL)
+    );
     // Moving a child up over its ancestor: the ancestor is not empty.
-    assert_eq!(rn(&fs, b.ino, "c", ROOT_INO, "a", NONE), Err(Errno::NOTEMPTY));
-    assert_eq!(rn(&fs, a.ino, "b", ROOT_INO, "a", NONE), Err(Errno::NOTEMPTY));
+    assert_eq!(
+        rn(&fs, b.ino, "c", ROOT_INO, "a", NONE),
+        Err(Errno::NOTEMPTY)
+    );
+    assert_eq!(
+        rn(&fs, a.ino, "b", ROOT_INO, "a", NONE),
+        Err(Errno::NOTEMPTY)
+    );
     // A legal cross-directory move updates "..".
     rn(&fs, b.ino, "c", ROOT_INO, "c", NONE).unwrap();
     assert_eq!(fs.lookup(c.ino, n("..")).unwrap().ino, ROOT_INO);
@@ -102,7 +149,11 @@ fn timestamps_and_sizes() {
     let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2));
     rn(&fs, ROOT_INO, "f", d.ino, "g", NONE).unwrap();
-    let (r, dd, ff) = (fs.getattr(ROOT_INO).unwrap(), fs.getattr(d.ino).unwrap(), fs.getattr(f.ino).unwrap());
+    let (r, dd, ff) = (
+        fs.getattr(ROOT_INO).unwrap(),
+        fs.getattr(d.ino).unwrap(),
+        fs.getattr(f.ino).unwrap(),
+    );
     assert!(r.mtime > d.ctime && r.ctime == r.mtime);
     assert!(dd.mtime > d.mtime && dd.ctime > d.ctime);
     assert!(ff.ctime > f.ctime, "renamed inode's ctime changes");

@@ -32,7 +32,8 @@ pub fn fs() -> MemFs {
 
 /// Creates and opens `name` in `parent` read-write as root.
 pub fn create(fs: &MemFs, parent: Ino, name: &str) -> (Attr, Fh) {
-    fs.create(&root(), parent, n(name), 0o644, O_RDWR | O_EXCL).expect("create")
+    fs.create(&root(), parent, n(name), 0o644, O_RDWR | O_EXCL)
+        .expect("create")
 }
 
 pub fn read_all(fs: &MemFs, ino: Ino, fh: Fh) -> Vec<u8> {
