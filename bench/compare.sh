@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# bench/compare.sh — measure fusekit and peer FUSE frameworks against native tmpfs, in one run,
+# on this machine, and write bench/results/RESULTS.md and bench/results/chart.svg.
+#
+# Run as root from anywhere:  sudo bench/compare.sh
+# Sizes and limits (environment):
+#   BENCH_SEQ_MIB=1024        sequential file size (MiB)
+#   BENCH_RANDREAD_MIB=256    random-read file size (MiB)
+#   BENCH_SECONDS=3           seconds per timed cell
+#   BENCH_THREADS=$(nproc)    N of the multi-threaded cells (at least 2)
+#   BENCH_TIMEOUT=900         seconds one contender may take before it is stopped
+#   BENCH_ONLY=id,id          run only these contenders (ids: see `contenders` below)
+#   BENCH_RESULTS=dir         where RESULTS.md and chart.svg go (default bench/results)
+#   BENCH_TINY=1              smoke-test this script: tiny sizes, meaningless numbers
+# Peers are built into bench/scratch (git-ignored); none of their code is committed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRATCH=$ROOT/bench/scratch
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+SEQ_MIB=${BENCH_SEQ_MIB:-1024}
+RANDREAD_MIB=${BENCH_RANDREAD_MIB:-256}
+CELL_SECONDS=${BENCH_SECONDS:-3}
+THREADS=${BENCH_THREADS:-$(nproc)}
+((THREADS < 2)) && THREADS=2
+TIMEOUT=${BENCH_TIMEOUT:-900}
+ONLY=${BENCH_ONLY:-}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+log() { printf '[compare %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "run as root (mounts, drop_caches, kernel passthrough)"
+[[ -e /dev/fuse ]] || die "/dev/fuse is missing"
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up: every mount this script makes and every daemon it starts is undone on exit,
+# whatever happened.
+WORK=$(mktemp -d /tmp/fusekit-compare.XXXXXX)
+MOUNTS=()   # mount points, unmounted in reverse order
+DAEMON=""   # the one FUSE daemon running at a time
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_SAVED=""
+
+abort_fuse() {  # abort the FUSE connection behind mount point $1 (a hung daemon)
+    local dev
+    dev=$(mountpoint -d "$1" 2>/dev/null) || return 0
+    [[ -w /sys/fs/fuse/connections/${dev#*:}/abort ]] &&
+        echo 1 >"/sys/fs/fuse/connections/${dev#*:}/abort" 2>/dev/null
+    return 0
+}
+
+unmount_point() {  # unmount $1 if mounted: politely, then abort + lazy
+    local m=$1 i
+    for i in 1 2 3; do
+        mountpoint -q "$m" 2>/dev/null || return 0
+        umount "$m" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    log "unmount of $m is stuck: aborting the connection"
+    abort_fuse "$m"
+    umount -l "$m" 2>/dev/null || true
+}
+
+stop_daemon() {  # wait up to 10 s for $DAEMON to exit after its unmount, then kill it
+    local pid=$DAEMON i
+    DAEMON=""
+    [[ -n $pid ]] || return 0
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    log "daemon $pid did not exit: killing it"
+    kill -TERM "$pid" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? i
+    trap - EXIT INT TERM
+    for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount_point "${MOUNTS[i]}"; done
+    stop_daemon
+    [[ -n $URING_SAVED ]] && echo "$URING_SAVED" >"$URING_PARAM" 2>/dev/null
+    if grep -q " $WORK" /proc/self/mountinfo; then
+        log "something is still mounted under $WORK: leaving it for inspection"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Build fusekit and the peers. A contender whose build fails is "not available", with the reason.
+declare -A UNAVAILABLE  # contender id -> reason
+VERSIONS=()
+
+log "building fusekit-bench and fusekit (release) into $CARGO_TARGET_DIR"
+(cd "$ROOT" && cargo build --release -p fusekit-bench) >"$WORK/build-bench.log" 2>&1 ||
+    { tail -20 "$WORK/build-bench.log" >&2; die "cannot build fusekit-bench"; }
+BENCH_BIN=$CARGO_TARGET_DIR/release/fusekit-bench
+FUSEKIT=$CARGO_TARGET_DIR/release/fusekit
+if ! (cd "$ROOT" && cargo build --release -p fusekit-cli) >"$WORK/build-cli.log" 2>&1; then
+    log "fusekit-cli does not build: fusekit contenders not available"
+    tail -5 "$WORK/build-cli.log" >&2
+    FUSEKIT=""
+fi
+VERSIONS+=("fusekit: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)")
+
+# The runner: `fusekit bench` when the CLI has it with the size flags, else the library's own
+# runner (the same code either way).
+RUNNER=("$BENCH_BIN" run)
+if [[ -n $FUSEKIT ]] && "$FUSEKIT" bench --help 2>/dev/null | grep -q -- '--seq-mib'; then
+    RUNNER=("$FUSEKIT" bench)
+fi
+log "runner: ${RUNNER[*]}"
+
+build_libfuse() {
+    local ex=/usr/share/doc/libfuse3-dev/examples out=$SCRATCH/libfuse f
+    if ! dpkg -s libfuse3-dev >/dev/null 2>&1; then
+        log "installing libfuse3-dev (for libfuse's example filesystems)"
+        apt-get install -y -qq libfuse3-dev pkg-config >"$WORK/apt.log" 2>&1 ||
+            { echo "apt-get install libfuse3-dev failed"; return 1; }
+    fi
+    [[ -d $ex ]] || { echo "libfuse3-dev does not ship example sources ($ex)"; return 1; }
+    mkdir -p "$out"
+    for f in passthrough passthrough_fh passthrough_ll; do
+        [[ -f $ex/$f.c ]] || { echo "$ex/$f.c is not shipped"; return 1; }
+        # shellcheck disable=SC2046
+        gcc -O2 -Wall $(pkg-config fuse3 --cflags) "$ex/$f.c" -o "$out/$f" \
+            $(pkg-config fuse3 --libs) >"$WORK/gcc-$f.log" 2>&1 ||
+            { echo "gcc $f.c failed: $(tail -1 "$WORK/gcc-$f.log")"; return 1; }
+    done
+}
+LIBFUSE_VERSION=$(dpkg-query -W -f '${Version}' libfuse3-dev 2>/dev/null || true)
+if reason=$(build_libfuse); then
+    LIBFUSE_VERSION=$(dpkg-query -W -f '${Version}' libfuse3-dev)
+    VERSIONS+=("libfuse: $LIBFUSE_VERSION (Debian libfuse3-dev, examples from /usr/share/doc/libfuse3-dev/examples, gcc -O2)")
+else
+    for id in libfuse-passthrough libfuse-passthrough-fh libfuse-passthrough-ll; do
+        UNAVAILABLE[$id]=$reason
+    done
+    log "libfuse examples not available: $reason"
+fi
+
+build_fuser() {
+    local proj=$SCRATCH/fuser-peer src
+    mkdir -p "$proj/src"
+    cat >"$proj/Cargo.toml" <<'EOF'
+[package]
+name = "fuser-peer"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[workspace]
+
+[dependencies]
+fuser = "*"
+EOF
+    echo 'fn main() {}' >"$proj/src/main.rs"
+    (cd "$proj" && cargo fetch) >"$WORK/fuser-fetch.log" 2>&1 ||
+        { echo "cargo fetch of fuser failed"; return 1; }
+    local ver
+    ver=$(cd "$proj" && cargo pkgid fuser 2>/dev/null | sed 's/.*[@#]//')
+    src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/fuser-"$ver" 2>/dev/null | head -1)
+    [[ -d $src/examples ]] || { echo "fuser $ver has no examples in its package"; return 1; }
+    # Build its own example from a copy of the unpacked package (its rust-toolchain pin is
+    # ignored: this machine has one toolchain).
+    rm -rf "$SCRATCH/fuser-src" && cp -r "$src" "$SCRATCH/fuser-src"
+    grep -q '^\[workspace\]' "$SCRATCH/fuser-src/Cargo.toml" ||
+        printf '\n[workspace]\n' >>"$SCRATCH/fuser-src/Cargo.toml"
+    (cd "$SCRATCH/fuser-src" && RUSTUP_TOOLCHAIN=stable \
+        CARGO_TARGET_DIR=$SCRATCH/fuser-target cargo build --release --example simple) \
+        >"$WORK/fuser-build.log" 2>&1 ||
+        { echo "building fuser's simple example failed: $(grep -m1 '^error' "$WORK/fuser-build.log")"; return 1; }
+    echo "$ver"
+}
+if out=$(build_fuser); then
+    FUSER_VERSION=$out
+    FUSER_SIMPLE=$SCRATCH/fuser-target/release/examples/simple
+    VERSIONS+=("fuser: $FUSER_VERSION (crates.io; its examples/simple.rs built with cargo --release)")
+else
+    UNAVAILABLE[fuser-simple]=$out
+    log "fuser example not available: $out"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The work area: one tmpfs holds the native baseline directory and every passthrough's source.
+TMPFS=$WORK/tmpfs
+MNT=$WORK/mnt
+mkdir -p "$TMPFS" "$MNT" "$WORK/json"
+mount -t tmpfs -o "size=$((SEQ_MIB + RANDREAD_MIB + 2048))m,mode=0755" fusekit-compare "$TMPFS"
+MOUNTS+=("$TMPFS")
+SRC=$TMPFS/src
+
+ALL_WORKLOADS=$("$BENCH_BIN" list | awk '{print $1}')
+# Every workload but stat-latency (measured on its own mount with attribute caching off).
+MAIN_ARGS=()
+for w in $ALL_WORKLOADS; do [[ $w == stat-latency ]] || MAIN_ARGS+=(--workload "$w"); done
+SIZE_ARGS=(--threads "$THREADS" --seconds "$CELL_SECONDS" --seq-mib "$SEQ_MIB" --randread-mib "$RANDREAD_MIB")
+# BENCH_TINY=1: smoke-test the script itself (tiny sizes, meaningless numbers).
+[[ ${BENCH_TINY:-} == 1 ]] && SIZE_ARGS+=(--tiny)
+
+bench_dir() {  # run the benchmark on $1, JSON to $2, extra args after
+    local dir=$1 json=$2
+    shift 2
+    timeout --kill-after=10 "$TIMEOUT" "${RUNNER[@]}" "$dir" "${SIZE_ARGS[@]}" --json "$json" "$@" \
+        >"$json.txt" 2>"$json.progress"
+}
+
+# mount_fs MNT LOG CMD...: start a daemon serving MNT in the foreground; wait until mounted.
+# On failure MOUNT_ERR says why. (Not called in $(...): the daemon must be this shell's child.)
+MOUNT_ERR=""
+mount_fs() {
+    local mnt=$1 logf=$2 i
+    shift 2
+    "$@" </dev/null >"$logf" 2>&1 &
+    DAEMON=$!
+    MOUNTS+=("$mnt")
+    for i in $(seq 1 100); do
+        mountpoint -q "$mnt" && return 0
+        kill -0 "$DAEMON" 2>/dev/null || break
+        sleep 0.1
+    done
+    MOUNT_ERR="did not mount: $(tail -3 "$logf" | tr '\n' ' ')"
+    unmount_point "$mnt"
+    stop_daemon
+    return 1
+}
+
+unmount_fs() {
+    unmount_point "$1"
+    stop_daemon
+}
+
+declare -A NOTES   # contender id -> note under the table
+declare -A LABELS  # contender id -> label
+declare -A FILES   # contender id -> json files
+ORDER=()
+
+wanted() { [[ -z $ONLY || ",$ONLY," == *",$1,"* ]]; }
+
+# contender ID LABEL SUBDIR NOCACHE_NOTE -- DEFAULT_CMD... [--- NOCACHE_CMD...]
+# SUBDIR is where the benchmark runs, relative to the mount point (for the libfuse examples that
+# mirror / it is the source directory's absolute path). Without a NOCACHE_CMD, stat-latency runs
+# on the default mount and NOCACHE_NOTE says why.
+contender() {
+    local id=$1 label=$2 subdir=$3 note=$4
+    shift 5
+    local cmd=() nocache=()
+    while (($#)) && [[ $1 != --- ]]; do cmd+=("$1"); shift; done
+    (($#)) && { shift; nocache=("$@"); }
+    ORDER+=("$id")
+    LABELS[$id]=$label
+    if [[ -n ${UNAVAILABLE[$id]:-} ]]; then
+        NOTES[$id]="not available: ${UNAVAILABLE[$id]}"
+        return 0
+    fi
+    wanted "$id" || { NOTES[$id]="not run (BENCH_ONLY)"; UNAVAILABLE[$id]=skipped; return 0; }
+    log "== $label: ${cmd[*]}"
+    rm -rf "$SRC" && mkdir -p "$SRC"
+    local j=$WORK/json/$id failed=""
+    if ! mount_fs "$MNT" "$WORK/$id.log" "${cmd[@]}"; then
+        NOTES[$id]="not available: $MOUNT_ERR"
+        UNAVAILABLE[$id]=mount
+        log "$label: $MOUNT_ERR"
+        return 0
+    fi
+    if ((${#nocache[@]})); then
+        NOTES[$id]="\`${cmd[*]}\`; stat-latency on \`${nocache[*]}\`"
+        bench_dir "$MNT$subdir" "$j-main.json" "${MAIN_ARGS[@]}" ||
+            failed="run failed or timed out (${TIMEOUT}s): $(tail -2 "$j-main.json.progress" | tr '\n' ' ')"
+        unmount_fs "$MNT"
+        if [[ -z $failed ]]; then
+            if mount_fs "$MNT" "$WORK/$id-nocache.log" "${nocache[@]}"; then
+                bench_dir "$MNT$subdir" "$j-stat.json" --workload stat-latency ||
+                    failed="stat-latency failed or timed out: $(tail -2 "$j-stat.json.progress" | tr '\n' ' ')"
+                unmount_fs "$MNT"
+            else
+                failed="stat-latency mount $MOUNT_ERR"
+            fi
+        fi
+    else
+        NOTES[$id]="\`${cmd[*]}\`; $note"
+        bench_dir "$MNT$subdir" "$j-main.json" ||
+            failed="run failed or timed out (${TIMEOUT}s): $(tail -2 "$j-main.json.progress" | tr '\n' ' ')"
+        unmount_fs "$MNT"
+    fi
+    # Whatever finished is reported, even when a later step failed.
+    if [[ -f $j-main.json ]]; then
+        FILES[$id]=$j-main.json
+        [[ -f $j-stat.json ]] && FILES[$id]+=",$j-stat.json"
+    fi
+    # A daemon that died says why in its log.
+    local dead
+    dead=$(grep -h -m1 -i -E 'panick|error|abort|segfault' "$WORK/$id.log" "$WORK/$id-nocache.log" 2>/dev/null | head -1 || true)
+    [[ -n $dead ]] && NOTES[$id]+="; daemon log: ${dead:0:200}"
+    if [[ -n $failed ]]; then
+        NOTES[$id]+="; $failed"
+        log "$label: $failed"
+    fi
+    # Paths in the notes name this run's temporary directory: make them readable.
+    NOTES[$id]=${NOTES[$id]//$WORK/\$W}
+}
+
+# ---------------------------------------------------------------------------------------------
+# The contenders.
+ORDER+=(native)
+LABELS[native]="native tmpfs"
+log "== native tmpfs"
+mkdir -p "$TMPFS/native"
+bench_dir "$TMPFS/native" "$WORK/json/native.json" || die "the native baseline failed: $(tail -3 "$WORK/json/native.json.progress")"
+FILES[native]=$WORK/json/native.json
+NOTES[native]="the ceiling: a directory on tmpfs, no FUSE"
+
+fusekit_has() {  # fusekit_has KIND [PATTERN]: the mount subcommand exists (and its help matches)
+    [[ -n $FUSEKIT ]] || return 1
+    local help
+    help=$("$FUSEKIT" mount "$1" --help 2>/dev/null) || return 1
+    [[ -z ${2:-} ]] || grep -q -- "$2" <<<"$help"
+}
+
+fusekit_contenders() {
+    local nocache_opt=() cache_note="attribute caching: fusekit has no option to turn it off (default timeouts)"
+    if fusekit_has memfs --attr-timeout; then
+        nocache_opt=(--attr-timeout 0 --entry-timeout 0)
+    fi
+    local kind
+    for kind in memfs passthrough; do
+        if ! fusekit_has "$kind"; then
+            UNAVAILABLE[fusekit-$kind]="\`fusekit mount $kind\` does not exist in this build"
+        fi
+    done
+    local memfs=("$FUSEKIT" mount memfs "$MNT")
+    local pt=("$FUSEKIT" mount passthrough "$SRC" "$MNT")
+    if ((${#nocache_opt[@]})); then
+        contender fusekit-memfs "fusekit memfs" "" "" -- "${memfs[@]}" --- "${memfs[@]}" "${nocache_opt[@]}"
+        contender fusekit-passthrough "fusekit passthrough" "" "" -- "${pt[@]}" --- "${pt[@]}" "${nocache_opt[@]}"
+    else
+        contender fusekit-memfs "fusekit memfs" "" "$cache_note" -- "${memfs[@]}"
+        contender fusekit-passthrough "fusekit passthrough" "" "$cache_note" -- "${pt[@]}"
+    fi
+    if fusekit_has passthrough --no-kernel-passthrough; then
+        contender fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" "" "$cache_note" -- \
+            "${pt[@]}" --no-kernel-passthrough
+    else
+        UNAVAILABLE[fusekit-passthrough-nokp]="\`fusekit mount passthrough --no-kernel-passthrough\` does not exist in this build"
+        contender fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" "" "" --
+    fi
+    if fusekit_has memfs transport && [[ -w $URING_PARAM ]]; then
+        URING_SAVED=$(cat "$URING_PARAM")
+        echo Y >"$URING_PARAM"
+        contender fusekit-memfs-uring "fusekit memfs (io_uring)" "" "$cache_note; fuse enable_uring=Y" -- \
+            "${memfs[@]}" --transport uring
+        contender fusekit-passthrough-uring "fusekit passthrough (io_uring)" "" "$cache_note; fuse enable_uring=Y" -- \
+            "${pt[@]}" --transport uring
+        echo "$URING_SAVED" >"$URING_PARAM"
+    else
+        local why="\`fusekit mount memfs --transport\` does not exist in this build"
+        [[ -w $URING_PARAM ]] || why="$URING_PARAM is not writable"
+        UNAVAILABLE[fusekit-memfs-uring]=$why
+        UNAVAILABLE[fusekit-passthrough-uring]=$why
+        contender fusekit-memfs-uring "fusekit memfs (io_uring)" "" "" --
+        contender fusekit-passthrough-uring "fusekit passthrough (io_uring)" "" "" --
+    fi
+}
+fusekit_contenders
+
+LF=$SCRATCH/libfuse
+LFV=${LIBFUSE_VERSION%%-*}
+# High-level passthrough examples mirror / and already set entry/attr/negative timeouts to 0.
+contender libfuse-passthrough "libfuse $LFV passthrough" "$SRC" \
+    "attribute and entry timeouts are 0 in this example's own init" -- "$LF/passthrough" -f "$MNT"
+contender libfuse-passthrough-fh "libfuse $LFV passthrough_fh" "$SRC" \
+    "attribute and entry timeouts are 0 in this example's own init" -- "$LF/passthrough_fh" -f "$MNT"
+contender libfuse-passthrough-ll "libfuse $LFV passthrough_ll" "" "" -- \
+    "$LF/passthrough_ll" -f -o "source=$SRC" "$MNT" --- \
+    "$LF/passthrough_ll" -f -o "source=$SRC,timeout=0" "$MNT"
+# The example's default single thread: with --n-threads 2 it was seen to die under
+# parallel-metadata (EIO, then ENOTCONN), which would only measure a crash.
+contender fuser-simple "fuser ${FUSER_VERSION:-?} simple" "" \
+    "fixed 1 s attribute TTL in the example (no option); its default single thread; data in its --data-dir on the same tmpfs" -- \
+    "${FUSER_SIMPLE:-false}" --data-dir "$SRC" --mount-point "$MNT"
+
+# ---------------------------------------------------------------------------------------------
+# Merge.
+MERGE=()
+for id in "${ORDER[@]}"; do
+    if [[ -n ${FILES[$id]:-} ]]; then
+        MERGE+=("${LABELS[$id]}=${FILES[$id]}")
+    else
+        MERGE+=("${LABELS[$id]}=-")
+    fi
+    MERGE+=(--note "${LABELS[$id]}=${NOTES[$id]:-}")
+done
+mkdir -p "$RESULTS"
+"$BENCH_BIN" merge "${MERGE[@]}" --markdown "$WORK/table.md" --plot "$RESULTS/chart.svg"
+
+{
+    echo "# fusekit bench: fusekit and peer FUSE frameworks against native tmpfs"
+    echo
+    echo "Produced by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), \
+$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)."
+    echo "Runner: \`$(basename "${RUNNER[0]}") ${RUNNER[1]}\`${BENCH_TINY:+ (BENCH_TINY=1: tiny sizes, numbers meaningless)}; settings under the table."
+    echo "Every FUSE contender serves a directory whose data lives on the same tmpfs as the baseline"
+    echo "(memfs keeps its data in its own memory). \`stat-latency\` runs on a second mount with"
+    echo "attribute and entry caching off where the contender has such an option (see the notes)."
+    echo
+    echo "Versions:"
+    echo
+    for v in "${VERSIONS[@]}"; do echo "- $v"; done
+    echo
+    echo "![chart](chart.svg)"
+    echo
+    cat "$WORK/table.md"
+    echo
+    echo "Workloads: see bench/README.md. \`\$W\` in the notes is the run's temporary directory."
+} >"$RESULTS/RESULTS.md"
+log "wrote $RESULTS/RESULTS.md and $RESULTS/chart.svg"
+cat "$WORK/table.md"

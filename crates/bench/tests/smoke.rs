@@ -1,0 +1,148 @@
+//! Smoke test: every workload, tiny sizes, against a temporary directory (and a fresh tmpfs
+//! when running as root). Asserts that every cell holds a positive number (or "unsupported" for
+//! O_DIRECT), that progress was reported, and that nothing is left behind. No timing is judged.
+
+use std::path::Path;
+
+use fusekit_bench::{list_workloads, run, BenchError, BenchOptions, Outcome, Phase, Progress};
+
+fn check_dir(dir: &Path) {
+    let opts = BenchOptions::tiny(dir);
+    let mut events = Vec::new();
+    let report = run(&opts, &mut |p| events.push(p)).expect("run");
+    assert_eq!(report.results.len(), list_workloads().len());
+    for r in &report.results {
+        assert_eq!(r.error, None, "{} failed", r.workload);
+        assert!(!r.metrics.is_empty(), "{} has numbers", r.workload);
+        for m in &r.metrics {
+            match &m.outcome {
+                Outcome::Measured { value } => {
+                    assert!(
+                        value.is_finite() && *value > 0.0,
+                        "{} {}: {value}",
+                        r.workload,
+                        m.name
+                    )
+                }
+                Outcome::Unsupported { reason } => {
+                    assert_eq!(
+                        r.workload, "randread-direct",
+                        "only O_DIRECT may be unsupported: {reason}"
+                    )
+                }
+                Outcome::Failed { error } => panic!("{} {}: {error}", r.workload, m.name),
+            }
+        }
+    }
+    let names = |w: &str| -> Vec<String> {
+        report
+            .results
+            .iter()
+            .find(|r| r.workload == w)
+            .unwrap()
+            .metrics
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
+    };
+    assert_eq!(names("stat-latency"), ["p50", "p99"]);
+    assert_eq!(names("randread-buffered"), ["1t", "2t"]);
+    assert_eq!(names("parallel-metadata"), ["2t"]);
+    let p50 = report.metric("stat-latency p50").unwrap().value().unwrap();
+    let p99 = report.metric("stat-latency p99").unwrap().value().unwrap();
+    assert!(p50 <= p99);
+    assert!(report
+        .results
+        .iter()
+        .find(|r| r.workload == "seq-read")
+        .unwrap()
+        .notes
+        .iter()
+        .any(|n| n.contains("page cache dropped")));
+
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e, Progress::Finished { .. }))
+        .count();
+    assert_eq!(finished, list_workloads().len());
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Progress::Phase {
+            phase: Phase::Measure(_),
+            ..
+        }
+    )));
+
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // The table and chart of a real run render.
+    let table = report.render_table();
+    assert!(table.lines().count() > list_workloads().len());
+    assert!(report.to_svg().starts_with("<svg ") && report.to_svg().trim_end().ends_with("</svg>"));
+}
+
+#[test]
+fn every_workload_in_tiny_mode_on_a_temp_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    check_dir(dir.path());
+}
+
+/// Unmounts the tmpfs and removes its mount point when dropped.
+struct TmpfsGuard(tempfile::TempDir);
+
+impl Drop for TmpfsGuard {
+    fn drop(&mut self) {
+        let _ = rustix::mount::unmount(self.0.path(), rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
+#[test]
+fn every_workload_in_tiny_mode_on_a_tmpfs() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    rustix::mount::mount(
+        "fusekit-bench-test",
+        dir.path(),
+        "tmpfs",
+        rustix::mount::MountFlags::empty(),
+        Some(c"size=64m"),
+    )
+    .expect("mount tmpfs");
+    let guard = TmpfsGuard(dir);
+    check_dir(guard.0.path());
+    let opts = BenchOptions::tiny(guard.0.path());
+    let report = run(&opts, &mut |_| {}).unwrap();
+    assert_eq!(report.fs_type, "tmpfs");
+    assert_eq!(report.fs_source, "fusekit-bench-test");
+}
+
+#[test]
+fn selection_and_bad_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = BenchOptions::tiny(dir.path());
+    opts.workloads = vec!["stat-latency".into(), "metadata".into()];
+    let report = run(&opts, &mut |_| {}).unwrap();
+    let order: Vec<&str> = report.results.iter().map(|r| r.workload.as_str()).collect();
+    assert_eq!(order, ["stat-latency", "metadata"]);
+
+    opts.workloads = vec!["nope".into()];
+    assert!(matches!(run(&opts, &mut |_| {}), Err(BenchError::UnknownWorkload(n)) if n == "nope"));
+
+    let missing = BenchOptions::tiny(dir.path().join("missing"));
+    assert!(matches!(
+        run(&missing, &mut |_| {}),
+        Err(BenchError::BadDir { .. })
+    ));
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    assert!(matches!(
+        run(&BenchOptions::tiny(&file), &mut |_| {}),
+        Err(BenchError::BadDir { .. })
+    ));
+}
