@@ -11,8 +11,8 @@
 //!   [`MemFs::lock_generation`], try [`MemFs::setlk`] (`EAGAIN` on conflict), then
 //!   [`MemFs::wait_lock_change`] until the generation moves, and try again.
 //!
-//! All state sits behind one mutex (a leaf lock: nothing else is locked while it is held,
-//! and it is never held while waiting for another lock).
+//! All state sits behind one mutex, a leaf lock: while it is held only an inode-table shard
+//! may be taken (to check that the inode still exists), and no callback runs.
 
 use std::time::Duration;
 
@@ -328,7 +328,8 @@ impl MemFs {
                 }
                 g.waits.insert(owner, blockers);
             }
-            if interrupted() {
+            // The callback runs without the lock table's mutex held.
+            if parking_lot::MutexGuard::unlocked(&mut g, interrupted) {
                 break Err(Errno::INTR);
             }
             self.locks.changed.wait_for(&mut g, POLL);

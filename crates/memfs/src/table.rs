@@ -6,7 +6,8 @@
 //! renames; (2) inode locks, several at once only through [`lock_ordered`], i.e. in ascending
 //! inode number; a thread holding an inode lock never waits for another inode lock outside
 //! that helper; (3) leaf locks that never wait for anything while held: table shards, handle
-//! shards, the byte-range lock manager.
+//! shards, the byte-range lock manager (which may take a table shard inside it, never the
+//! other way round).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
