@@ -23,18 +23,25 @@ impl<F: PathFilesystem> PathAdapter<F> {
     ) -> Result<FileAttr, Errno> {
         let guard = self.shared.lock(&[ino], &[])?;
         let path = guard.path(ino);
-        let (hidden, fh) = {
+        let (hidden, borrowed) = {
             let table = guard.table();
             let node = table.get(ino).ok_or(Errno::NOENT)?;
-            let fallback = path.is_none().then(|| node.handles.first().copied());
-            (node.hidden, fh.or(fallback.flatten()))
+            let fallback = match (fh, &path) {
+                (None, None) => node.handles.first().copied(),
+                _ => None,
+            };
+            (node.hidden, fallback)
         };
-        if path.is_none() && fh.is_none() {
+        if path.is_none() && fh.is_none() && borrowed.is_none() {
             // Unlinked and not open: the kernel raced an unlink (e.g. a permission check on a
             // name being removed). ESTALE makes it look the name up again.
             return Err(Errno::STALE);
         }
-        let attr = f(path.as_deref(), fh)?;
+        let attr = match f(path.as_deref(), fh.or(borrowed)) {
+            // A borrowed handle that is already closed leaves no way to the node either.
+            Err(Errno::BADF) if borrowed.is_some() => Err(Errno::STALE),
+            r => r,
+        }?;
         Ok(self.fix_attr(ino, attr, hidden))
     }
 

@@ -14,6 +14,7 @@ use super::PathAdapter;
 use crate::attr::{FileType, Ino};
 use crate::path::fs::{PathContext, PathFilesystem};
 use crate::path::hidden::is_hidden_name;
+use crate::path::locks::Target;
 use crate::reply::ReplyDirectory;
 
 /// Inode number reported for entries the adapter has no node for (as libfuse does).
@@ -147,10 +148,11 @@ impl<F: PathFilesystem> PathAdapter<F> {
         let Some(handle) = self.dirs().remove(&id) else {
             return Err(Errno::BADF);
         };
-        let guard = self.shared.lock(&[handle.ino], &[]);
-        let path = guard.as_ref().ok().and_then(|g| g.path(handle.ino));
+        // Exclusive, so getattr cannot borrow this handle while it is being closed.
+        let guard = self.shared.lock(&[], &[Target::Node(handle.ino)])?;
+        let path = guard.path(handle.ino);
         let result = self.fs.releasedir(ctx, path.as_deref(), handle.fh);
-        if let Some(node) = self.shared.table().get_mut(handle.ino) {
+        if let Some(node) = guard.table().get_mut(handle.ino) {
             if let Some(i) = node.handles.iter().position(|&h| h == handle.fh) {
                 node.handles.swap_remove(i);
             }
