@@ -42,10 +42,16 @@ DAEMON=""   # the one FUSE daemon running at a time
 URING_PARAM=/sys/module/fuse/parameters/enable_uring
 URING_SAVED=""
 
+# Whether $1 is a mount point, from the mount table (`mountpoint` stats the path, which fails
+# with ENOTCONN on a FUSE mount whose daemon died: such a mount must still be undone).
+is_mounted() {
+    awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
 abort_fuse() {  # abort the FUSE connection behind mount point $1 (a hung daemon)
     local dev
-    dev=$(mountpoint -d "$1" 2>/dev/null) || return 0
-    [[ -w /sys/fs/fuse/connections/${dev#*:}/abort ]] &&
+    dev=$(awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+    [[ -n $dev && -w /sys/fs/fuse/connections/${dev#*:}/abort ]] &&
         echo 1 >"/sys/fs/fuse/connections/${dev#*:}/abort" 2>/dev/null
     return 0
 }
@@ -53,7 +59,7 @@ abort_fuse() {  # abort the FUSE connection behind mount point $1 (a hung daemon
 unmount_point() {  # unmount $1 if mounted: politely, then abort + lazy
     local m=$1 i
     for i in 1 2 3; do
-        mountpoint -q "$m" 2>/dev/null || return 0
+        is_mounted "$m" || return 0
         umount "$m" 2>/dev/null && return 0
         sleep 0.5
     done
@@ -81,6 +87,7 @@ cleanup() {
     local rc=$? i
     trap - EXIT INT TERM
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount_point "${MOUNTS[i]}"; done
+    [[ -n $HOLD_FD ]] && exec {HOLD_FD}>&-
     stop_daemon
     [[ -n $URING_SAVED ]] && echo "$URING_SAVED" >"$URING_PARAM" 2>/dev/null
     if grep -q " $WORK" /proc/self/mountinfo; then
@@ -214,25 +221,45 @@ bench_dir() {  # run the benchmark on $1, JSON to $2, extra args after
 
 # mount_fs MNT LOG CMD...: start a daemon serving MNT in the foreground; wait until mounted.
 # On failure MOUNT_ERR says why. (Not called in $(...): the daemon must be this shell's child.)
+# With STDIN_CONTROL=1 the daemon's stdin is a FIFO this script holds open, for daemons that
+# unmount themselves when stdin closes (fusekit-passthrough's example).
 MOUNT_ERR=""
+STDIN_CONTROL=""
+HOLD_FD=""
 mount_fs() {
     local mnt=$1 logf=$2 i
     shift 2
-    "$@" </dev/null >"$logf" 2>&1 &
-    DAEMON=$!
+    if [[ -n $STDIN_CONTROL ]]; then
+        local fifo=$WORK/stdin.fifo
+        rm -f "$fifo" && mkfifo "$fifo"
+        "$@" <"$fifo" >"$logf" 2>&1 &
+        DAEMON=$!
+        exec {HOLD_FD}>"$fifo"
+    else
+        "$@" </dev/null >"$logf" 2>&1 &
+        DAEMON=$!
+    fi
     MOUNTS+=("$mnt")
     for i in $(seq 1 100); do
-        mountpoint -q "$mnt" && return 0
+        is_mounted "$mnt" && return 0
         kill -0 "$DAEMON" 2>/dev/null || break
         sleep 0.1
     done
     MOUNT_ERR="did not mount: $(tail -3 "$logf" | tr '\n' ' ')"
-    unmount_point "$mnt"
-    stop_daemon
+    unmount_fs "$mnt"
     return 1
 }
 
 unmount_fs() {
+    local i
+    if [[ -n $HOLD_FD ]]; then  # closing its stdin asks the daemon to unmount itself
+        exec {HOLD_FD}>&-
+        HOLD_FD=""
+        for i in $(seq 1 100); do
+            is_mounted "$1" || break
+            sleep 0.1
+        done
+    fi
     unmount_point "$1"
     stop_daemon
 }
@@ -296,10 +323,10 @@ contender() {
         [[ -f $j-stat.json ]] && FILES[$id]+=",$j-stat.json"
     fi
     # A daemon that died says why in its log.
-    local dead
-    dead=$(grep -h -m1 -i -E 'panick|error|abort|segfault' "$WORK/$id.log" "$WORK/$id-nocache.log" 2>/dev/null | head -1 || true)
-    [[ -n $dead ]] && NOTES[$id]+="; daemon log: ${dead:0:200}"
-    if [[ -n $failed ]]; then
+    local errors
+    errors=$(grep -h -m1 -E 'panicked at|Segmentation|core dumped|[Ff]atal|^[Ee]rror' "$WORK/$id.log" "$WORK/$id-nocache.log" 2>/dev/null | head -1 || true)
+    if [[ -n $failed || -n $errors ]]; then
+        [[ -n $errors ]] && failed+="; daemon log: ${errors:0:200}"
         NOTES[$id]+="; $failed"
         log "$label: $failed"
     fi
@@ -324,49 +351,102 @@ fusekit_has() {  # fusekit_has KIND [PATTERN]: the mount subcommand exists (and 
     [[ -z ${2:-} ]] || grep -q -- "$2" <<<"$help"
 }
 
+# Fills NOCACHE_ARGS with the options of `fusekit mount KIND` that turn attribute and entry
+# caching off, if its help shows any.
+NOCACHE_ARGS=()
+fusekit_nocache() {
+    NOCACHE_ARGS=()
+    local help
+    help=$("$FUSEKIT" mount "$1" --help 2>/dev/null) || return 0
+    if grep -q -- '--attr-timeout' <<<"$help"; then
+        NOCACHE_ARGS=(--attr-timeout 0)
+        grep -q -- '--entry-timeout' <<<"$help" && NOCACHE_ARGS+=(--entry-timeout 0)
+    elif grep -q -- '--timeout' <<<"$help"; then
+        NOCACHE_ARGS=(--timeout 0)
+    fi
+    return 0
+}
+
+# with_nocache ID LABEL CMD...: a contender whose no-cache mount is CMD plus
+# the last NOCACHE_ARGS (or, without any, stat-latency on the default mount, said in the note).
+with_nocache() {
+    local id=$1 label=$2
+    shift 2
+    if ((${#NOCACHE_ARGS[@]})); then
+        contender "$id" "$label" "" "" -- "$@" --- "$@" "${NOCACHE_ARGS[@]}"
+    else
+        contender "$id" "$label" "" \
+            "no option to turn attribute caching off: stat-latency with the default timeouts" -- "$@"
+    fi
+}
+
+# The crate example that mounts a passthrough (unmounts when its stdin closes): the stand-in
+# while the CLI has no `mount passthrough`.
+PT_EXAMPLE=""
+build_pt_example() {
+    [[ -n $PT_EXAMPLE ]] && return 0
+    (cd "$ROOT" && cargo build --release -p fusekit-passthrough --example passthrough) \
+        >"$WORK/build-pt-example.log" 2>&1 || return 1
+    PT_EXAMPLE=$CARGO_TARGET_DIR/release/examples/passthrough
+}
+
 fusekit_contenders() {
-    local nocache_opt=() cache_note="attribute caching: fusekit has no option to turn it off (default timeouts)"
-    if fusekit_has memfs --attr-timeout; then
-        nocache_opt=(--attr-timeout 0 --entry-timeout 0)
+    local missing="does not exist in this build of the fusekit CLI"
+    # memfs
+    if fusekit_has memfs; then
+        fusekit_nocache memfs
+        with_nocache fusekit-memfs "fusekit memfs" "$FUSEKIT" mount memfs "$MNT"
+    else
+        UNAVAILABLE[fusekit-memfs]="\`fusekit mount memfs\` $missing"
+        contender fusekit-memfs "fusekit memfs" "" "" --
     fi
-    local kind
-    for kind in memfs passthrough; do
-        if ! fusekit_has "$kind"; then
-            UNAVAILABLE[fusekit-$kind]="\`fusekit mount $kind\` does not exist in this build"
-        fi
-    done
-    local memfs=("$FUSEKIT" mount memfs "$MNT")
+    # passthrough, with and without kernel passthrough
     local pt=("$FUSEKIT" mount passthrough "$SRC" "$MNT")
-    if ((${#nocache_opt[@]})); then
-        contender fusekit-memfs "fusekit memfs" "" "" -- "${memfs[@]}" --- "${memfs[@]}" "${nocache_opt[@]}"
-        contender fusekit-passthrough "fusekit passthrough" "" "" -- "${pt[@]}" --- "${pt[@]}" "${nocache_opt[@]}"
+    if fusekit_has passthrough; then
+        fusekit_nocache passthrough
+        with_nocache fusekit-passthrough "fusekit passthrough" "${pt[@]}"
+        if fusekit_has passthrough --no-kernel-passthrough; then
+            with_nocache fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" \
+                "${pt[@]}" --no-kernel-passthrough
+        else
+            UNAVAILABLE[fusekit-passthrough-nokp]="\`fusekit mount passthrough --no-kernel-passthrough\` $missing"
+            contender fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" "" "" --
+        fi
+    elif build_pt_example; then
+        log "fusekit mount passthrough $missing: using the fusekit-passthrough crate example instead"
+        NOCACHE_ARGS=(--timeout 0)
+        STDIN_CONTROL=1
+        local ex=("$PT_EXAMPLE" "$SRC" "$MNT")
+        with_nocache fusekit-passthrough "fusekit passthrough (crate example)" "${ex[@]}"
+        with_nocache fusekit-passthrough-nokp "fusekit passthrough (crate example, no kernel passthrough)" \
+            "${ex[@]}" --no-kernel-passthrough
+        STDIN_CONTROL=""
     else
-        contender fusekit-memfs "fusekit memfs" "" "$cache_note" -- "${memfs[@]}"
-        contender fusekit-passthrough "fusekit passthrough" "" "$cache_note" -- "${pt[@]}"
-    fi
-    if fusekit_has passthrough --no-kernel-passthrough; then
-        contender fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" "" "$cache_note" -- \
-            "${pt[@]}" --no-kernel-passthrough
-    else
-        UNAVAILABLE[fusekit-passthrough-nokp]="\`fusekit mount passthrough --no-kernel-passthrough\` does not exist in this build"
+        local why="\`fusekit mount passthrough\` $missing, and the crate example does not build"
+        UNAVAILABLE[fusekit-passthrough]=$why
+        UNAVAILABLE[fusekit-passthrough-nokp]=$why
+        contender fusekit-passthrough "fusekit passthrough" "" "" --
         contender fusekit-passthrough-nokp "fusekit passthrough (no kernel passthrough)" "" "" --
     fi
-    if fusekit_has memfs transport && [[ -w $URING_PARAM ]]; then
-        URING_SAVED=$(cat "$URING_PARAM")
-        echo Y >"$URING_PARAM"
-        contender fusekit-memfs-uring "fusekit memfs (io_uring)" "" "$cache_note; fuse enable_uring=Y" -- \
-            "${memfs[@]}" --transport uring
-        contender fusekit-passthrough-uring "fusekit passthrough (io_uring)" "" "$cache_note; fuse enable_uring=Y" -- \
-            "${pt[@]}" --transport uring
-        echo "$URING_SAVED" >"$URING_PARAM"
-    else
-        local why="\`fusekit mount memfs --transport\` does not exist in this build"
-        [[ -w $URING_PARAM ]] || why="$URING_PARAM is not writable"
-        UNAVAILABLE[fusekit-memfs-uring]=$why
-        UNAVAILABLE[fusekit-passthrough-uring]=$why
-        contender fusekit-memfs-uring "fusekit memfs (io_uring)" "" "" --
-        contender fusekit-passthrough-uring "fusekit passthrough (io_uring)" "" "" --
-    fi
+    # io_uring transport
+    local kind id
+    for kind in memfs passthrough; do
+        id=fusekit-$kind-uring
+        local cmd=("$FUSEKIT" mount memfs "$MNT" --transport uring)
+        [[ $kind == passthrough ]] && cmd=("${pt[@]}" --transport uring)
+        if fusekit_has "$kind" transport && [[ -w $URING_PARAM ]]; then
+            URING_SAVED=$(cat "$URING_PARAM")
+            echo Y >"$URING_PARAM"
+            fusekit_nocache "$kind"
+            with_nocache "$id" "fusekit $kind (io_uring)" "${cmd[@]}"
+            echo "$URING_SAVED" >"$URING_PARAM"
+            URING_SAVED=""
+        else
+            UNAVAILABLE[$id]="\`fusekit mount $kind --transport\` $missing"
+            [[ -w $URING_PARAM ]] || UNAVAILABLE[$id]="$URING_PARAM is not writable"
+            contender "$id" "fusekit $kind (io_uring)" "" "" --
+        fi
+    done
 }
 fusekit_contenders
 

@@ -37,7 +37,9 @@ pub(crate) fn sig3(v: f64) -> String {
     } else if a >= 1.0 {
         format!("{v:.2}")
     } else {
-        format!("{v:.3}")
+        // Three significant digits however small: 0.500, 0.0123, 0.000360.
+        let decimals = (2 - a.log10().floor() as i32).clamp(3, 12) as usize;
+        format!("{v:.decimals$}")
     }
 }
 
@@ -60,5 +62,8 @@ mod tests {
         assert_eq!(format_value(0.25, Unit::Micros), "0.250 µs");
         assert_eq!(ratio(0.4234), "0.423×");
         assert_eq!(ratio(1.0), "1.00×");
+        assert_eq!(ratio(0.0123), "0.0123×");
+        assert_eq!(ratio(0.00036), "0.000360×");
+        assert_eq!(sig3(0.0), "0");
     }
 }

@@ -64,8 +64,21 @@ pub fn run(
         .unwrap_or(0);
     let total = workloads.len();
     let mut results = Vec::with_capacity(total);
+    let mut gone: Option<String> = None;
     for (index, w) in workloads.iter().enumerate() {
-        let result = run_one(opts, &root, w, index, total, progress);
+        let result = match &gone {
+            None => run_one(opts, &root, w, index, total, progress),
+            Some(why) => WorkloadResult {
+                workload: w.name.to_string(),
+                metrics: Vec::new(),
+                notes: Vec::new(),
+                details: Vec::new(),
+                error: Some(format!("not run: {why}")),
+            },
+        };
+        if gone.is_none() && result.error.is_some() {
+            gone = still_answering(&root).err();
+        }
         progress(Progress::Finished {
             index,
             total,
@@ -98,6 +111,22 @@ pub fn run(
     })
 }
 
+/// Whether the filesystem still answers after a workload failed; a dead FUSE daemon
+/// (ENOTCONN, ECONNABORTED) makes every later workload pointless.
+fn still_answering(root: &Path) -> Result<(), String> {
+    match fs::metadata(root) {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOTCONN) | Some(libc::ECONNABORTED) | Some(libc::ENODEV)
+            ) =>
+        {
+            Err(format!("the filesystem stopped answering ({e})"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs one workload in `root/NAME` and removes that directory afterwards.
 fn run_one(
     opts: &BenchOptions,
@@ -118,7 +147,7 @@ fn run_one(
     let dirfd = match fs::create_dir(&dir).and_then(|()| open_dir(&dir)) {
         Ok(fd) => fd,
         Err(e) => {
-            result.error = Some(format!("cannot create {}: {e}", dir.display()));
+            result.error = Some(format!("cannot create its directory: {e}"));
             return result;
         }
     };

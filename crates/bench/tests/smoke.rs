@@ -3,6 +3,8 @@
 //! O_DIRECT), that progress was reported, and that nothing is left behind. No timing is judged.
 
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use fusekit_bench::{list_workloads, run, BenchError, BenchOptions, Outcome, Phase, Progress};
 
@@ -84,13 +86,31 @@ fn check_dir(dir: &Path) {
     assert!(report.to_svg().starts_with("<svg ") && report.to_svg().trim_end().ends_with("</svg>"));
 }
 
+/// Runs `f` on another thread and fails the test if it takes longer than `limit` (a hang must
+/// fail, not stall the run).
+fn with_deadline(limit: Duration, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(()) => handle.join().expect("test thread"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(handle.join().expect_err("the thread panicked"))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("no result within {limit:?}"),
+    }
+}
+
 #[test]
 fn every_workload_in_tiny_mode_on_a_temp_dir() {
     let dir = tempfile::tempdir().unwrap();
-    check_dir(dir.path());
+    let path = dir.path().to_path_buf();
+    with_deadline(Duration::from_secs(120), move || check_dir(&path));
 }
 
-/// Unmounts the tmpfs and removes its mount point when dropped.
+/// Unmounts the tmpfs (the TempDir then removes the mount point) when dropped.
 struct TmpfsGuard(tempfile::TempDir);
 
 impl Drop for TmpfsGuard {
@@ -102,6 +122,10 @@ impl Drop for TmpfsGuard {
 #[test]
 fn every_workload_in_tiny_mode_on_a_tmpfs() {
     if !rustix::process::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root: mounting a tmpfs must be possible"
+        );
         eprintln!("skipped: mounting a tmpfs needs root");
         return;
     }
@@ -115,11 +139,14 @@ fn every_workload_in_tiny_mode_on_a_tmpfs() {
     )
     .expect("mount tmpfs");
     let guard = TmpfsGuard(dir);
-    check_dir(guard.0.path());
-    let opts = BenchOptions::tiny(guard.0.path());
-    let report = run(&opts, &mut |_| {}).unwrap();
-    assert_eq!(report.fs_type, "tmpfs");
-    assert_eq!(report.fs_source, "fusekit-bench-test");
+    let path = guard.0.path().to_path_buf();
+    with_deadline(Duration::from_secs(120), move || {
+        check_dir(&path);
+        let report = run(&BenchOptions::tiny(&path), &mut |_| {}).unwrap();
+        assert_eq!(report.fs_type, "tmpfs");
+        assert_eq!(report.fs_source, "fusekit-bench-test");
+    });
+    drop(guard);
 }
 
 #[test]
