@@ -49,8 +49,8 @@ else
   echo 'hello, fusekit' > "$MNT/projects/demo/greeting.txt"
   run cat "$MNT/projects/demo/greeting.txt"
   run ln -s greeting.txt "$MNT/projects/demo/link"
+  run cat "$MNT/projects/demo/link"
   run mv "$MNT/projects/demo/greeting.txt" "$MNT/projects/demo/hello.txt"
-  run cat "$MNT/projects/demo/link" || true
   run ln -sf hello.txt "$MNT/projects/demo/link"
   run cat "$MNT/projects/demo/link"
   run dd if=/dev/urandom of="$MNT/projects/demo/blob" bs=1M count=8 status=none

@@ -65,6 +65,23 @@ pub struct CheckArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FsKind {
+    /// memfs: an in-memory filesystem with tmpfs semantics (the reference filesystem).
+    Memfs {
+        /// Where to mount it.
+        mountpoint: PathBuf,
+        /// Most bytes of file data, symlinks and xattrs (suffixes k, M, G, T; default: half
+        /// of RAM, like tmpfs). Running out is ENOSPC.
+        #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+        size_limit: Option<u64>,
+        /// Most inodes (files, directories, links...). Running out is ENOSPC.
+        #[arg(long, value_name = "N")]
+        max_inodes: Option<u64>,
+        /// Let the kernel batch buffered writes (writeback cache).
+        #[arg(long)]
+        writeback_cache: bool,
+        #[command(flatten)]
+        common: CommonMount,
+    },
     /// hello: a read-only filesystem with one file (the smallest example).
     Hello {
         /// Where to mount it.
@@ -110,4 +127,32 @@ pub struct CommonMount {
 pub struct UnmountArgs {
     /// The mount point.
     pub mountpoint: PathBuf,
+}
+
+/// Parses a byte count with an optional binary suffix: 4096, 64k, 512M, 2G, 1T.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_lowercase() {
+                'k' => 10,
+                'm' => 20,
+                'g' => 30,
+                't' => 40,
+                _ => {
+                    return Err(format!(
+                        "{text:?}: unknown size suffix {c:?} (use k, M, G or T)"
+                    ))
+                }
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: not a size (examples: 1048576, 64k, 512M, 2G)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("{text:?}: too large"))
 }

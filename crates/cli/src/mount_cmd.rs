@@ -13,6 +13,31 @@ use crate::serve;
 
 pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
     match args.fs {
+        FsKind::Memfs {
+            mountpoint,
+            size_limit,
+            max_inodes,
+            writeback_cache,
+            common,
+        } => {
+            let options = mount_options(&common, "memfs")?.default_permissions(true);
+            let mut limits = fusekit_memfs::Limits::tmpfs_default();
+            if let Some(bytes) = size_limit {
+                limits.max_bytes = Some(bytes);
+            }
+            if let Some(n) = max_inodes {
+                limits.max_inodes = Some(n);
+            }
+            // The mount point's owner owns the root, as with tmpfs mounted by that user.
+            let engine =
+                fusekit_memfs::MemFs::new(limits, (getuid().as_raw(), getgid().as_raw()), 0o755);
+            let adapter_options = fusekit_memfs::AdapterOptions {
+                writeback_cache,
+                ..Default::default()
+            };
+            let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
+            serve::serve(fs, &mountpoint, &options, common.workers)
+        }
         FsKind::Hello { mountpoint, common } => {
             let options = mount_options(&common, "hello")?.read_only(true);
             let fs = fusekit_examples::hello::Hello::new(getuid().as_raw(), getgid().as_raw());
@@ -89,6 +114,20 @@ mod tests {
         assert_eq!(o.max_read, Some(65536));
         assert_eq!(o.fsname.as_deref(), Some("x"));
         assert_eq!(o.extra, vec!["noatime".to_string()]);
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        use crate::args::parse_size;
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("12x").unwrap_err().contains("suffix"));
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+        assert!(parse_size("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]

@@ -53,6 +53,7 @@
 #![forbid(clippy::todo, clippy::unimplemented)]
 #![deny(missing_docs)]
 
+mod adapter;
 mod attr;
 mod data;
 mod dir;
@@ -70,6 +71,7 @@ mod time;
 mod types;
 mod xattr;
 
+pub use adapter::{AdapterOptions, MemFsAdapter};
 pub use fs::MemFs;
 pub use io::{
     FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, SEEK_DATA, SEEK_HOLE,

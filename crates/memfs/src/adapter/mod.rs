@@ -1,0 +1,608 @@
+//! The FUSE face of memfs: [`MemFsAdapter`] implements `fusekit::Filesystem` by calling the
+//! engine, one trait method to one engine method. It owns only what the kernel protocol adds:
+//! caller identity, cache lifetimes, reply encoding, and blocking lock waits (moved off the
+//! worker threads so a waiter can never starve the lock holder of a worker).
+//!
+//! Cache settings: memfs changes only through this mount, and the kernel invalidates what it
+//! caches on every change it makes, so names, attributes, data (`KEEP_CACHE`), directory
+//! listings (`CACHE_DIR`) and symlinks are all cached.
+
+mod convert;
+mod locks;
+
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fusekit::abi::{InitFlags, OpenOutFlags, WriteFlags};
+use fusekit::{
+    CopyRange, Errno, Filesystem, Ino, KernelConfig, Lock, ReplyAttr, ReplyCopy, ReplyCreate,
+    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyLseek,
+    ReplyOpen, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr, Request,
+};
+
+use crate::{Caller, MemFs, RenameFlags, XattrReply};
+
+/// How the adapter talks to the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdapterOptions {
+    /// How long the kernel may cache names and attributes.
+    pub ttl: Duration,
+    /// Use the kernel's writeback cache (buffered writes are batched; off by default).
+    pub writeback_cache: bool,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            ttl: Duration::from_secs(1),
+            writeback_cache: false,
+        }
+    }
+}
+
+/// memfs served through fusekit.
+#[derive(Debug, Clone)]
+pub struct MemFsAdapter {
+    fs: Arc<MemFs>,
+    options: AdapterOptions,
+}
+
+impl MemFsAdapter {
+    /// Serves `fs` with `options`.
+    pub fn new(fs: Arc<MemFs>, options: AdapterOptions) -> Self {
+        MemFsAdapter { fs, options }
+    }
+
+    /// The engine (for statistics, or to share it with other code).
+    pub fn engine(&self) -> &Arc<MemFs> {
+        &self.fs
+    }
+
+    fn entry(&self, attr: &crate::Attr) -> fusekit::Entry {
+        convert::entry(attr, self.options.ttl)
+    }
+}
+
+fn caller(req: &Request<'_>, umask: u32) -> Caller {
+    Caller {
+        uid: req.uid(),
+        gid: req.gid(),
+        pid: req.pid(),
+        umask,
+        groups: None,
+    }
+}
+
+thread_local! {
+    /// Read buffer reused by each worker thread: reads allocate nothing once warm.
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Filesystem for MemFsAdapter {
+    fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
+        config.enable_if_offered(
+            InitFlags::POSIX_LOCKS
+                | InitFlags::FLOCK_LOCKS
+                | InitFlags::DO_READDIRPLUS
+                | InitFlags::READDIRPLUS_AUTO
+                | InitFlags::ATOMIC_O_TRUNC
+                | InitFlags::HANDLE_KILLPRIV_V2
+                | InitFlags::CACHE_SYMLINKS,
+        );
+        if self.options.writeback_cache
+            && config
+                .enable_if_offered(InitFlags::WRITEBACK_CACHE)
+                .is_empty()
+        {
+            tracing::warn!("the kernel does not offer writeback cache; continuing without it");
+        }
+        config.set_time_gran(1);
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
+        match self.fs.lookup(parent, name) {
+            Ok(a) => reply.entry(&self.entry(&a)),
+            // The kernel may remember the absence: only it can create the name.
+            Err(Errno::NOENT) => reply.entry(&fusekit::Entry::negative(self.options.ttl)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn forget(&self, _req: &Request<'_>, ino: Ino, nlookup: u64) {
+        self.fs.forget(ino, nlookup);
+    }
+
+    fn batch_forget(&self, _req: &Request<'_>, nodes: &[fusekit::abi::ForgetOne]) {
+        for n in nodes {
+            self.fs.forget(n.nodeid, n.nlookup);
+        }
+    }
+
+    fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
+        match self.fs.getattr(ino) {
+            Ok(a) => reply.attr(&convert::file_attr(&a), self.options.ttl),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
+        match self
+            .fs
+            .setattr(&caller(req, 0), ino, &convert::set_attr(attr))
+        {
+            Ok(a) => reply.attr(&convert::file_attr(&a), self.options.ttl),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readlink(&self, _req: &Request<'_>, ino: Ino, reply: ReplyData) {
+        match self.fs.readlink(ino) {
+            Ok(target) => reply.data(&target),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn symlink(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        target: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        match self.fs.symlink(&caller(req, 0), parent, name, target) {
+            Ok(a) => reply.entry(&self.entry(&a)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mknod(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        match self.fs.mknod(&caller(req, umask), parent, name, mode, rdev) {
+            Ok(a) => reply.entry(&self.entry(&a)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        reply: ReplyEntry,
+    ) {
+        match self.fs.mkdir(&caller(req, umask), parent, name, mode) {
+            Ok(a) => reply.entry(&self.entry(&a)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn unlink(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
+        match self.fs.unlink(&caller(req, 0), parent, name) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn rmdir(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
+        match self.fs.rmdir(&caller(req, 0), parent, name) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn rename(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        flags: u32,
+        reply: ReplyEmpty,
+    ) {
+        match self.fs.rename(
+            &caller(req, 0),
+            parent,
+            name,
+            newparent,
+            newname,
+            RenameFlags(flags),
+        ) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn link(
+        &self,
+        req: &Request<'_>,
+        ino: Ino,
+        newparent: Ino,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        match self.fs.link(&caller(req, 0), ino, newparent, newname) {
+            Ok(a) => reply.entry(&self.entry(&a)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
+        match self.fs.open(&caller(req, 0), ino, flags as u32) {
+            Ok(fh) => reply.opened(fh, OpenOutFlags::KEEP_CACHE),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        size: u32,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        reply: ReplyData,
+    ) {
+        READ_BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            match self.fs.read(ino, fh, offset, size, buf) {
+                Ok(()) => reply.data(buf),
+                Err(e) => reply.error(e),
+            }
+        })
+    }
+
+    fn write(
+        &self,
+        req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        write_flags: WriteFlags,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        reply: ReplyWrite,
+    ) {
+        let kill_priv = write_flags.contains(WriteFlags::KILL_SUIDGID);
+        match self
+            .fs
+            .write(&caller(req, 0), ino, fh, offset, data, kill_priv)
+        {
+            Ok(n) => reply.written(n),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn flush(&self, _req: &Request<'_>, ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
+        match self.fs.flush(ino, fh, Some(lock_owner)) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn release(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        _flags: i32,
+        lock_owner: Option<u64>,
+        _flush: bool,
+        flock_release: bool,
+        reply: ReplyEmpty,
+    ) {
+        let owner = if flock_release { lock_owner } else { None };
+        match self.fs.release(ino, fh, owner) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fsync(&self, _req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
+        match self.fs.fsync(ino, fh, datasync) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn opendir(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
+        match self.fs.opendir(&caller(req, 0), ino, flags as u32) {
+            Ok(fh) => reply.opened(fh, OpenOutFlags::KEEP_CACHE | OpenOutFlags::CACHE_DIR),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let result = self.fs.readdir(ino, fh, offset, |e| {
+            if reply.add(e.ino, e.offset, e.kind.dirent_type(), e.name) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match result {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        let ttl = self.options.ttl;
+        let result = self.fs.readdirplus(ino, fh, offset, |e, attr| {
+            let entry = match attr {
+                Some(a) => convert::entry(a, ttl),
+                // "." and "..": a dirent without a lookup reference (node id 0).
+                None => fusekit::Entry {
+                    ino: 0,
+                    generation: 0,
+                    attr: fusekit::FileAttr {
+                        ino: e.ino,
+                        mode: e.kind.mode_bits(),
+                        ..Default::default()
+                    },
+                    entry_ttl: Duration::ZERO,
+                    attr_ttl: Duration::ZERO,
+                },
+            };
+            if reply.add(&entry, e.offset, e.name) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match result {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn releasedir(&self, _req: &Request<'_>, ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
+        match self.fs.releasedir(ino, fh) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fsyncdir(&self, _req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
+        match self.fs.fsyncdir(ino, fh, datasync) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn statfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyStatfs) {
+        reply.statfs(&convert::statfs(&self.fs.statfs()))
+    }
+
+    fn setxattr(
+        &self,
+        req: &Request<'_>,
+        ino: Ino,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        reply: ReplyEmpty,
+    ) {
+        match self
+            .fs
+            .setxattr(&caller(req, 0), ino, name, value, flags as u32)
+        {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn getxattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, size: u32, reply: ReplyXattr) {
+        match self.fs.getxattr(&caller(req, 0), ino, name, size) {
+            Ok(XattrReply::Size(n)) => reply.size(n),
+            Ok(XattrReply::Data(v)) => reply.data(&v),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn listxattr(&self, req: &Request<'_>, ino: Ino, size: u32, reply: ReplyXattr) {
+        match self.fs.listxattr(&caller(req, 0), ino, size) {
+            Ok(XattrReply::Size(n)) => reply.size(n),
+            Ok(XattrReply::Data(v)) => reply.data(&v),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn removexattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
+        match self.fs.removexattr(&caller(req, 0), ino, name) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn access(&self, req: &Request<'_>, ino: Ino, mask: i32, reply: ReplyEmpty) {
+        match self.fs.access(&caller(req, 0), ino, mask as u32) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn create(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        match self
+            .fs
+            .create(&caller(req, umask), parent, name, mode, flags as u32)
+        {
+            Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn tmpfile(
+        &self,
+        req: &Request<'_>,
+        parent: Ino,
+        mode: u32,
+        umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        match self
+            .fs
+            .tmpfile(&caller(req, umask), parent, mode, flags as u32)
+        {
+            Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn getlk(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        _fh: u64,
+        lock_owner: u64,
+        lock: &Lock,
+        reply: ReplyLock,
+    ) {
+        let Some(l) = convert::lock_in(lock) else {
+            return reply.error(Errno::INVAL);
+        };
+        match self.fs.getlk(ino, lock_owner, &l, false) {
+            Ok(conflict) => reply.locked(&convert::lock_out(&conflict)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setlk(
+        &self,
+        req: &Request<'_>,
+        ino: Ino,
+        _fh: u64,
+        lock_owner: u64,
+        lock: &Lock,
+        sleep: bool,
+        flock: bool,
+        reply: ReplyEmpty,
+    ) {
+        let Some(l) = convert::lock_in(lock) else {
+            return reply.error(Errno::INVAL);
+        };
+        match self.fs.setlk(ino, lock_owner, &l, flock) {
+            Err(Errno::AGAIN) if sleep => locks::wait_in_background(
+                Arc::clone(&self.fs),
+                req.interrupt_token(),
+                ino,
+                lock_owner,
+                l,
+                flock,
+                reply,
+            ),
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        match self.fs.fallocate(ino, fh, offset, length, mode as u32) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn lseek(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        fh: u64,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        if offset < 0 {
+            return reply.error(Errno::NXIO);
+        }
+        match self.fs.lseek(ino, fh, offset as u64, whence as u32) {
+            Ok(off) => reply.offset(off),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn copy_file_range(&self, req: &Request<'_>, r: &CopyRange, reply: ReplyCopy) {
+        let result = self.fs.copy_file_range(
+            &caller(req, 0),
+            (r.ino_in, r.fh_in, r.offset_in),
+            (r.ino_out, r.fh_out, r.offset_out),
+            r.len,
+            r.flags,
+        );
+        match result {
+            Ok(n) => reply.copied(n),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn syncfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyEmpty) {
+        // Nothing to persist: acknowledged means "in memory" (see the crate docs).
+        reply.ok()
+    }
+
+    fn statx(
+        &self,
+        _req: &Request<'_>,
+        ino: Ino,
+        _fh: Option<u64>,
+        _flags: u32,
+        _mask: u32,
+        reply: ReplyStatx,
+    ) {
+        match self.fs.getattr(ino) {
+            Ok(a) => reply.statx(&convert::statx(&a), self.options.ttl),
+            Err(e) => reply.error(e),
+        }
+    }
+}
