@@ -171,6 +171,17 @@ fn path_rmdir_with_open_unlinked_file_hide() {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert!(listed.is_empty(), "root lists {listed:?}");
+
+        // The same for a directory renamed over one whose only entry is hidden.
+        let (src, dst) = (mount.path().join("src"), mount.path().join("dst"));
+        std::fs::create_dir(&src).expect("mkdir src");
+        std::fs::create_dir(&dst).expect("mkdir dst");
+        let g = std::fs::File::create(dst.join("g")).expect("create g");
+        std::fs::remove_file(dst.join("g")).expect("unlink open g");
+        std::fs::rename(&src, &dst).expect("rename over a dir holding only a hidden file");
+        assert!(!src.exists() && dst.is_dir());
+        g.write_all_at(b"g", 0).expect("write g after the rename");
+        drop(g);
         drop(f);
         assert!(
             inner.wait_closed(Duration::from_secs(20)),

@@ -57,8 +57,8 @@
 //!   to `.fusekit_hidden<node>_<n>` in its directory and removed after its last release;
 //!   hidden names never show in readdir or lookup, and getattr reports `nlink = 0` for them.
 //!   O_TMPFILE is made from `create` under a hidden name, and linkat renames it into place
-//!   (`RENAME_NOREPLACE`). When `rmdir` finds only hidden files left in a directory it moves
-//!   them to the root (still hidden) and removes the directory. Costs: an extra rename per
+//!   (`RENAME_NOREPLACE`). When `rmdir` (or a rename over a directory) finds only hidden files
+//!   left in the directory it moves them to the root (still hidden) and tries again. Costs: an extra rename per
 //!   unlink of an open file (two for rmdir of such a directory), hidden names the backing
 //!   store can see while the files are open, and leftovers if the process dies with files
 //!   open (a clean unmount removes them).
@@ -73,6 +73,18 @@
 //! file while holding it, and unlink/rename check the open count and hide while holding it.
 //! Either order leaves no hidden file, with or without paths in release. At unmount
 //! ([`Filesystem::destroy`]) hidden files still recorded are removed too.
+//!
+//! # Known limits
+//! - Hard links are separate nodes (one per name), so the kernel caches attributes and pages
+//!   per name: lower `attr_ttl` (pathfs uses 0) if another name's changes must show at once.
+//! - A node whose name was removed and which has no open handle cannot be reached: OPEN and
+//!   GETATTR on it answer ESTALE, and the kernel looks the name up again (once).
+//! - If the kernel drops an OPEN/CREATE reply (the caller was killed while waiting), no
+//!   RELEASE follows and the node's open count stays up: in hide mode an unlinked file then
+//!   stays hidden until unmount, when [`Filesystem::destroy`] removes it. (The reply types do
+//!   not yet report whether the kernel took the reply.)
+//! - Write flags (e.g. WRITE_KILL_SUIDGID), lock owners and `lseek`, `copy_file_range`,
+//!   `ioctl`, `poll`, `statx` are not part of the path API; the kernel falls back for each.
 //!
 //! [`Filesystem`]: crate::Filesystem
 //! [`Filesystem::destroy`]: crate::Filesystem::destroy

@@ -166,6 +166,7 @@ impl<F: PathFilesystem> PathAdapter<F> {
             &[
                 Target::Child(parent, name),
                 Target::Child(newparent, newname),
+                Target::HiddenIn(newparent, newname),
             ],
         )?;
         let from = child_path(guard.path(parent), name)?;
@@ -204,7 +205,14 @@ impl<F: PathFilesystem> PathAdapter<F> {
             }
             _ => None,
         };
-        if let Err(e) = self.fs.rename(ctx, &from, &to, flags) {
+        let mut result = self.fs.rename(ctx, &from, &to, flags);
+        if let (Err(Errno::NOTEMPTY), Some(d), true) = (result, dst, self.hide_mode()) {
+            // A directory renamed over one that holds only hidden files: move those out of
+            // the way (as rmdir does) and try once more.
+            self.evict_hidden(ctx, &guard, d)?;
+            result = self.fs.rename(ctx, &from, &to, flags);
+        }
+        if let Err(e) = result {
             if let Some(d) = hidden {
                 self.unhide(ctx, &guard, d, newparent, newname, &to);
             }
