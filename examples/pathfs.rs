@@ -283,6 +283,14 @@ impl PathFilesystem for PathPassthrough {
         Ok(Opened::new(self.keep(fd)))
     }
 
+    fn reopen(&self, _: &PathContext, fh: u64, flags: i32) -> Result<Opened, Errno> {
+        let fd = self.fd(fh)?;
+        let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&*fd));
+        let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC;
+        let fd = rfs::open(proc_path, flags - OFlags::CREATE, Mode::empty())?;
+        Ok(Opened::new(self.keep(fd)))
+    }
+
     fn create(
         &self,
         ctx: &PathContext,

@@ -299,6 +299,11 @@ impl PathFilesystem for MapFs {
         Ok(Opened::new(self.keep(data)))
     }
 
+    fn reopen(&self, _: &PathContext, fh: u64, _flags: i32) -> Result<Opened, Errno> {
+        let data = self.inner.handles.lock().unwrap().get(&fh).cloned();
+        Ok(Opened::new(self.keep(data.ok_or(Errno::BADF)?)))
+    }
+
     fn create(
         &self,
         _: &PathContext,

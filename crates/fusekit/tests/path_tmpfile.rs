@@ -62,6 +62,10 @@ fn tmpfile_then_link(mode: UnlinkMode) {
     assert_eq!(st.st_size, 7);
     assert_eq!(names(&dir), vec!["taken"], "the tmpfile must not be listed");
 
+    // Reopening the unnamed file through /proc reaches the same data.
+    let again = std::fs::read(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("reopen");
+    assert_eq!(again, b"tmpdata");
+
     // Linking over an existing name fails and leaves that name alone.
     assert_eq!(link(&fd, &dir.join("taken")), Err(Errno::EXIST));
     assert_eq!(

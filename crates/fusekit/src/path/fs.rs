@@ -185,6 +185,14 @@ pub trait PathFilesystem: Send + Sync + 'static {
         Ok(Opened::new(0))
     }
 
+    /// Opens a node that has no name through `fh`, one of its open handles: a reopen of
+    /// `/proc/PID/fd/N` after unlink, or of an unnamed tmpfile (handle-based mode; in hide
+    /// mode such nodes keep a hidden path and go through `open`). Default: ENOENT, which the
+    /// adapter answers as ESTALE.
+    fn reopen(&self, ctx: &PathContext, fh: u64, flags: i32) -> Result<Opened, Errno> {
+        Err(Errno::NOENT)
+    }
+
     /// Creates and opens a file. Default: ENOSYS — the kernel then uses MKNOD + OPEN for the
     /// rest of the mount.
     fn create(

@@ -48,7 +48,20 @@ impl<F: PathFilesystem> PathAdapter<F> {
     pub(super) fn do_open(&self, ctx: &PathContext, ino: Ino, flags: i32) -> Result<Opened, Errno> {
         let guard = self.shared.lock(&[ino], &[])?;
         let path = guard.path(ino);
-        let opened = match self.fs.open(ctx, path.as_deref(), flags) {
+        // A node without a name is reached through one of its handles (held open: release
+        // needs this node exclusively, which our lock excludes).
+        let borrowed = match &path {
+            None => guard
+                .table()
+                .get(ino)
+                .and_then(|n| n.handles.first().copied()),
+            Some(_) => None,
+        };
+        let result = match borrowed {
+            Some(fh) => self.fs.reopen(ctx, fh, flags),
+            None => self.fs.open(ctx, path.as_deref(), flags),
+        };
+        let opened = match result {
             // The name went away between the kernel's lookup and this OPEN (a racing unlink):
             // ESTALE makes the kernel look the name up again (and create it for O_CREAT).
             Err(Errno::NOENT) if path.is_none() => Err(Errno::STALE),
