@@ -86,14 +86,9 @@ impl PathPassthrough {
         let real = self.real(path);
         let st = self.stat(path)?;
         if let Some(mode) = mode {
-            let inherited = st.mode
-                & 0o2000
-                & if st.kind() == Some(FileType::Directory) {
-                    !0
-                } else {
-                    0
-                };
-            let want = (mode & 0o7777) | inherited;
+            // A directory made in a setgid directory inherits the bit: keep it.
+            let keep_sgid = st.kind() == Some(FileType::Directory) && st.mode & 0o2000 != 0;
+            let want = (mode & 0o7777) | if keep_sgid { 0o2000 } else { 0 };
             if st.mode & 0o7777 != want {
                 rfs::chmodat(CWD, &real, Mode::from_raw_mode(want), AtFlags::empty())?;
             }
