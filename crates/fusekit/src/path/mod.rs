@@ -96,7 +96,7 @@ mod hidden;
 mod locks;
 mod table;
 
-pub use adapter::PathAdapter;
+pub use adapter::{PathAdapter, PathSnapshot, PathStats};
 pub use config::{PathConfig, UnlinkMode};
 pub use fs::{DirEntry, Opened, PathContext, PathFilesystem};
 pub use hidden::{is_hidden_name, HIDDEN_PREFIX};

@@ -75,8 +75,23 @@ impl Table {
     }
 
     /// Number of nodes, the root included.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Counters over all nodes.
+    pub fn snapshot(&self) -> super::adapter::PathSnapshot {
+        let mut s = super::adapter::PathSnapshot {
+            nodes: self.nodes.len(),
+            ..Default::default()
+        };
+        for (&ino, n) in &self.nodes {
+            s.open += usize::from(n.open > 0);
+            s.hidden += usize::from(n.hidden);
+            s.nameless += usize::from(n.name.is_none() && ino != ROOT_ID);
+        }
+        s
     }
 
     /// Every node id (for shutdown clean-up).

@@ -31,7 +31,7 @@ use dirs::DirHandle;
 pub struct PathAdapter<F: PathFilesystem> {
     fs: F,
     config: PathConfig,
-    shared: Shared,
+    shared: Arc<Shared>,
     dirs: Mutex<HashMap<u64, Arc<DirHandle>>>,
     next_dir: AtomicU64,
     hide_serial: AtomicU64,
@@ -56,7 +56,7 @@ impl<F: PathFilesystem> PathAdapter<F> {
         PathAdapter {
             fs,
             config,
-            shared: Shared::new(),
+            shared: Arc::new(Shared::new()),
             dirs: Mutex::new(HashMap::new()),
             next_dir: AtomicU64::new(1),
             hide_serial: AtomicU64::new(1),
@@ -74,10 +74,12 @@ impl<F: PathFilesystem> PathAdapter<F> {
         &self.config
     }
 
-    /// Number of nodes in the table (the root included): the kernel's cached names, open
-    /// files and hidden files.
-    pub fn node_count(&self) -> usize {
-        self.shared.table().len()
+    /// A handle for reading the node table's counters, usable after the adapter was moved
+    /// into a session.
+    pub fn stats(&self) -> PathStats {
+        PathStats {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     fn hide_mode(&self) -> bool {
@@ -186,6 +188,33 @@ impl<F: PathFilesystem> PathAdapter<F> {
                 }
             }
         }
+    }
+}
+
+/// Reads the node table's counters (see [`PathAdapter::stats`]).
+#[derive(Debug, Clone)]
+pub struct PathStats {
+    shared: Arc<Shared>,
+}
+
+/// The node table's counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathSnapshot {
+    /// Nodes in the table, the root included (the kernel's cached names, open files, hidden
+    /// files).
+    pub nodes: usize,
+    /// Nodes with at least one open handle.
+    pub open: usize,
+    /// Open files hidden under a `.fusekit_hidden` name (hide mode).
+    pub hidden: usize,
+    /// Nodes without a name (unlinked, or unnamed tmpfiles).
+    pub nameless: usize,
+}
+
+impl PathStats {
+    /// The counters now.
+    pub fn snapshot(&self) -> PathSnapshot {
+        self.shared.table().snapshot()
     }
 }
 
