@@ -4,4 +4,4 @@
 
 #[path = "hello.rs"]
 pub mod hello;
-#[path = "pathfs.rs"] pub mod pathfs;
+pub mod pathfs;
