@@ -76,9 +76,7 @@ impl MemFs {
             }
             st.size = size;
             st.touch_mc(now);
-            if !c.is_root() || changes.kill_suidgid {
-                st.mode = perm::killed_priv_mode(&st);
-            }
+            st.mode = perm::mode_after_data_change(c, &st, changes.kill_suidgid);
         }
         if changes.uid.is_some() || changes.gid.is_some() {
             st.mode = perm::killed_priv_mode(&st);

@@ -65,9 +65,7 @@ impl MemFs {
             }
             st.size = 0;
             st.touch_mc(Timespec::now());
-            if !c.is_root() {
-                st.mode = perm::killed_priv_mode(&st);
-            }
+            st.mode = perm::mode_after_data_change(c, &st, false);
         }
         st.opens += 1;
         Ok(self.handles.insert(h))
@@ -143,9 +141,7 @@ impl MemFs {
         let n = pages.write(offset, data, &self.usage)?;
         st.size = st.size.max(offset + n as u64);
         st.touch_mc(Timespec::now());
-        if !c.is_root() || kill_priv {
-            st.mode = perm::killed_priv_mode(&st);
-        }
+        st.mode = perm::mode_after_data_change(c, &st, kill_priv);
         Ok(n as u32)
     }
 
@@ -174,6 +170,9 @@ impl MemFs {
         lock_owner: Option<u64>,
     ) -> Result<(), Errno> {
         self.handles.remove(fh, ino, dir)?;
+        if !dir {
+            self.locks.release_handle(ino, fh);
+        }
         if let Some(owner) = lock_owner {
             self.locks.release_owner(ino, owner, true);
         }
@@ -368,9 +367,7 @@ impl MemFs {
                 let end = off_out + done + written;
                 st.size = st.size.max(end);
                 st.touch_mc(Timespec::now());
-                if !c.is_root() {
-                    st.mode = perm::killed_priv_mode(&st);
-                }
+                st.mode = perm::mode_after_data_change(c, &st, false);
             }
             done += written;
             if short || written < n {

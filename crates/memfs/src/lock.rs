@@ -21,7 +21,7 @@ use parking_lot::{Condvar, Mutex};
 use rustix::io::Errno;
 
 use crate::fs::MemFs;
-use crate::types::Ino;
+use crate::types::{Fh, Ino};
 
 /// The type of a lock request or of a lock found by `getlk`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +97,9 @@ struct Inner {
     inodes: HashMap<Ino, InodeLocks>,
     /// POSIX owners currently blocked in `setlk_wait`, and the owners blocking them.
     waits: HashMap<u64, Vec<u64>>,
+    /// Per inode: which POSIX lock owners set locks through which open handle (see
+    /// [`MemFs::lock_through`]).
+    via: HashMap<Ino, Vec<(Fh, u64)>>,
     generation: u64,
 }
 
@@ -260,9 +263,34 @@ impl LockManager {
         }
     }
 
+    /// Handle `fh` of `ino` is closed: drops the POSIX locks of every owner that set locks
+    /// through it and through no other open handle of `ino` (see [`MemFs::lock_through`]).
+    pub(crate) fn release_handle(&self, ino: Ino, fh: Fh) {
+        let orphans: Vec<u64> = {
+            let mut g = self.inner.lock();
+            let Some(via) = g.via.get_mut(&ino) else {
+                return;
+            };
+            let mine: Vec<u64> = via.iter().filter(|v| v.0 == fh).map(|v| v.1).collect();
+            via.retain(|v| v.0 != fh);
+            let orphans = mine
+                .into_iter()
+                .filter(|o| !via.iter().any(|v| v.1 == *o))
+                .collect();
+            if via.is_empty() {
+                g.via.remove(&ino);
+            }
+            orphans
+        };
+        for owner in orphans {
+            self.release_owner(ino, owner, false);
+        }
+    }
+
     /// Drops every lock on a freed inode.
     pub(crate) fn forget_inode(&self, ino: Ino) {
         let mut g = self.inner.lock();
+        g.via.remove(&ino);
         if g.inodes.remove(&ino).is_some() {
             g.generation += 1;
             self.changed.notify_all();
@@ -271,6 +299,27 @@ impl LockManager {
 }
 
 impl MemFs {
+    /// Records that POSIX lock `owner` sets locks on `ino` through open handle `fh` (FUSE
+    /// SETLK carries the handle). When `fh` is released, the POSIX locks of each owner
+    /// recorded on it and on no other open handle of `ino` are dropped.
+    ///
+    /// Why: over FUSE the kernel never unlocks open-file-description (OFD) locks on close —
+    /// their owner is the `struct file`, FLUSH carries the closing process's owner instead,
+    /// and RELEASE carries an owner only for flock. An OFD owner only ever uses one handle,
+    /// so its locks die with that handle. A process's own POSIX locks were already dropped
+    /// by the FLUSH of every close; if the process took new ones through another open
+    /// handle, that handle keeps them.
+    /// `EBADF` when `fh` is not an open file handle of `ino`.
+    pub fn lock_through(&self, ino: Ino, fh: Fh, owner: u64) -> Result<(), Errno> {
+        self.handles.get(fh, ino, false)?;
+        let mut g = self.locks.inner.lock();
+        let via = g.via.entry(ino).or_default();
+        if !via.contains(&(fh, owner)) {
+            via.push((fh, owner));
+        }
+        Ok(())
+    }
+
     /// F_GETLK: the first lock of another owner that conflicts with `lock`, or `lock` itself
     /// with type [`LockType::Unlock`] when it could be taken. `flock` selects flock locks.
     pub fn getlk(

@@ -120,3 +120,50 @@ fn generation_moves_on_change() {
         .unwrap();
     assert!(fs.wait_lock_change(g, Duration::from_millis(1)));
 }
+
+/// Whether `owner` could not take a write lock on byte 0 (someone else holds it).
+fn blocked(fs: &MemFs, ino: Ino, owner: u64) -> bool {
+    fs.getlk(ino, owner, &lk(0, 0, LockType::Write, 0), false)
+        .unwrap()
+        .typ
+        != LockType::Unlock
+}
+
+#[test]
+fn ofd_style_owner_loses_its_locks_when_its_handle_is_released() {
+    let fs = fs();
+    let (a, fh1) = create(&fs, ROOT_INO, "f");
+    let fh2 = fs.open(&root(), a.ino, O_RDWR).unwrap();
+    // Owner 100 is an open file description: it locks through fh1 only.
+    fs.lock_through(a.ino, fh1, 100).unwrap();
+    fs.setlk(a.ino, 100, &lk(0, 9, LockType::Write, 1), false)
+        .unwrap();
+    assert!(blocked(&fs, a.ino, 200));
+    // Closing another handle does not touch it.
+    fs.release(a.ino, fh2, None).unwrap();
+    assert!(blocked(&fs, a.ino, 200));
+    fs.release(a.ino, fh1, None).unwrap();
+    assert!(!blocked(&fs, a.ino, 200), "lock must die with its handle");
+    assert_eq!(fs.lock_through(a.ino, fh1, 100), Err(Errno::BADF));
+}
+
+#[test]
+fn process_owner_keeps_locks_taken_through_another_open_handle() {
+    let fs = fs();
+    let (a, fh1) = create(&fs, ROOT_INO, "f");
+    let fh2 = fs.open(&root(), a.ino, O_RDWR).unwrap();
+    // A process (owner 7) locked through fh1, closed it (FLUSH drops its locks), then
+    // locked again through fh2; the late RELEASE of fh1 must not drop the new lock.
+    fs.lock_through(a.ino, fh1, 7).unwrap();
+    fs.setlk(a.ino, 7, &lk(0, 0, LockType::Write, 1), false)
+        .unwrap();
+    fs.flush(a.ino, fh1, Some(7)).unwrap();
+    assert!(!blocked(&fs, a.ino, 8));
+    fs.lock_through(a.ino, fh2, 7).unwrap();
+    fs.setlk(a.ino, 7, &lk(0, 0, LockType::Write, 1), false)
+        .unwrap();
+    fs.release(a.ino, fh1, None).unwrap();
+    assert!(blocked(&fs, a.ino, 8), "lock held through fh2 survives");
+    fs.release(a.ino, fh2, None).unwrap();
+    assert!(!blocked(&fs, a.ino, 8));
+}

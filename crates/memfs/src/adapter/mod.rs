@@ -8,6 +8,7 @@
 //! listings (`CACHE_DIR`) and symlinks are all cached.
 
 mod convert;
+mod groups;
 mod locks;
 
 use std::cell::RefCell;
@@ -130,10 +131,14 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
-        match self
-            .fs
-            .setattr(&caller(req, 0), ino, &convert::set_attr(attr))
-        {
+        let changes = convert::set_attr(attr);
+        let mut c = caller(req, 0);
+        if changes.size.is_some() {
+            if let Ok(a) = self.fs.getattr(ino) {
+                groups::fill_for_data_change(&mut c, &a);
+            }
+        }
+        match self.fs.setattr(&c, ino, &changes) {
             Ok(a) => reply.attr(&convert::file_attr(&a), self.options.ttl),
             Err(e) => reply.error(e),
         }
@@ -282,9 +287,13 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyWrite,
     ) {
         let kill_priv = write_flags.contains(WriteFlags::KILL_SUIDGID);
-        match self
-            .fs
-            .write(&caller(req, 0), ino, fh, offset, data, kill_priv)
+        let mut c = caller(req, 0);
+        if kill_priv {
+            if let Ok(a) = self.fs.getattr(ino) {
+                groups::fill_for_data_change(&mut c, &a);
+            }
+        }
+        match self.fs.write(&c, ino, fh, offset, data, kill_priv)
         {
             Ok(n) => reply.written(n),
             Err(e) => reply.error(e),
@@ -513,7 +522,7 @@ impl Filesystem for MemFsAdapter {
         &self,
         req: &Request<'_>,
         ino: Ino,
-        _fh: u64,
+        fh: u64,
         lock_owner: u64,
         lock: &Lock,
         sleep: bool,
@@ -523,6 +532,12 @@ impl Filesystem for MemFsAdapter {
         let Some(l) = convert::lock_in(lock) else {
             return reply.error(Errno::INVAL);
         };
+        if !flock && l.typ != crate::LockType::Unlock {
+            // OFD locks must die with their handle (see MemFs::lock_through).
+            if let Err(e) = self.fs.lock_through(ino, fh, lock_owner) {
+                return reply.error(e);
+            }
+        }
         match self.fs.setlk(ino, lock_owner, &l, flock) {
             Err(Errno::AGAIN) if sleep => locks::wait_in_background(
                 Arc::clone(&self.fs),

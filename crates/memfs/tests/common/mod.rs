@@ -1,6 +1,8 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
 
+pub mod mount;
+
 use std::ffi::OsStr;
 use std::ops::ControlFlow;
 
