@@ -188,3 +188,36 @@ fn read_write_filesystem_over_io_uring() {
         assert!(served.not_on("fusekit-worker-", &["forget"]).is_empty());
     });
 }
+
+#[test]
+fn auto_uses_io_uring_when_offered() {
+    let Some(_param) = require_uring("auto_uses_io_uring_when_offered") else {
+        return;
+    };
+    with_deadline(Duration::from_secs(60), || {
+        let m = mount(MiniFs::new(), |s| s.transport(Transport::Auto)).expect("mount");
+        assert_eq!(m.session().transport_in_use(), Transport::Uring);
+        assert!(m
+            .session()
+            .negotiated()
+            .flags
+            .contains(fusekit::abi::InitFlags::OVER_IO_URING));
+        std::fs::write(m.path().join("a"), b"x").unwrap();
+        let ring = m.session().uring_stats().unwrap();
+        let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap();
+        let last: usize = cpus
+            .trim()
+            .rsplit(['-', ','])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            ring.queues,
+            last + 1,
+            "one queue per possible CPU ({cpus:?})"
+        );
+        assert!(ring.requests > 0);
+        m.finish();
+    });
+}

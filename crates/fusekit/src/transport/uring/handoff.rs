@@ -4,9 +4,12 @@
 //! keeps a read armed for in its own ring — it never enters the ring itself (rule 6).
 //!
 //! Lost wake-ups cannot happen: a foreign thread pushes under the lock and then sets
-//! `wake_pending`; it writes the eventfd only when it flipped the flag from false. The owner
-//! clears the flag *before* it drains, so a push it misses always sees the flag cleared and
-//! writes the eventfd again.
+//! `wake_pending`; it writes the eventfd only when it flipped the flag from false. The owner,
+//! woken, first consumes the eventfd counter, *then* clears the flag, then drains. (Clearing
+//! before consuming loses wake-ups: a write made in between is consumed while the flag it set
+//! stays up, so no later push writes again and the owner sleeps with replies queued.) With
+//! this order a push the drain misses must have seen the flag cleared, so it writes the
+//! eventfd again and the armed poll fires.
 
 use std::cell::Cell;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -104,8 +107,12 @@ impl Handoff {
         }
     }
 
-    /// Owner: the eventfd read completed; foreign pushes from now on must wake again.
+    /// Owner, after the eventfd poll fired: consumes the counter, then lets the next foreign
+    /// push wake again (this order matters, see the module docs). Drain afterwards.
     pub(crate) fn woken(&self) {
+        let mut count = [0u8; 8];
+        // EAGAIN: already consumed by an earlier wake; nothing to do.
+        let _ = rustix::io::read(&self.eventfd, &mut count);
         self.wake_pending.store(false, Ordering::SeqCst);
     }
 

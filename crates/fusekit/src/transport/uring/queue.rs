@@ -266,8 +266,6 @@ impl<FS: Filesystem> Owner<FS> {
             tracing::debug!(res, "io_uring wake-up poll failed; re-arming");
         }
         self.spec.handoff.woken();
-        let mut count = [0u8; 8];
-        let _ = rustix::io::read(self.spec.handoff.eventfd(), &mut count);
     }
 
     /// Commits every entry whose reply is written.

@@ -88,7 +88,11 @@ mod tests {
     fn register_has_len_two_addr_and_cmd_block() {
         let sqe = register(7, 3, 0x1122_3344_5566_7788 as *const Iovec, 99);
         let b = bytes(&sqe);
-        assert_eq!(b[0], io_uring::opcode::UringCmd80::CODE, "IORING_OP_URING_CMD");
+        assert_eq!(
+            b[0],
+            io_uring::opcode::UringCmd80::CODE,
+            "IORING_OP_URING_CMD"
+        );
         assert_eq!(i32::from_ne_bytes(b[4..8].try_into().unwrap()), 7, "fd");
         assert_eq!(
             u32::from_ne_bytes(b[8..12].try_into().unwrap()),
