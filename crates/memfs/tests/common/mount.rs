@@ -240,3 +240,32 @@ pub fn mount_memfs(limits: fusekit_memfs::Limits) -> (Arc<fusekit_memfs::MemFs>,
         .allow_other(true);
     (engine, TestMount::new(adapter, &options))
 }
+
+/// Runs `python3 -c script args…`; `None` (with a printed reason) when python3 is not
+/// installed, so the caller skips. A python3 that exists but fails is the caller's failure.
+pub fn python3(test: &str, script: &str, args: &[&std::ffi::OsStr]) -> Option<std::process::Output> {
+    match std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED {test}: python3 is not installed");
+            None
+        }
+        Err(e) => panic!("{test}: cannot run python3: {e}"),
+    }
+}
+
+/// Whether `out` succeeded; panics with its stdout/stderr otherwise.
+pub fn assert_success(what: &str, out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
