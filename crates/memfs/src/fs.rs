@@ -127,8 +127,23 @@ impl MemFs {
 
     /// Frees the inode if nothing keeps it alive any more: no name (nlink 0), no lookup
     /// reference, no open handle. Called with the inode's lock held; takes only leaf locks.
+    ///
+    /// A file with no name and no open handle can never be read again (the kernel's lookup
+    /// reference alone gives no access to its data), so its data pages are returned at once,
+    /// as tmpfs returns them at the last close: `df` and the byte limit see the space free
+    /// without waiting for the kernel's lazy FORGET.
     pub(crate) fn free_if_unused(&self, ino: Ino, st: &mut State) {
-        if ino == ROOT_INO || st.is_dead() || st.nlink != 0 || st.lookups != 0 || st.opens != 0 {
+        if ino == ROOT_INO || st.is_dead() || st.nlink != 0 || st.opens != 0 {
+            return;
+        }
+        if st.lookups != 0 {
+            if let Content::File(pages) = &mut st.content {
+                let bytes = pages.clear();
+                if bytes != 0 {
+                    self.usage.uncharge_bytes(bytes);
+                    st.size = 0;
+                }
+            }
             return;
         }
         st.flags |= DEAD;

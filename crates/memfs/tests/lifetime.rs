@@ -209,3 +209,20 @@ fn batch_forget_and_lookup_counts() {
     fs.batch_forget(&[(a.ino, 2)]);
     assert_eq!(fs.getattr(a.ino).err(), Some(Errno::NOENT));
 }
+
+#[test]
+fn data_of_unnamed_closed_file_is_returned_before_forget() {
+    let fs = fs();
+    let base = fs.stats();
+    let (a, fh) = create(&fs, ROOT_INO, "f");
+    fs.write(&root(), a.ino, fh, 0, &[1u8; 3 * 4096], false)
+        .unwrap();
+    fs.unlink(&root(), ROOT_INO, n("f")).unwrap();
+    assert_eq!(fs.stats().bytes_used, 3 * 4096, "open: data stays");
+    fs.release(a.ino, fh, None).unwrap();
+    let s = fs.stats();
+    assert_eq!(s.bytes_used, base.bytes_used, "no name, no handle: data returned");
+    assert_eq!(s.inodes, base.inodes + 1, "the inode waits for forget");
+    fs.forget(a.ino, 1);
+    assert_eq!(fs.stats().inodes, base.inodes);
+}
