@@ -8,8 +8,10 @@
 //! - **Inode lifetime.** An inode lives while it has a name (nlink > 0), a kernel lookup
 //!   reference (taken by `lookup`, `mknod`, `mkdir`, `symlink`, `link`, `create`, `tmpfile`
 //!   and each non-dot entry of `readdirplus`; dropped by `forget`) or an open handle. I/O,
-//!   `getattr`, `setattr` on an unlinked but open file keep working; its memory is returned at
-//!   the last `release` + `forget` ([`MemFs::stats`] shows it). Inode numbers are never
+//!   `getattr`, `setattr` on an unlinked but open file keep working; its data pages are
+//!   returned at the last `release` of a file with no name (as tmpfs does at last close, so
+//!   `df` and the byte limit need not wait for the kernel's lazy FORGET), the inode itself at
+//!   the last `release` + `forget` ([`MemFs::stats`] shows both). Inode numbers are never
 //!   reused (generation 0). Directories have nlink 2 + subdirectories.
 //! - **Ownership.** New nodes get the caller's uid and gid, or the parent's gid under a setgid
 //!   directory (subdirectories inherit setgid); permission bits are `mode & !umask`. See
@@ -32,6 +34,11 @@
 //!   a release build, the difference being cache misses);
 //!   readdir offsets are per-entry cookies assigned at insert, so listings are stable under
 //!   concurrent change.
+//!
+//! - **Locks over FUSE.** The kernel never unlocks open-file-description (OFD) locks on
+//!   close over FUSE; the adapter records the handle each lock owner locks through
+//!   ([`MemFs::lock_through`]) so RELEASE drops them (see that method for why process-owned
+//!   POSIX locks keep their semantics).
 //!
 //! # Memory
 //! Measured by `tests/memory.rs` (a counting global allocator, 200,000 empty files in one

@@ -221,7 +221,10 @@ fn data_of_unnamed_closed_file_is_returned_before_forget() {
     assert_eq!(fs.stats().bytes_used, 3 * 4096, "open: data stays");
     fs.release(a.ino, fh, None).unwrap();
     let s = fs.stats();
-    assert_eq!(s.bytes_used, base.bytes_used, "no name, no handle: data returned");
+    assert_eq!(
+        s.bytes_used, base.bytes_used,
+        "no name, no handle: data returned"
+    );
     assert_eq!(s.inodes, base.inodes + 1, "the inode waits for forget");
     fs.forget(a.ino, 1);
     assert_eq!(fs.stats().inodes, base.inodes);

@@ -54,7 +54,11 @@ fn fusekit_check_link_unlink_race_passes_in_three_attempts() {
             opts.seed = seed;
             opts.only = vec![KERNEL_RACY.into()];
             let report = fusekit_check::run(&opts).expect("check runs");
-            assert_eq!(report.passed() + report.failed(), 1, "exactly one case runs");
+            assert_eq!(
+                report.passed() + report.failed(),
+                1,
+                "exactly one case runs"
+            );
             if report.success() {
                 drop(mnt);
                 return;

@@ -54,7 +54,10 @@ fn byte_limit_gives_enospc_and_statfs_shows_it() {
         drop(f);
         fs::remove_file(mnt.path().join("fill")).unwrap();
         let st = rustix::fs::statvfs(mnt.path()).unwrap();
-        assert_eq!(st.f_bfree, st.f_blocks, "space returned after unlink + close");
+        assert_eq!(
+            st.f_bfree, st.f_blocks,
+            "space returned after unlink + close"
+        );
         drop(mnt);
     });
 }
@@ -76,12 +79,17 @@ fn inode_limit_gives_enospc_on_create() {
                 Ok(_) => created += 1,
                 Err(e) => break e,
             }
-            assert!(created <= 10, "created {created} files under a 10-inode limit");
+            assert!(
+                created <= 10,
+                "created {created} files under a 10-inode limit"
+            );
         };
         assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
         assert_eq!(created, 9, "root + 9 files = 10 inodes");
         assert_eq!(
-            fs::create_dir(mnt.path().join("d")).unwrap_err().raw_os_error(),
+            fs::create_dir(mnt.path().join("d"))
+                .unwrap_err()
+                .raw_os_error(),
             Some(libc::ENOSPC)
         );
         let st = rustix::fs::statvfs(mnt.path()).unwrap();

@@ -58,8 +58,14 @@ fn memory_returns_after_last_release_and_forget() {
         let end = wait_for(&engine, |s| {
             s.bytes_used == baseline.bytes_used && s.inodes == baseline.inodes
         });
-        assert_eq!(end.bytes_used, baseline.bytes_used, "bytes: {end:?} vs {baseline:?}");
-        assert_eq!(end.inodes, baseline.inodes, "inodes: {end:?} vs {baseline:?}");
+        assert_eq!(
+            end.bytes_used, baseline.bytes_used,
+            "bytes: {end:?} vs {baseline:?}"
+        );
+        assert_eq!(
+            end.inodes, baseline.inodes,
+            "inodes: {end:?} vs {baseline:?}"
+        );
         assert_eq!(end.open_handles, baseline.open_handles);
         drop(mnt);
     });
@@ -85,7 +91,10 @@ fn memory_returns_at_unmount() {
         drop(f);
         mnt.finish();
         let end = engine.stats();
-        assert_eq!(end.bytes_used, baseline.bytes_used, "{end:?} vs {baseline:?}");
+        assert_eq!(
+            end.bytes_used, baseline.bytes_used,
+            "{end:?} vs {baseline:?}"
+        );
         assert_eq!(end.inodes, baseline.inodes, "{end:?} vs {baseline:?}");
     });
 }

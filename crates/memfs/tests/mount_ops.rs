@@ -54,7 +54,11 @@ fn fallocate_modes() {
         rustix::fs::fallocate(&f, FallocateFlags::empty(), 0, 4 * PAGE).unwrap();
         let st = rustix::fs::fstat(&f).unwrap();
         assert_eq!(st.st_size as u64, 4 * PAGE);
-        assert!(st.st_blocks as u64 >= 4 * PAGE / 512, "blocks {}", st.st_blocks);
+        assert!(
+            st.st_blocks as u64 >= 4 * PAGE / 512,
+            "blocks {}",
+            st.st_blocks
+        );
         // KEEP_SIZE allocates past EOF without changing the size.
         rustix::fs::fallocate(&f, FallocateFlags::KEEP_SIZE, 4 * PAGE, 4 * PAGE).unwrap();
         let st = rustix::fs::fstat(&f).unwrap();
@@ -71,11 +75,16 @@ fn fallocate_modes() {
         .unwrap();
         let data = pread_all(&f, 4 * PAGE as usize);
         assert!(data[..PAGE as usize].iter().all(|&b| b == 0xaa));
-        assert!(data[PAGE as usize..3 * PAGE as usize].iter().all(|&b| b == 0));
+        assert!(data[PAGE as usize..3 * PAGE as usize]
+            .iter()
+            .all(|&b| b == 0));
         assert!(data[3 * PAGE as usize..].iter().all(|&b| b == 0xaa));
         let st = rustix::fs::fstat(&f).unwrap();
         assert_eq!(st.st_size as u64, 4 * PAGE);
-        assert!((st.st_blocks as u64) < 8 * PAGE / 512, "punched pages freed");
+        assert!(
+            (st.st_blocks as u64) < 8 * PAGE / 512,
+            "punched pages freed"
+        );
         // ZERO_RANGE, unaligned, past EOF extends the size.
         rustix::fs::fallocate(&f, FallocateFlags::ZERO_RANGE, 10, 100).unwrap();
         let data = pread_all(&f, 200);
@@ -164,7 +173,10 @@ fn copy_file_range_small_and_large() {
         let copied = copy_range(&src, 0, &dst, 0, data.len());
         assert_eq!(copied, data.len());
         assert!(pread_all(&dst, data.len()) == data, "large copy differs");
-        assert_eq!(rustix::fs::fstat(&dst).unwrap().st_size as usize, data.len());
+        assert_eq!(
+            rustix::fs::fstat(&dst).unwrap().st_size as usize,
+            data.len()
+        );
         assert!(engine.stats().bytes_used >= 2 * data.len() as u64);
         drop((src, dst));
         drop(mnt);
@@ -199,7 +211,10 @@ fn statx_reports_birth_time() {
         );
         let btime = Duration::new(sx.stx_btime.tv_sec as u64, sx.stx_btime.tv_nsec);
         let mtime = Duration::new(sx.stx_mtime.tv_sec as u64, sx.stx_mtime.tv_nsec);
-        assert!(btime > before, "btime {btime:?} before the test began {before:?}");
+        assert!(
+            btime > before,
+            "btime {btime:?} before the test began {before:?}"
+        );
         assert!(mtime > btime, "mtime {mtime:?} must follow btime {btime:?}");
         drop(mnt);
     });
@@ -280,7 +295,7 @@ fn posix_locks_between_processes_and_eintr() {
         let p = mnt.path().join("locked");
         let f = rw(&p);
         f.set_len(200).unwrap();
-        posix_lock(&f, libc::F_SETLK, libc::F_WRLCK as i32, 0, 10).unwrap();
+        posix_lock(&f, libc::F_SETLK, libc::F_WRLCK, 0, 10).unwrap();
         let Some(out) = child(test, &p, "try") else {
             return;
         };
@@ -303,15 +318,21 @@ fn posix_locks_between_processes_and_eintr() {
         std::thread::sleep(Duration::from_millis(300));
         assert!(waiter.try_wait().unwrap().is_none(), "waiter must block");
         let t = Instant::now();
-        posix_lock(&f, libc::F_SETLK, libc::F_UNLCK as i32, 0, 0).unwrap();
+        posix_lock(&f, libc::F_SETLK, libc::F_UNLCK, 0, 0).unwrap();
         let out = waiter.wait_with_output().unwrap();
         assert!(out.status.success());
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "waiting\nlocked");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "waiting\nlocked"
+        );
         assert!(t.elapsed() < Duration::from_secs(5));
         // Closing any descriptor drops the process's POSIX locks.
-        posix_lock(&f, libc::F_SETLK, libc::F_WRLCK as i32, 0, 10).unwrap();
+        posix_lock(&f, libc::F_SETLK, libc::F_WRLCK, 0, 10).unwrap();
         drop(File::open(&p).unwrap());
-        assert_eq!(child(test, &p, "try").unwrap(), "locked\nother-range-locked");
+        assert_eq!(
+            child(test, &p, "try").unwrap(),
+            "locked\nother-range-locked"
+        );
         drop(f);
         drop(mnt);
     });

@@ -160,7 +160,10 @@ fn parallel_processes_leave_a_consistent_tree() {
                 } else {
                     assert_eq!(content, base, "{d}/{name}");
                 }
-                names_of.entry(meta.ino()).or_default().push(format!("{d}/{name}"));
+                names_of
+                    .entry(meta.ino())
+                    .or_default()
+                    .push(format!("{d}/{name}"));
                 nlink_of.insert(meta.ino(), meta.nlink());
                 files += 1;
             }

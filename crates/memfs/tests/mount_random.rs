@@ -174,7 +174,8 @@ fn run(dir: &Path, seed: u64, ops: usize) {
                 let (off, len) = (rng.offset(), rng.len());
                 let data = rng.bytes(len as usize);
                 let s = &mut files[which];
-                let n = rustix::io::pwrite(&s.file, &data, off).expect(&ctx("pwrite"));
+                let n = rustix::io::pwrite(&s.file, &data, off)
+                    .unwrap_or_else(|e| panic!("{}: {e}", ctx("pwrite")));
                 assert_eq!(n, data.len(), "{}", ctx("short pwrite"));
                 write_model(&mut s.model, off, &data);
             }
@@ -192,7 +193,9 @@ fn run(dir: &Path, seed: u64, ops: usize) {
             2 => {
                 let len = rng.offset();
                 let s = &mut files[which];
-                s.file.set_len(len).expect(&ctx("ftruncate"));
+                s.file
+                    .set_len(len)
+                    .unwrap_or_else(|e| panic!("{}: {e}", ctx("ftruncate")));
                 s.model.resize(len as usize, 0);
             }
             3 => {
@@ -202,24 +205,24 @@ fn run(dir: &Path, seed: u64, ops: usize) {
                 match rng.below(4) {
                     0 => {
                         rustix::fs::fallocate(&s.file, FallocateFlags::empty(), off, len)
-                            .expect(&ctx("fallocate 0"));
+                            .unwrap_or_else(|e| panic!("{}: {e}", ctx("fallocate 0")));
                         if off + len > size {
                             s.model.resize((off + len) as usize, 0);
                         }
                     }
                     1 => {
                         rustix::fs::fallocate(&s.file, FallocateFlags::KEEP_SIZE, off, len)
-                            .expect(&ctx("fallocate KEEP_SIZE"));
+                            .unwrap_or_else(|e| panic!("{}: {e}", ctx("fallocate KEEP_SIZE")));
                     }
                     2 => {
                         let flags = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
                         rustix::fs::fallocate(&s.file, flags, off, len)
-                            .expect(&ctx("punch hole"));
+                            .unwrap_or_else(|e| panic!("{}: {e}", ctx("punch hole")));
                         zero_model(&mut s.model, off, len);
                     }
                     _ => {
                         rustix::fs::fallocate(&s.file, FallocateFlags::ZERO_RANGE, off, len)
-                            .expect(&ctx("zero range"));
+                            .unwrap_or_else(|e| panic!("{}: {e}", ctx("zero range")));
                         if off + len > size {
                             s.model.resize((off + len) as usize, 0);
                         }
@@ -271,7 +274,7 @@ fn run(dir: &Path, seed: u64, ops: usize) {
                     Some(&mut o),
                     len as usize,
                 )
-                .expect(&ctx("copy_file_range"));
+                .unwrap_or_else(|e| panic!("{}: {e}", ctx("copy_file_range")));
                 let want = expected(&src_model, off_in, len);
                 assert!(n <= want.len(), "{}", ctx("copy_file_range too long"));
                 write_model(&mut files[other].model, off_out, &want[..n]);
@@ -293,7 +296,12 @@ fn run(dir: &Path, seed: u64, ops: usize) {
         }
         let s = &files[which];
         let size = rustix::fs::fstat(&s.file).unwrap().st_size as usize;
-        assert_eq!(size, s.model.len(), "{}: size after kind {kind}", ctx("fstat"));
+        assert_eq!(
+            size,
+            s.model.len(),
+            "{}: size after kind {kind}",
+            ctx("fstat")
+        );
     }
     for s in &files {
         assert!(
@@ -324,7 +332,10 @@ fn random_data_operations_match_a_model() {
         });
     let ops = std::env::var("MEMFS_MOUNT_OPS")
         .ok()
-        .map(|s| s.parse::<usize>().expect("MEMFS_MOUNT_OPS must be a number"))
+        .map(|s| {
+            s.parse::<usize>()
+                .expect("MEMFS_MOUNT_OPS must be a number")
+        })
         .unwrap_or(20_000);
     with_deadline(Duration::from_secs(180), move || {
         let (_engine, mnt) = mount_memfs(Limits::UNLIMITED);

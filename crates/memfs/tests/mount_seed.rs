@@ -41,7 +41,8 @@ fn io_after_unlink_keeps_working() {
         assert_eq!(st.st_size, 11);
         f.set_len(5).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 5);
-        f.set_permissions(fs::Permissions::from_mode(0o600)).unwrap();
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .unwrap();
         assert_eq!(f.metadata().unwrap().mode() & 0o7777, 0o600);
         // mmap of the unlinked file sees the data, and a store through it reaches read().
         // SAFETY: a fresh shared mapping of 5 bytes of an open file, unmapped below; no Rust
@@ -78,8 +79,12 @@ fn o_tmpfile_then_linkat_through_proc() {
     }
     with_deadline(LIMIT, || {
         let (_engine, mnt) = mount_memfs(Limits::UNLIMITED);
-        let dir = rustix::fs::open(mnt.path(), OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty())
-            .unwrap();
+        let dir = rustix::fs::open(
+            mnt.path(),
+            OFlags::DIRECTORY | OFlags::RDONLY,
+            Mode::empty(),
+        )
+        .unwrap();
         let fd = rustix::fs::openat(
             &dir,
             ".",
@@ -163,7 +168,10 @@ fn rename_over_an_open_file() {
         assert!(!b.exists());
         let mut s = String::new();
         old.read_to_string(&mut s).unwrap();
-        assert_eq!(s, "old", "the replaced file stays readable through its descriptor");
+        assert_eq!(
+            s, "old",
+            "the replaced file stays readable through its descriptor"
+        );
         old.write_all(b"-more").unwrap();
         assert_eq!(old.metadata().unwrap().nlink(), 0);
         assert_eq!(fs::read(&a).unwrap(), b"new", "the new file is untouched");

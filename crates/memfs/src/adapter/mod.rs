@@ -293,8 +293,7 @@ impl Filesystem for MemFsAdapter {
                 groups::fill_for_data_change(&mut c, &a);
             }
         }
-        match self.fs.write(&c, ino, fh, offset, data, kill_priv)
-        {
+        match self.fs.write(&c, ino, fh, offset, data, kill_priv) {
             Ok(n) => reply.written(n),
             Err(e) => reply.error(e),
         }

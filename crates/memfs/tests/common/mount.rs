@@ -4,7 +4,6 @@
 //! return), a mount guard that always unmounts and removes its directory, and
 //! [`mount_memfs`], which serves a fresh memfs the way the CLI does.
 
-
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -243,7 +242,11 @@ pub fn mount_memfs(limits: fusekit_memfs::Limits) -> (Arc<fusekit_memfs::MemFs>,
 
 /// Runs `python3 -c script args…`; `None` (with a printed reason) when python3 is not
 /// installed, so the caller skips. A python3 that exists but fails is the caller's failure.
-pub fn python3(test: &str, script: &str, args: &[&std::ffi::OsStr]) -> Option<std::process::Output> {
+pub fn python3(
+    test: &str,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> Option<std::process::Output> {
     match std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
