@@ -79,6 +79,28 @@ impl MemFs {
         self.free_if_unused(ino, &mut st);
     }
 
+    /// The kernel connection ended (unmount or abort): the kernel now holds no lookup
+    /// reference and no open handle, and may never send the FORGETs and RELEASEs for them.
+    /// Drops them all, with every lock, and frees what only they kept alive (unlinked files);
+    /// named files stay, so the same engine can be served again by a new connection.
+    pub fn connection_ended(&self) {
+        let handles = self.handles.drain();
+        self.locks.clear();
+        for (_, h) in handles {
+            if let Ok(inode) = self.table.get(h.ino) {
+                let mut st = inode.state.write();
+                st.opens = st.opens.saturating_sub(1);
+            }
+        }
+        for ino in self.table.inos() {
+            if let Ok(inode) = self.table.get(ino) {
+                let mut st = inode.state.write();
+                st.lookups = 0;
+                self.free_if_unused(ino, &mut st);
+            }
+        }
+    }
+
     /// FUSE BATCH_FORGET: [`MemFs::forget`] for each `(ino, nlookup)`.
     pub fn batch_forget(&self, items: &[(Ino, u64)]) {
         for &(ino, n) in items {

@@ -83,6 +83,14 @@ impl Handles {
         }
     }
 
+    /// Removes and returns every handle.
+    pub(crate) fn drain(&self) -> Vec<(Fh, Handle)> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.lock().drain().collect::<Vec<_>>())
+            .collect()
+    }
+
     pub(crate) fn len(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().len() as u64).sum()
     }

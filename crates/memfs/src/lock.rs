@@ -287,6 +287,15 @@ impl LockManager {
         }
     }
 
+    /// Drops every lock and every handle record (the connection that owned them is gone).
+    pub(crate) fn clear(&self) {
+        let mut g = self.inner.lock();
+        g.inodes.clear();
+        g.via.clear();
+        g.generation += 1;
+        self.changed.notify_all();
+    }
+
     /// Drops every lock on a freed inode.
     pub(crate) fn forget_inode(&self, ino: Ino) {
         let mut g = self.inner.lock();

@@ -252,6 +252,14 @@ impl Table {
         }
     }
 
+    /// Every live inode number (a snapshot).
+    pub(crate) fn inos(&self) -> Vec<Ino> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.lock().keys().copied().collect::<Vec<_>>())
+            .collect()
+    }
+
     pub(crate) fn len(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().len() as u64).sum()
     }

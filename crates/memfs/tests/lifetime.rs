@@ -229,3 +229,49 @@ fn data_of_unnamed_closed_file_is_returned_before_forget() {
     fs.forget(a.ino, 1);
     assert_eq!(fs.stats().inodes, base.inodes);
 }
+
+#[test]
+fn connection_end_drops_kernel_references_and_frees_unlinked_files() {
+    use fusekit_memfs::{FileLock, LockType};
+    let fs = fs();
+    let base = fs.stats();
+    let (kept, kept_fh) = create(&fs, ROOT_INO, "kept");
+    fs.write(&root(), kept.ino, kept_fh, 0, b"stays", false)
+        .unwrap();
+    let (gone, gone_fh) = create(&fs, ROOT_INO, "gone");
+    fs.write(&root(), gone.ino, gone_fh, 0, &[1u8; 4096], false)
+        .unwrap();
+    fs.unlink(&root(), ROOT_INO, n("gone")).unwrap();
+    fs.setlk(
+        kept.ino,
+        1,
+        &FileLock {
+            start: 0,
+            end: 0,
+            typ: LockType::Write,
+            pid: 1,
+        },
+        false,
+    )
+    .unwrap();
+    fs.connection_ended();
+    let s = fs.stats();
+    assert_eq!(s.open_handles, 0);
+    assert_eq!(s.inodes, base.inodes + 1, "only the named file is left");
+    assert_eq!(s.bytes_used, 4096, "its one page");
+    assert!(fs.getattr(gone.ino).is_err());
+    let probe = FileLock {
+        start: 0,
+        end: 0,
+        typ: LockType::Write,
+        pid: 2,
+    };
+    assert_eq!(
+        fs.getlk(kept.ino, 2, &probe, false).unwrap().typ,
+        LockType::Unlock
+    );
+    // A new connection finds the named file by lookup.
+    let a = fs.lookup(ROOT_INO, n("kept")).unwrap();
+    let fh = fs.open(&root(), a.ino, O_RDONLY).unwrap();
+    assert_eq!(read_all(&fs, a.ino, fh), b"stays");
+}

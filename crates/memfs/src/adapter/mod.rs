@@ -104,6 +104,11 @@ impl Filesystem for MemFsAdapter {
         Ok(())
     }
 
+    fn destroy(&self) {
+        // The kernel's references died with the connection; FORGETs may never come.
+        self.fs.connection_ended();
+    }
+
     fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
         match self.fs.lookup(parent, name) {
             Ok(a) => reply.entry(&self.entry(&a)),
