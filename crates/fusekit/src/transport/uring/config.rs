@@ -46,7 +46,7 @@ impl RingFlags {
     /// The flags the session uses unless told otherwise (chosen by measurement; see the
     /// module documentation of the io_uring transport).
     pub const fn default_flags() -> RingFlags {
-        RingFlags::COOP_TASKRUN
+        RingFlags::SINGLE_ISSUER.union(RingFlags::DEFER_TASKRUN)
     }
 }
 

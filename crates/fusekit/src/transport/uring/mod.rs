@@ -26,14 +26,25 @@
 //! its own ring. No other thread ever calls io_uring_enter on it, so SINGLE_ISSUER and
 //! DEFER_TASKRUN are safe to use and EEXIST cannot occur.
 //!
-//! Ring flags, measured on the project machine (2 CPUs, Linux 6.18, `examples/uring_bench.rs`,
-//! one queue thread per CPU pinned to it, depth 8; numbers are the median of three runs):
+//! Ring flags, measured on the project machine (2 CPUs, Linux 6.18, release build of
+//! `examples/uring_bench.rs`: a filesystem that does no work, queue depth 8, one queue thread
+//! per CPU pinned to it; median of 3 rounds of 2 s per case; the machine was shared, load
+//! average 13-20, so differences under ~15% are noise). Operations per second:
 //!
-//! | flags                          | creates/s | 4 KiB O_DIRECT rand-read IOPS |
-//! |--------------------------------|-----------|-------------------------------|
-//! | none                           | (see report) | (see report)               |
+//! | transport / ring flags          | create x1 | create x2 | 4K O_DIRECT read x1 | x2      |
+//! |---------------------------------|-----------|-----------|---------------------|---------|
+//! | /dev/fuse (4 workers)           | 64 733    | 53 805    | 239 350             | 220 824 |
+//! | io_uring, no flags              | 75 091    | 67 607    | 291 891             | 306 850 |
+//! | io_uring, COOP_TASKRUN          | 77 999    | 67 305    | 293 298             | 335 456 |
+//! | io_uring, SINGLE_ISSUER         | 77 890    | 68 306    | 286 647             | 331 327 |
+//! | io_uring, SINGLE_ISSUER+DEFER   | 79 526    | 69 646    | 315 020             | 328 692 |
 //!
-//! The default is [`RingFlags::default_flags`].
+//! A second run (load ~20) ordered them the same way for creates (SINGLE_ISSUER+DEFER_TASKRUN
+//! 72 053/s vs 46 133/s over /dev/fuse single-threaded) with more scatter on reads; unpinned
+//! queue threads were slower for creates (44 893/s). SINGLE_ISSUER|DEFER_TASKRUN is never
+//! worse than the others here, and it costs nothing: the owner-thread rule already holds.
+//! So the default ([`RingFlags::default_flags`]) is SINGLE_ISSUER | DEFER_TASKRUN, with queue
+//! threads pinned to their CPU.
 
 pub(crate) mod config;
 mod cpus;
