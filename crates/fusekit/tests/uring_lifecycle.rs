@@ -12,12 +12,19 @@ use uring_util::{fuse_mounts_under, mount, open_fd_count, require_uring, with_de
 const THREADS: usize = 4;
 const CYCLES: usize = 25;
 
+/// The tests here count this process's descriptors and threads: run them one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").expect("tasks").count()
 }
 
 #[test]
 fn concurrent_mount_unmount_over_io_uring() {
+    let _serial = serial();
     let Some(_param) = require_uring("concurrent_mount_unmount_over_io_uring") else {
         return;
     };
@@ -64,5 +71,45 @@ fn concurrent_mount_unmount_over_io_uring() {
         // /dev/fuse) are closed.
         assert_eq!(open_fd_count(), fds_before, "descriptors leaked");
         assert!(thread_count() <= threads_before + 1, "threads left behind");
+    });
+}
+
+#[test]
+fn run_blocks_until_unmounted_over_io_uring() {
+    let _serial = serial();
+    let Some(_param) = require_uring("run_blocks_until_unmounted_over_io_uring") else {
+        return;
+    };
+    with_deadline(Duration::from_secs(60), || {
+        let dir = tempfile::Builder::new()
+            .prefix("fusekit-uring-run-")
+            .tempdir()
+            .unwrap();
+        let session = fusekit::Session::mount(
+            MiniFs::new(),
+            dir.path(),
+            &fusekit::MountOptions::new().fsname("uring-test"),
+        )
+        .expect("mount")
+        .transport(Transport::Uring);
+        let root = dir.path().to_path_buf();
+        let runner = std::thread::spawn(move || session.run());
+        // The mount answers once INIT is done and the rings are registered.
+        let file = root.join("hello");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if std::fs::write(&file, b"run").is_ok() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "mount never served");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"run");
+        fusekit::mount::unmount(&root).expect("unmount");
+        runner
+            .join()
+            .expect("run thread")
+            .expect("run ends cleanly after unmount");
+        assert!(fuse_mounts_under(&root).is_empty());
     });
 }
