@@ -153,6 +153,12 @@ impl<FS: Filesystem> Session<FS> {
         self
     }
 
+    /// Tests only: the io_uring options, for fault injection.
+    #[cfg(test)]
+    pub(crate) fn uring_options_mut(&mut self) -> &mut UringOptions {
+        &mut self.uring
+    }
+
     /// Whether each io_uring queue thread is pinned to its CPU (default: yes).
     pub fn uring_pin_threads(mut self, pin: bool) -> Self {
         self.uring.pin = pin;

@@ -52,6 +52,8 @@ mod entry;
 mod handoff;
 mod queue;
 mod sqe;
+#[cfg(test)]
+mod start_tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -86,6 +88,10 @@ pub(crate) struct UringOptions {
     pub(crate) depth: usize,
     pub(crate) flags: RingFlags,
     pub(crate) pin: bool,
+    /// Tests only: register payload buffers this much smaller than the kernel requires, so
+    /// that REGISTER fails for real (-EINVAL) and the fallback paths run.
+    #[cfg(test)]
+    pub(crate) payload_shortfall: usize,
 }
 
 impl Default for UringOptions {
@@ -94,6 +100,8 @@ impl Default for UringOptions {
             depth: DEFAULT_QUEUE_DEPTH,
             flags: RingFlags::default_flags(),
             pin: true,
+            #[cfg(test)]
+            payload_shortfall: 0,
         }
     }
 }
@@ -162,6 +170,8 @@ pub(crate) fn start<FS: Filesystem>(
     let payload_size = MIN_PAYLOAD
         .max(negotiated.max_write as usize)
         .max(usize::from(negotiated.max_pages) * 4096);
+    #[cfg(test)]
+    let payload_size = payload_size - opts.payload_shortfall;
     let depth = opts.depth.clamp(1, MAX_QUEUE_DEPTH);
     let counters = Arc::new(UringCounters::default());
     let (tx, rx) = mpsc::channel();
