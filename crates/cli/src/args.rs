@@ -82,6 +82,23 @@ pub enum FsKind {
         #[command(flatten)]
         common: CommonMount,
     },
+    /// passthrough: mirrors the directory SRC at the mount point, with kernel passthrough for
+    /// file I/O when the kernel allows it (root).
+    Passthrough {
+        /// The directory to mirror.
+        source: PathBuf,
+        /// Where to mount it.
+        mountpoint: PathBuf,
+        /// Never use kernel passthrough: every read and write goes through the daemon.
+        #[arg(long)]
+        no_kernel_passthrough: bool,
+        /// Let the kernel batch buffered writes (turns kernel passthrough off: the kernel
+        /// refuses both together).
+        #[arg(long)]
+        writeback_cache: bool,
+        #[command(flatten)]
+        common: CommonMount,
+    },
     /// hello: a read-only filesystem with one file (the smallest example).
     Hello {
         /// Where to mount it.
@@ -109,6 +126,18 @@ pub enum MountMethodArg {
     Fusermount,
 }
 
+/// Request transport.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum TransportArg {
+    /// io_uring when offered (fuse module parameter enable_uring=Y), else /dev/fuse.
+    #[default]
+    Auto,
+    /// /dev/fuse only.
+    Dev,
+    /// io_uring only.
+    Uring,
+}
+
 #[derive(Debug, Args)]
 pub struct CommonMount {
     /// Mount options, comma-separated: allow_other, default_permissions, ro, fsname=NAME,
@@ -118,6 +147,13 @@ pub struct CommonMount {
     /// How to mount.
     #[arg(long, value_enum, default_value_t)]
     pub method: MountMethodArg,
+    /// How requests travel: io_uring when the kernel offers it (auto), /dev/fuse only (dev),
+    /// or io_uring only (uring: fail when the kernel does not offer it).
+    #[arg(long, value_enum, default_value_t)]
+    pub transport: TransportArg,
+    /// Entries per io_uring queue (one queue per CPU).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub queue_depth: Option<u16>,
     /// Worker threads serving /dev/fuse (default: two per CPU, 2..16).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,

@@ -36,12 +36,27 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             };
             let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
-            serve::serve(fs, &mountpoint, &options, common.workers)
+            serve::serve(fs, &mountpoint, &options, &common)
+        }
+        FsKind::Passthrough {
+            source,
+            mountpoint,
+            no_kernel_passthrough,
+            writeback_cache,
+            common,
+        } => {
+            let options = mount_options(&common, "passthrough")?.default_permissions(true);
+            let opts = fusekit_passthrough::PassthroughOptions::new()
+                .kernel_passthrough(!no_kernel_passthrough && !writeback_cache)
+                .writeback_cache(writeback_cache);
+            let fs = fusekit_passthrough::Passthrough::new(&source, opts)
+                .with_context(|| format!("cannot mirror {}", source.display()))?;
+            serve::serve(fs, &mountpoint, &options, &common)
         }
         FsKind::Hello { mountpoint, common } => {
             let options = mount_options(&common, "hello")?.read_only(true);
             let fs = fusekit_examples::hello::Hello::new(getuid().as_raw(), getgid().as_raw());
-            serve::serve(fs, &mountpoint, &options, common.workers)
+            serve::serve(fs, &mountpoint, &options, &common)
         }
     }
 }
@@ -99,6 +114,8 @@ mod tests {
         CommonMount {
             options: opts.iter().map(|s| s.to_string()).collect(),
             method: MountMethodArg::Auto,
+            transport: crate::args::TransportArg::Auto,
+            queue_depth: None,
             workers: None,
         }
     }

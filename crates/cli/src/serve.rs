@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fusekit::{Filesystem, MountOptions, Session};
+use fusekit::{Filesystem, MountOptions, Session, Transport};
+
+use crate::args::{CommonMount, TransportArg};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -13,17 +15,29 @@ pub fn serve<FS: Filesystem>(
     fs: FS,
     mountpoint: &Path,
     options: &MountOptions,
-    workers: Option<u16>,
+    common: &CommonMount,
 ) -> anyhow::Result<ExitCode> {
     // Register before mounting so a signal during start-up is not lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
     let mut session = Session::mount(fs, mountpoint, options)
         .with_context(|| format!("cannot mount on {}", mountpoint.display()))?;
-    if let Some(n) = workers {
+    if let Some(n) = common.workers {
         session = session.workers(n.into());
     }
+    session = session.transport(match common.transport {
+        TransportArg::Auto => Transport::Auto,
+        TransportArg::Dev => Transport::Dev,
+        TransportArg::Uring => Transport::Uring,
+    });
+    if let Some(n) = common.queue_depth {
+        session = session.uring_queue_depth(n.into());
+    }
     let background = session.spawn().context("the session failed to start")?;
-    tracing::info!(mountpoint = %mountpoint.display(), "mounted; Ctrl-C or `fusekit unmount` to stop");
+    tracing::info!(
+        mountpoint = %mountpoint.display(),
+        transport = %background.transport_in_use(),
+        "mounted; Ctrl-C or `fusekit unmount` to stop"
+    );
     let unmounter = background.unmounter();
     let signal_handle = signals.handle();
     let watcher = std::thread::Builder::new()
