@@ -115,6 +115,12 @@ pub(crate) struct Preflight {
 /// Checks that this process can use FUSE over io_uring at all (before asking the kernel for
 /// it in INIT: once INIT says yes, requests wait for the rings).
 pub(crate) fn preflight(opts: &UringOptions) -> Result<Preflight, String> {
+    // The kernel offers io_uring only with the module parameter on: say so without a round
+    // trip (and without answering INIT first when the transport is required).
+    match std::fs::read_to_string(ENABLE_URING_PARAM) {
+        Ok(v) if matches!(v.trim(), "Y" | "y" | "1") => {}
+        _ => return Err(not_offered_reason()),
+    }
     let queues = cpus::possible_cpus()
         .map_err(|e| format!("io_uring transport unusable: cannot count possible CPUs: {e}"))?;
     if queues > usize::from(u16::MAX) {
@@ -134,7 +140,7 @@ pub(crate) fn preflight(opts: &UringOptions) -> Result<Preflight, String> {
 /// Why INIT did not offer FUSE_OVER_IO_URING, in words.
 pub(crate) fn not_offered_reason() -> String {
     match std::fs::read_to_string(ENABLE_URING_PARAM) {
-        Ok(v) if v.trim() == "N" || v.trim() == "0" => {
+        Ok(v) if matches!(v.trim(), "N" | "n" | "0") => {
             "io_uring transport not offered by the kernel (fuse module parameter enable_uring=N)"
                 .to_string()
         }
