@@ -8,7 +8,10 @@
 #   BENCH_RANDREAD_MIB=256    random-read file size (MiB)
 #   BENCH_SECONDS=3           seconds per timed cell
 #   BENCH_THREADS=$(nproc)    N of the multi-threaded cells (at least 2)
-#   BENCH_TIMEOUT=900         seconds one contender may take before it is stopped
+#   BENCH_WORKLOAD_LIMIT=300  seconds one workload may take (setup and cleanup included) before
+#                             it is stopped with an error and the run goes on
+#   BENCH_TIMEOUT=3600        seconds one benchmark invocation may take before it is killed (a
+#                             backstop for a hung filesystem; its results are then lost)
 #   BENCH_ONLY=id,id          run only these contenders (ids: see `contenders` below)
 #   BENCH_RESULTS=dir         where RESULTS.md and chart.svg go (default bench/results)
 #   BENCH_TINY=1              smoke-test this script: tiny sizes, meaningless numbers
@@ -23,7 +26,8 @@ RANDREAD_MIB=${BENCH_RANDREAD_MIB:-256}
 CELL_SECONDS=${BENCH_SECONDS:-3}
 THREADS=${BENCH_THREADS:-$(nproc)}
 ((THREADS < 2)) && THREADS=2
-TIMEOUT=${BENCH_TIMEOUT:-900}
+TIMEOUT=${BENCH_TIMEOUT:-3600}
+WORKLOAD_LIMIT=${BENCH_WORKLOAD_LIMIT:-300}
 ONLY=${BENCH_ONLY:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
@@ -124,6 +128,7 @@ if [[ -n $FUSEKIT ]] && "$FUSEKIT" bench --help 2>/dev/null | grep -q -- '--seq-
     RUNNER=("$FUSEKIT" bench)
 fi
 log "runner: ${RUNNER[*]}"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 build_libfuse() {
     local ex=/usr/share/doc/libfuse3-dev/examples out=$SCRATCH/libfuse f
@@ -209,6 +214,9 @@ ALL_WORKLOADS=$("$BENCH_BIN" list | awk '{print $1}')
 MAIN_ARGS=()
 for w in $ALL_WORKLOADS; do [[ $w == stat-latency ]] || MAIN_ARGS+=(--workload "$w"); done
 SIZE_ARGS=(--threads "$THREADS" --seconds "$CELL_SECONDS" --seq-mib "$SEQ_MIB" --randread-mib "$RANDREAD_MIB")
+if "${RUNNER[@]}" --help 2>/dev/null | grep -q -- '--workload-limit'; then
+    SIZE_ARGS+=(--workload-limit "$WORKLOAD_LIMIT")
+fi
 # BENCH_TINY=1: smoke-test the script itself (tiny sizes, meaningless numbers).
 [[ ${BENCH_TINY:-} == 1 ]] && SIZE_ARGS+=(--tiny)
 
@@ -325,8 +333,10 @@ contender() {
     # A daemon that died says why in its log.
     local errors
     errors=$(grep -h -m1 -E 'panicked at|Segmentation|core dumped|[Ff]atal|^[Ee]rror' "$WORK/$id.log" "$WORK/$id-nocache.log" 2>/dev/null | head -1 || true)
-    if [[ -n $failed || -n $errors ]]; then
-        [[ -n $errors ]] && failed+="; daemon log: ${errors:0:200}"
+    if [[ -n $errors ]]; then
+        failed+="${failed:+; }daemon log: ${errors:0:200}"
+    fi
+    if [[ -n $failed ]]; then
         NOTES[$id]+="; $failed"
         log "$label: $failed"
     fi
@@ -486,6 +496,8 @@ mkdir -p "$RESULTS"
     echo "Produced by \`bench/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)."
+    echo "Load average (1/5/15 min) when measuring started: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "Open-file limit of the daemons (ulimit -n): $(ulimit -n)."
     echo "Runner: \`$(basename "${RUNNER[0]}") ${RUNNER[1]}\`${BENCH_TINY:+ (BENCH_TINY=1: tiny sizes, numbers meaningless)}; settings under the table."
     echo "Every FUSE contender serves a directory whose data lives on the same tmpfs as the baseline"
     echo "(memfs keeps its data in its own memory). \`stat-latency\` runs on a second mount with"

@@ -19,7 +19,7 @@ pub struct Row {
 }
 
 /// The merged table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Comparison {
     pub rows: Vec<Row>,
     /// Column keys in first-seen order.
@@ -28,10 +28,7 @@ pub struct Comparison {
 
 /// Merges reports; the first one is the baseline of every ratio.
 pub fn merge(reports: &[(String, BenchReport)]) -> Comparison {
-    let mut c = Comparison {
-        rows: Vec::new(),
-        columns: Vec::new(),
-    };
+    let mut c = Comparison::default();
     for (label, report) in reports {
         c.add(label, Some(report.clone()), "");
     }
@@ -132,8 +129,9 @@ impl Comparison {
     }
 
     /// Settings of the baseline run, row notes, errors and unsupported cells per row, then the
-    /// method notes: once when every row that ran the workload has the same note, else per row.
-    /// Per-run details (counts) stay in the JSON reports.
+    /// method notes: once when every row with notes for that workload has the same note (rows
+    /// where it failed early have none), else per row. Per-run details (counts) stay in the JSON
+    /// reports.
     fn render_notes(&self) -> String {
         let mut out = String::new();
         if let Some(b) = self.baseline() {
@@ -154,7 +152,7 @@ impl Comparison {
             ));
         }
         let mut notes = Vec::new();
-        // (workload, note) -> rows having it; workload -> rows that ran it.
+        // (workload, note) -> rows having it; workload -> rows with any note for it.
         let mut method: Vec<((String, String), Vec<String>)> = Vec::new();
         let mut ran: Vec<(String, usize)> = Vec::new();
         for row in &self.rows {
@@ -179,9 +177,11 @@ impl Comparison {
                         crate::Outcome::Measured { .. } => {}
                     }
                 }
-                match ran.iter_mut().find(|(name, _)| *name == w.workload) {
-                    Some((_, n)) => *n += 1,
-                    None => ran.push((w.workload.clone(), 1)),
+                if !w.notes.is_empty() {
+                    match ran.iter_mut().find(|(name, _)| *name == w.workload) {
+                        Some((_, n)) => *n += 1,
+                        None => ran.push((w.workload.clone(), 1)),
+                    }
                 }
                 for n in &w.notes {
                     let key = (w.workload.clone(), n.clone());
@@ -335,6 +335,24 @@ mod tests {
         let row_c = md.lines().find(|l| l.starts_with("| c |")).unwrap();
         assert!(row_c.contains("| error | error |"), "{md}");
         assert!(md.contains("**c** stat-latency: error: EIO"), "{md}");
+    }
+
+    #[test]
+    fn a_row_that_failed_early_does_not_split_shared_notes() {
+        let mut failed = sample("y", 1.0);
+        failed.results[1].metrics.clear();
+        failed.results[1].notes.clear();
+        failed.results[1].error = Some("EIO".into());
+        let md = merge(&[
+            ("a".into(), sample("tmpfs", 1.0)),
+            ("b".into(), sample("z", 1.0)),
+            ("c".into(), failed),
+        ])
+        .render_markdown();
+        assert!(
+            md.contains("\n- stat-latency: attribute caching as mounted\n"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
 
 use rustix::fs::{openat, Advice, Mode, OFlags, CWD};
 
@@ -43,19 +44,47 @@ pub(crate) fn write_all(fd: impl AsFd, mut buf: &[u8]) -> io::Result<()> {
 }
 
 /// Creates `name` in `dir` holding `size` bytes of pseudo-random data written in `block`-sized
-/// writes, fsync'ed.
-pub(crate) fn make_file(dir: impl AsFd, name: &str, size: u64, block: usize) -> io::Result<()> {
+/// writes, fsync'ed; `check` is called before every block (it fails when time is up).
+pub(crate) fn make_file(
+    dir: impl AsFd,
+    name: &str,
+    size: u64,
+    block: usize,
+    check: &dyn Fn(u64) -> io::Result<()>,
+) -> io::Result<()> {
     let fd = create(dir, name)?;
     let mut buf = vec![0u8; block];
     crate::rng::Rng::new(size).fill(&mut buf);
     let mut left = size;
     while left > 0 {
+        check(size - left)?;
         let n = left.min(block as u64) as usize;
         write_all(&fd, &buf[..n])?;
         left -= n as u64;
     }
     rustix::fs::fsync(&fd)?;
     Ok(())
+}
+
+/// Removes `dir` and everything below it, giving up with `TimedOut` once `deadline` passes
+/// (the rest is left behind rather than stalling the run).
+pub(crate) fn remove_tree(dir: &Path, deadline: Instant) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "gave up removing it: out of time",
+            ));
+        }
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            remove_tree(&path, deadline)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    std::fs::remove_dir(dir)
 }
 
 /// How the page cache was emptied (said in the report).
@@ -195,6 +224,22 @@ mod tests {
         assert!(!t.is_empty());
         let (p, _) = mount_of(Path::new("/proc/self")).expect("/proc is mounted");
         assert_eq!(p, "proc");
+    }
+
+    #[test]
+    fn remove_tree_removes_nested_dirs_and_respects_the_deadline() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("r");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        for p in ["f", "a/g", "a/b/h"] {
+            std::fs::write(root.join(p), b"x").unwrap();
+        }
+        let past = Instant::now();
+        let e = remove_tree(&root, past).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(root.exists());
+        remove_tree(&root, Instant::now() + std::time::Duration::from_secs(60)).unwrap();
+        assert!(!root.exists());
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct BenchOptions {
     pub stat_files: usize,
     /// How the page cache is emptied before timed reads.
     pub cache_drop: CacheDrop,
+    /// Longest time one workload may spend, setup and cleanup included, before it is stopped
+    /// with an error and the run moves on (a filesystem that creates files very slowly must not
+    /// stall the whole run). Checked between operations: a single hung syscall is not bounded.
+    pub workload_limit: Duration,
 }
 
 /// 1 MiB.
@@ -74,6 +78,7 @@ impl BenchOptions {
             readdir_large: 100_000,
             stat_files: 1000,
             cache_drop: CacheDrop::Auto,
+            workload_limit: Duration::from_secs(300),
         }
     }
 
@@ -90,6 +95,7 @@ impl BenchOptions {
             readdir_large: 120,
             stat_files: 20,
             cache_drop: CacheDrop::Fadvise,
+            workload_limit: Duration::from_secs(60),
             ..BenchOptions::new(dir)
         }
     }
@@ -102,6 +108,9 @@ impl BenchOptions {
         }
         if self.duration.is_zero() {
             return bad("duration must be positive");
+        }
+        if self.workload_limit < self.duration * 2 {
+            return bad("workload_limit must leave room for at least two timed phases");
         }
         if self.seq_block == 0 || self.seq_bytes < self.seq_block as u64 {
             return bad("seq_bytes must hold at least one block of seq_block > 0 bytes");

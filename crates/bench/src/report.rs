@@ -142,6 +142,9 @@ pub struct BenchReport {
     pub fs_type: String,
     /// Mount source of that mount.
     pub fs_source: String,
+    /// Kernel release (`uname -r`) of the machine that measured.
+    #[serde(default)]
+    pub kernel: String,
     pub settings: Settings,
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,
@@ -265,6 +268,7 @@ pub(crate) mod tests {
             dir: "/mnt/x".into(),
             fs_type: fs_type.into(),
             fs_source: "src".into(),
+            kernel: "6.18.0".into(),
             settings: Settings {
                 threads: 2,
                 duration_ms: 3000,

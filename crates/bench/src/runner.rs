@@ -5,10 +5,10 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::BenchError;
-use crate::fsio::{mount_of, open_dir};
+use crate::fsio::{mount_of, open_dir, remove_tree};
 use crate::options::BenchOptions;
 use crate::progress::{Phase, Progress};
 use crate::report::{BenchReport, Settings, WorkloadResult};
@@ -86,7 +86,7 @@ pub fn run(
         });
         results.push(result);
     }
-    if let Err(e) = fs::remove_dir_all(&root) {
+    if let Err(e) = remove_tree(&root, Instant::now() + opts.workload_limit) {
         tracing::warn!("cannot remove {}: {e}", root.display());
     }
     let (fs_type, fs_source) =
@@ -95,6 +95,10 @@ pub fn run(
         dir: opts.dir.display().to_string(),
         fs_type,
         fs_source,
+        kernel: rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned(),
         settings: Settings {
             threads: opts.threads,
             duration_ms: opts.duration.as_millis() as u64,
@@ -162,6 +166,7 @@ fn run_one(
         metrics: Vec::new(),
         notes: Vec::new(),
         details: Vec::new(),
+        deadline: Instant::now() + opts.workload_limit,
     };
     let outcome = (w.run)(&mut ctx);
     if let Err(e) = &outcome {
@@ -173,7 +178,8 @@ fn run_one(
     result.details = std::mem::take(&mut ctx.details);
     result.error = outcome.err().map(|e| e.to_string());
     drop(ctx);
-    if let Err(e) = fs::remove_dir_all(&dir) {
+    // Leftovers of a failed workload get a cleanup budget of their own.
+    if let Err(e) = remove_tree(&dir, Instant::now() + opts.workload_limit) {
         result
             .notes
             .push(format!("could not remove its directory: {e}"));

@@ -173,3 +173,28 @@ fn selection_and_bad_directories() {
         Err(BenchError::BadDir { .. })
     ));
 }
+
+#[test]
+fn a_workload_over_its_time_limit_stops_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = BenchOptions::tiny(dir.path());
+    opts.workloads = vec!["readdir-100k".into(), "metadata".into()];
+    opts.readdir_large = 1_000_000; // far more than 100 ms of creates anywhere
+    opts.workload_limit = Duration::from_millis(100);
+    let started = std::time::Instant::now();
+    let report = run(&opts, &mut |_| {}).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the limit bounded the run"
+    );
+    let readdir = &report.results[0];
+    let error = readdir.error.as_deref().expect("readdir-100k stopped");
+    assert!(
+        error.contains("limit per workload, during setup, after creating"),
+        "{error}"
+    );
+    assert!(readdir.metrics.is_empty());
+    let metadata = &report.results[1];
+    assert_eq!(metadata.error, None);
+    assert!(metadata.metrics[0].value().unwrap() > 0.0);
+}

@@ -49,6 +49,10 @@ enum Command {
         /// Size of the random-read file in MiB.
         #[arg(long, default_value_t = 256)]
         randread_mib: u64,
+        /// Seconds one workload may take, setup and cleanup included, before it is stopped
+        /// with an error and the run goes on.
+        #[arg(long, default_value_t = 300.0)]
+        workload_limit: f64,
         /// Tiny sizes and durations (a smoke run).
         #[arg(long)]
         tiny: bool,
@@ -110,6 +114,7 @@ fn real_main(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             seconds,
             seq_mib,
             randread_mib,
+            workload_limit,
             tiny,
             cache_drop,
             json,
@@ -122,6 +127,7 @@ fn real_main(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 o.duration = Duration::try_from_secs_f64(seconds)?;
                 o.seq_bytes = seq_mib << 20;
                 o.randread_bytes = randread_mib << 20;
+                o.workload_limit = Duration::try_from_secs_f64(workload_limit)?;
                 o
             };
             opts.workloads = workloads;
@@ -147,10 +153,7 @@ fn real_main(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             markdown,
             plot,
         } => {
-            let mut c = Comparison {
-                rows: Vec::new(),
-                columns: Vec::new(),
-            };
+            let mut c = Comparison::default();
             for row in &rows {
                 let (label, files) = split(row)?;
                 let note: Vec<&str> = notes

@@ -91,6 +91,8 @@ pub(crate) struct Ctx<'a> {
     pub metrics: Vec<Metric>,
     pub notes: Vec<String>,
     pub details: Vec<String>,
+    /// When this workload's time is up (see [`BenchOptions::workload_limit`]).
+    pub deadline: Instant,
 }
 
 impl Ctx<'_> {
@@ -116,6 +118,11 @@ impl Ctx<'_> {
                 reason: reason.to_string(),
             },
         });
+    }
+
+    /// Fails with `TimedOut` once the workload's time is up; `during` says where it was.
+    pub(crate) fn check(&self, during: impl FnOnce() -> String) -> io::Result<()> {
+        check_deadline(self.deadline, self.opts.workload_limit, during)
     }
 
     /// Something this run happened to do (counts), not a property of the method.
@@ -147,6 +154,25 @@ pub(crate) fn timed_loop(
             return Ok((n, elapsed));
         }
     }
+}
+
+/// Fails with `TimedOut` once `deadline` has passed.
+pub(crate) fn check_deadline(
+    deadline: Instant,
+    limit: Duration,
+    during: impl FnOnce() -> String,
+) -> io::Result<()> {
+    if Instant::now() < deadline {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!(
+            "stopped after the {} s limit per workload, during {}",
+            limit.as_secs(),
+            during()
+        ),
+    ))
 }
 
 /// `count` per second of `elapsed`.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{openat, unlinkat, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::{rate, wrong, Ctx};
+use super::{check_deadline, rate, wrong, Ctx};
 use crate::fsio::{drop_cache, make_file, open_direct, Aligned, Dropped};
 use crate::options::{CacheDrop, MIB};
 use crate::progress::Phase;
@@ -55,7 +55,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, direct: bool) -> io::Result<()> {
     let size = ctx.opts.randread_bytes / BLOCK as u64 * BLOCK as u64;
     let blocks = size / BLOCK as u64;
     ctx.phase(Phase::Setup);
-    make_file(&ctx.dirfd, FILE, size, MIB as usize)?;
+    let (deadline, limit) = (ctx.deadline, ctx.opts.workload_limit);
+    let check = move |done: u64| {
+        check_deadline(deadline, limit, || {
+            format!("setup, after writing {} of {} MiB", done / MIB, size / MIB)
+        })
+    };
+    make_file(&ctx.dirfd, FILE, size, MIB as usize, &check)?;
     let unsupported = if direct {
         direct_unsupported(&ctx.dirfd)?
     } else {

@@ -25,6 +25,7 @@ fn listing(ctx: &mut Ctx<'_>, n: usize) -> io::Result<()> {
     let path = ctx.dir.join("d");
     let dfd = open_dir(&path)?;
     for i in 0..n {
+        ctx.check(|| format!("setup, after creating {i} of {n} entries"))?;
         drop(create(dfd.as_fd(), &format!("e{i:07}"))?);
     }
     let list = || -> io::Result<u64> {
@@ -50,6 +51,7 @@ fn listing(ctx: &mut Ctx<'_>, n: usize) -> io::Result<()> {
     ctx.detail(format!("{listings} full listings"));
     ctx.phase(Phase::Cleanup);
     for i in 0..n {
+        ctx.check(|| format!("cleanup, after removing {i} of {n} entries"))?;
         unlinkat(&dfd, format!("e{i:07}").as_str(), AtFlags::empty())?;
     }
     drop(dfd);

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use rustix::fs::{openat, unlinkat, AtFlags, Mode, OFlags};
 
-use super::{wrong, Ctx};
+use super::{check_deadline, wrong, Ctx};
 use crate::fsio::{create, drop_cache, make_file, write_all};
 use crate::options::MIB;
 use crate::progress::Phase;
@@ -20,6 +20,16 @@ fn warm_bytes(ctx: &Ctx<'_>) -> u64 {
         .max(ctx.opts.seq_block as u64)
 }
 
+/// A `make_file` progress check that fails once the workload's time is up.
+fn checker(ctx: &Ctx<'_>, what: &'static str) -> impl Fn(u64) -> io::Result<()> {
+    let (deadline, limit) = (ctx.deadline, ctx.opts.workload_limit);
+    move |done| {
+        check_deadline(deadline, limit, || {
+            format!("{what}, after {} MiB", done / MIB)
+        })
+    }
+}
+
 fn mib_per_sec(bytes: u64, secs: f64) -> f64 {
     bytes as f64 / MIB as f64 / secs.max(1e-9)
 }
@@ -27,7 +37,13 @@ fn mib_per_sec(bytes: u64, secs: f64) -> f64 {
 pub(crate) fn write(ctx: &mut Ctx<'_>) -> io::Result<()> {
     let (size, block) = (ctx.opts.seq_bytes, ctx.opts.seq_block);
     ctx.phase(Phase::Warmup);
-    make_file(&ctx.dirfd, "warm", warm_bytes(ctx), block)?;
+    make_file(
+        &ctx.dirfd,
+        "warm",
+        warm_bytes(ctx),
+        block,
+        &checker(ctx, "warm-up"),
+    )?;
     unlinkat(&ctx.dirfd, "warm", AtFlags::empty())?;
     let mut buf = vec![0u8; block];
     Rng::new(1).fill(&mut buf);
@@ -35,7 +51,9 @@ pub(crate) fn write(ctx: &mut Ctx<'_>) -> io::Result<()> {
     let start = Instant::now();
     let fd = create(&ctx.dirfd, "seq")?;
     let mut left = size;
+    let check = checker(ctx, "the timed write");
     while left > 0 {
+        check(size - left)?;
         let n = left.min(block as u64) as usize;
         write_all(&fd, &buf[..n])?;
         left -= n as u64;
@@ -55,9 +73,15 @@ pub(crate) fn write(ctx: &mut Ctx<'_>) -> io::Result<()> {
 }
 
 /// Reads `fd` to its end in `buf`-sized reads; returns the byte count.
-fn read_to_end(fd: &std::os::fd::OwnedFd, buf: &mut [u8], limit: u64) -> io::Result<u64> {
+fn read_to_end(
+    fd: &std::os::fd::OwnedFd,
+    buf: &mut [u8],
+    limit: u64,
+    check: &dyn Fn(u64) -> io::Result<()>,
+) -> io::Result<u64> {
     let mut total = 0;
     while total < limit {
+        check(total)?;
         let n = rustix::io::read(fd, &mut *buf)?;
         if n == 0 {
             break;
@@ -70,7 +94,7 @@ fn read_to_end(fd: &std::os::fd::OwnedFd, buf: &mut [u8], limit: u64) -> io::Res
 pub(crate) fn read(ctx: &mut Ctx<'_>) -> io::Result<()> {
     let (size, block) = (ctx.opts.seq_bytes, ctx.opts.seq_block);
     ctx.phase(Phase::Setup);
-    make_file(&ctx.dirfd, "seq", size, block)?;
+    make_file(&ctx.dirfd, "seq", size, block, &checker(ctx, "setup"))?;
     let mut buf = vec![0u8; block];
     let open = |ctx: &Ctx<'_>| {
         openat(
@@ -81,13 +105,14 @@ pub(crate) fn read(ctx: &mut Ctx<'_>) -> io::Result<()> {
         )
     };
     ctx.phase(Phase::Warmup);
-    read_to_end(&open(ctx)?, &mut buf, warm_bytes(ctx))?;
+    let check = checker(ctx, "reading");
+    read_to_end(&open(ctx)?, &mut buf, warm_bytes(ctx), &check)?;
     let fd = open(ctx)?;
     let how = drop_cache(&fd, ctx.opts.cache_drop)?;
     ctx.note(how.describe());
     ctx.phase(Phase::Measure(String::new()));
     let start = Instant::now();
-    let got = read_to_end(&fd, &mut buf, u64::MAX)?;
+    let got = read_to_end(&fd, &mut buf, u64::MAX, &check)?;
     let secs = start.elapsed().as_secs_f64();
     drop(fd);
     if got != size {

@@ -22,7 +22,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) -> io::Result<()> {
     let names: Vec<CString> = (0..ctx.opts.stat_files)
         .map(|i| CString::new(format!("s{i}")).expect("no NUL in a generated name"))
         .collect();
-    for name in &names {
+    for (i, name) in names.iter().enumerate() {
+        ctx.check(|| format!("setup, after creating {i} of {} files", names.len()))?;
         drop(create(&ctx.dirfd, name.to_str().expect("ASCII name"))?);
     }
     ctx.phase(Phase::Warmup);
@@ -59,7 +60,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>) -> io::Result<()> {
     ));
     ctx.detail(format!("{} stats timed", s.count));
     ctx.phase(Phase::Cleanup);
-    for name in &names {
+    for (i, name) in names.iter().enumerate() {
+        ctx.check(|| format!("cleanup, after removing {i} of {} files", names.len()))?;
         unlinkat(&ctx.dirfd, name.as_c_str(), AtFlags::empty())?;
     }
     Ok(())
