@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use crate::format::{si, sig3};
 
 /// One bar: its length (None draws only the text) and the text written after it.
 pub(crate) struct Bar {
@@ -92,10 +91,24 @@ impl Scale {
         (self.lo as i32..=self.hi.floor() as i32)
             .map(|d| {
                 let v = 10f64.powi(d);
-                (v, if v >= 1.0 { si(v) } else { sig3(v) })
+                (v, decade_label(d))
             })
             .collect()
     }
+}
+
+/// `10^d` written plainly: 0.01, 0.1, 1, 10, 100, 1k, 10k, ..., 1M, ..., 1G.
+fn decade_label(d: i32) -> String {
+    if d < 0 {
+        return format!("{:.*}", (-d) as usize, 10f64.powi(d));
+    }
+    let (suffix, rest) = match d {
+        0..=2 => ("", d),
+        3..=5 => ("k", d - 3),
+        6..=8 => ("M", d - 6),
+        _ => ("G", d - 9),
+    };
+    format!("{}{suffix}", 10u64.pow(rest as u32))
 }
 
 impl Chart {
@@ -336,7 +349,7 @@ pub(crate) mod tests {
         let svg = chart().render();
         assert_well_formed(&svg);
         // values 0.25..3 → axis 0.1..3.45, decade ticks 0.1 and 1 only
-        assert!(svg.contains(">0.100<") && svg.contains(">1.00<") && !svg.contains(">10.0<"));
+        assert!(svg.contains(">0.1<") && svg.contains(">1<") && !svg.contains(">10<"));
     }
 
     #[test]
@@ -362,6 +375,12 @@ pub(crate) mod tests {
         assert_eq!(l.lo, 0.0);
         assert!((l.hi - 9200f64.log10()).abs() < 1e-9);
         assert!((l.x(1000.0) - (X0 + 3.0 / l.hi * (X1 - X0))).abs() < 1e-6);
-        assert_eq!(l.ticks().len(), 4, "1, 10, 100, 1k");
+        let labels: Vec<String> = l.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["1", "10", "100", "1k"]);
+        let small = Scale::new(&[0.002, 1.0], None);
+        let labels: Vec<String> = small.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["0.001", "0.01", "0.1", "1"]);
+        assert_eq!(decade_label(7), "10M");
+        assert_eq!(decade_label(9), "1G");
     }
 }
