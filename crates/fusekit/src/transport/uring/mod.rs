@@ -26,6 +26,13 @@
 //! its own ring. No other thread ever calls io_uring_enter on it, so SINGLE_ISSUER and
 //! DEFER_TASKRUN are safe to use and EEXIST cannot occur.
 //!
+//! Blocking. A queue thread runs handlers inline, so a handler that blocks stalls the
+//! requests of that CPU's queue (other CPUs' queues go on). A filesystem with slow operations
+//! should keep the reply handle and answer from its own threads: the entry stays with
+//! userspace, the queue thread serves its other entries (queue depth > 1), and the reply is
+//! handed over as described above. A handler must never wait for another request to arrive on
+//! the same queue.
+//!
 //! Ring flags, measured on the project machine (2 CPUs, Linux 6.18, release build of
 //! `examples/uring_bench.rs`: a filesystem that does no work, queue depth 8, one queue thread
 //! per CPU pinned to it; median of 3 rounds of 2 s per case; the machine was shared, load
