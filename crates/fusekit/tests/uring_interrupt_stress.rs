@@ -174,6 +174,7 @@ fn concurrent_writers_and_readers_keep_their_bytes() {
                     let path = root.join(format!("writer-{t}"));
                     let f = std::fs::OpenOptions::new()
                         .create(true)
+                        .truncate(true)
                         .read(true)
                         .write(true)
                         .open(&path)
