@@ -164,6 +164,13 @@ pub(crate) fn run_queue<FS: Filesystem>(
 }
 
 fn pin_to_cpu(cpu: usize) {
+    if cpu >= rustix::thread::CpuSet::MAX_CPU {
+        tracing::debug!(
+            cpu,
+            "CPU number beyond the affinity mask; queue thread not pinned"
+        );
+        return;
+    }
     let mut set = rustix::thread::CpuSet::new();
     set.set(cpu);
     if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
