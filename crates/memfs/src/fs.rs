@@ -82,7 +82,9 @@ impl MemFs {
     /// The kernel connection ended (unmount or abort): the kernel now holds no lookup
     /// reference and no open handle, and may never send the FORGETs and RELEASEs for them.
     /// Drops them all, with every lock, and frees what only they kept alive (unlinked files);
-    /// named files stay, so the same engine can be served again by a new connection.
+    /// named files stay, so the same engine can be served again by a new connection. Only
+    /// for an engine served by one connection at a time (the adapter calls it from
+    /// `destroy`): another live connection's references would be dropped too.
     pub fn connection_ended(&self) {
         let handles = self.handles.drain();
         self.locks.clear();

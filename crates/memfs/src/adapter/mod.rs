@@ -45,6 +45,9 @@ impl Default for AdapterOptions {
 }
 
 /// memfs served through fusekit.
+///
+/// Serve one engine through one connection at a time: when the connection ends (`destroy`),
+/// the engine drops every kernel reference, handle and lock ([`MemFs::connection_ended`]).
 #[derive(Debug, Clone)]
 pub struct MemFsAdapter {
     fs: Arc<MemFs>,
