@@ -330,6 +330,10 @@ contender() {
         FILES[$id]=$j-main.json
         [[ -f $j-stat.json ]] && FILES[$id]+=",$j-stat.json"
     fi
+    # fusekit's daemon logs the transport it ended up using (io_uring may fall back to /dev/fuse).
+    local transport
+    transport=$(grep -h -o -m1 'transport=[^ ]*' "$WORK/$id.log" 2>/dev/null | head -1 || true)
+    [[ -n $transport ]] && NOTES[$id]+="; daemon reported $transport"
     # A daemon that died says why in its log.
     local errors
     errors=$(grep -h -m1 -E 'panicked at|Segmentation|core dumped|[Ff]atal|^[Ee]rror' "$WORK/$id.log" "$WORK/$id-nocache.log" 2>/dev/null | head -1 || true)

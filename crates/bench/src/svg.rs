@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-
 /// One bar: its length (None draws only the text) and the text written after it.
 pub(crate) struct Bar {
     pub value: Option<f64>,
