@@ -48,7 +48,10 @@
 //!
 //! A second run (load ~20) ordered them the same way for creates (SINGLE_ISSUER+DEFER_TASKRUN
 //! 72 053/s vs 46 133/s over /dev/fuse single-threaded) with more scatter on reads; unpinned
-//! queue threads were slower for creates (44 893/s). SINGLE_ISSUER|DEFER_TASKRUN is never
+//! queue threads were slower for creates (44 893/s). A third run (load 11-17): /dev/fuse
+//! 43 745 / 62 306 creates/s and 256 362 / 158 718 IOPS; SINGLE_ISSUER+DEFER_TASKRUN 81 462 /
+//! 73 310 creates/s and 317 434 / 329 607 IOPS, the best of all flag sets in three of the four
+//! cases (COOP_TASKRUN alone collapsed to 31 569 creates/s in that run). SINGLE_ISSUER|DEFER_TASKRUN is never
 //! worse than the others here, and it costs nothing: the owner-thread rule already holds.
 //! So the default ([`RingFlags::default_flags`]) is SINGLE_ISSUER | DEFER_TASKRUN, with queue
 //! threads pinned to their CPU.
