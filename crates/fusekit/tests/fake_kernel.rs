@@ -710,13 +710,9 @@ fn requests_before_init_are_refused_and_destroy_runs_once() {
     );
 }
 
-/// A transport that reaches end-of-file before INIT must make `spawn` fail, not spin.
-/// Ignored until `session/init.rs::handshake` treats `read() == 0` as the end of the
-/// connection: today it decodes the empty buffer, logs "malformed request", and reads again
-/// forever at full CPU (a real /dev/fuse answers ENODEV instead, so only fake transports and
-/// socket-based ones are affected).
+/// A transport that reaches end-of-file before INIT must make `spawn` fail, not spin (a real
+/// /dev/fuse answers ENODEV instead; fake and socket-based transports report EOF).
 #[test]
-#[ignore = "known bug: handshake loops on EOF before INIT (see doc comment)"]
 fn closing_before_init_fails_spawn() {
     let probe = Arc::new(Probe::default());
     let (kernel, theirs) = FakeKernel::pair();

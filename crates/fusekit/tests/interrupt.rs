@@ -102,7 +102,7 @@ fn signal_interrupts_blocked_read_with_eintr() {
         // read(2) returns EINTR instead of restarting. Test process only.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = ignore_signal as usize;
+            action.sa_sigaction = ignore_signal as *const () as usize;
             libc::sigemptyset(&mut action.sa_mask);
             assert_eq!(
                 libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),

@@ -13,7 +13,7 @@ use common::{require_kernel, with_deadline, TestMount};
 use fusekit::abi::{InitFlags, OpenOutFlags, WriteFlags};
 use fusekit::{
     Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyEntry,
-    ReplyOpen, ReplyWrite, Request, SetAttr, ROOT_ID,
+    ReplyOpen, ReplyWrite, Request, SetAttr, Transport, ROOT_ID,
 };
 
 #[derive(Default)]
@@ -91,8 +91,13 @@ fn one_mib_writes_cloned_fds_and_default_capabilities() {
     with_deadline(Duration::from_secs(60), || {
         let sink = Arc::new(Sink::default());
         let before = dev_fuse_fds();
-        let mount =
-            TestMount::with_workers(WriteSink(Arc::clone(&sink)), &MountOptions::new(), Some(3));
+        // /dev/fuse explicitly: over io_uring only one /dev/fuse worker remains.
+        let mount = TestMount::with_transport(
+            WriteSink(Arc::clone(&sink)),
+            &MountOptions::new(),
+            Some(3),
+            Transport::Dev,
+        );
         assert_eq!(
             dev_fuse_fds() - before,
             3,

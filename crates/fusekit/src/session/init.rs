@@ -30,6 +30,13 @@ pub(crate) fn handshake<FS: Filesystem>(
 ) -> Result<Negotiated, SessionError> {
     loop {
         let n = match dev.read(buf) {
+            // End of file: a transport that is not /dev/fuse was closed before INIT.
+            Ok(0) => {
+                return Err(SessionError::Device {
+                    during: "reading INIT",
+                    source: Errno::NODEV,
+                })
+            }
             Ok(n) => n,
             Err(Errno::INTR | Errno::AGAIN | Errno::NOENT) => continue,
             Err(e) => {

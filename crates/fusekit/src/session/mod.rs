@@ -521,10 +521,16 @@ impl Drop for BackgroundSession {
         if self.destroy.is_none() {
             return;
         }
-        if let Some(u) = &self.unmounter {
-            if let Err(e) = u.unmount() {
-                tracing::warn!(error = %e, "unmount on drop failed");
-            }
+        let Some(u) = &self.unmounter else {
+            // Served from a caller's descriptor: nothing here can make the workers' reads
+            // return, so joining could wait forever. Detach them; they end when the caller
+            // closes its side (call `join` first to wait for that).
+            tracing::debug!("dropping a session without an unmounter; workers detached");
+            self.threads.clear();
+            return;
+        };
+        if let Err(e) = u.unmount() {
+            tracing::warn!(error = %e, "unmount on drop failed");
         }
         let _ = self.join_inner();
     }

@@ -96,9 +96,20 @@ impl TestMount {
         options: &MountOptions,
         workers: Option<usize>,
     ) -> Self {
+        Self::with_transport(fs, options, workers, fusekit::Transport::Auto)
+    }
+
+    pub fn with_transport<FS: Filesystem>(
+        fs: FS,
+        options: &MountOptions,
+        workers: Option<usize>,
+        transport: fusekit::Transport,
+    ) -> Self {
         let dir = temp_dir("mnt");
         let path = dir.path().to_path_buf();
-        let mut session = Session::mount(fs, &path, options).expect("mount");
+        let mut session = Session::mount(fs, &path, options)
+            .expect("mount")
+            .transport(transport);
         if let Some(n) = workers {
             session = session.workers(n);
         }
