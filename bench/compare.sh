@@ -15,6 +15,7 @@
 #   BENCH_ONLY=id,id          run only these contenders (ids: see `contenders` below)
 #   BENCH_RESULTS=dir         where RESULTS.md and chart.svg go (default bench/results)
 #   BENCH_TINY=1              smoke-test this script: tiny sizes, meaningless numbers
+#   BENCH_KEEP_NOFILE=1       keep the shell's open-file limit (default: raise it to fs.nr_open)
 # Peers are built into bench/scratch (git-ignored); none of their code is committed.
 set -euo pipefail
 
@@ -36,6 +37,15 @@ die() { log "error: $*"; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "run as root (mounts, drop_caches, kernel passthrough)"
 [[ -e /dev/fuse ]] || die "/dev/fuse is missing"
+
+# Passthroughs that keep one fd per inode the kernel knows (fusekit passthrough, libfuse
+# passthrough_ll) need more than 100k fds for readdir-100k, and none of them raises its own
+# limit: every daemon gets the system maximum unless BENCH_KEEP_NOFILE=1.
+NOFILE_BEFORE=$(ulimit -n)
+if [[ ${BENCH_KEEP_NOFILE:-} != 1 ]]; then
+    ulimit -n "$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)" 2>/dev/null ||
+        ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Clean-up: every mount this script makes and every daemon it starts is undone on exit,
@@ -501,7 +511,7 @@ mkdir -p "$RESULTS"
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)."
     echo "Load average (1/5/15 min) when measuring started: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Open-file limit of the daemons (ulimit -n): $(ulimit -n)."
+    echo "Open-file limit of the daemons (ulimit -n): $(ulimit -n) (the shell had $NOFILE_BEFORE; fd-per-inode passthroughs need over 100k for readdir-100k)."
     echo "Runner: \`$(basename "${RUNNER[0]}") ${RUNNER[1]}\`${BENCH_TINY:+ (BENCH_TINY=1: tiny sizes, numbers meaningless)}; settings under the table."
     echo "Every FUSE contender serves a directory whose data lives on the same tmpfs as the baseline"
     echo "(memfs keeps its data in its own memory). \`stat-latency\` runs on a second mount with"
