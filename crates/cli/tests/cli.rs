@@ -31,11 +31,18 @@ fn temp_dir() -> tempfile::TempDir {
 
 /// Runs the CLI to completion with a deadline.
 fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fusekit");
+    // Another test thread forking while a copied binary is still open for writing makes exec
+    // fail with ETXTBSY for a moment: retry.
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.expect("spawn fusekit"),
+        }
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if child.try_wait().unwrap().is_some() {

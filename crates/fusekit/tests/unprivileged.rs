@@ -68,16 +68,27 @@ fn run_as_nobody(role: &str, cycles: u32) -> std::process::Output {
         Some(rustix::fs::Gid::from_raw(NOBODY)),
     )
     .unwrap();
-    std::process::Command::new(&exe)
-        .args(["--exact", "role_entry", "--nocapture", "--test-threads=1"])
-        .env(ROLE, role)
-        .env("FUSEKIT_UNPRIV_CYCLES", cycles.to_string())
-        .env("TMPDIR", &work)
-        .env_remove("CI")
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .expect("run test binary as nobody")
+    // A thread forking elsewhere in this process may briefly hold the copy's write
+    // descriptor, making exec fail with ETXTBSY: retry for a moment.
+    let mut tries = 0;
+    loop {
+        let result = std::process::Command::new(&exe)
+            .args(["--exact", "role_entry", "--nocapture", "--test-threads=1"])
+            .env(ROLE, role)
+            .env("FUSEKIT_UNPRIV_CYCLES", cycles.to_string())
+            .env("TMPDIR", &work)
+            .env_remove("CI")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output();
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.expect("run test binary as nobody"),
+        }
+    }
 }
 
 fn assert_child_ok(role: &str, out: &std::process::Output) {
