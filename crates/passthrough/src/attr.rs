@@ -128,6 +128,30 @@ impl Passthrough {
         Ok(file_attr(&stat_fd(inode.fd())?))
     }
 
+    /// ACCESS (sent only without `default_permissions`): the source filesystem's verdict for
+    /// `caller` (the daemon's own when `None`).
+    pub(crate) fn do_access(
+        &self,
+        caller: Option<&crate::creds::Caller>,
+        ino: Ino,
+        mask: i32,
+    ) -> Result<(), Errno> {
+        let inode = self.inodes.get(ino)?;
+        let access = rustix::fs::Access::from_bits_truncate(mask as u32);
+        if access.is_empty() {
+            return Ok(());
+        }
+        if inode.is_symlink() {
+            return Ok(());
+        }
+        let path = proc_path(inode.fd());
+        let _guard = match caller {
+            Some(c) => crate::creds::CredGuard::become_caller(c)?,
+            None => crate::creds::CredGuard::none(),
+        };
+        rustix::fs::accessat(rustix::fs::CWD, path.as_c_str(), access, AtFlags::EACCESS)
+    }
+
     pub(crate) fn do_readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         let inode = self.inodes.get(ino)?;
         let target = rustix::fs::readlinkat(inode.fd(), c"", Vec::new())?;

@@ -132,6 +132,8 @@ fn xattr_reply(reply: ReplyXattr, r: Result<XattrValue, Errno>) {
 impl Filesystem for Passthrough {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
         config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
+        // The few direct-I/O handles (see `io::new_handle`) may still be mmapped.
+        config.enable_if_offered(InitFlags::DIRECT_IO_ALLOW_MMAP);
         if self.opts.delegate_locks {
             config.enable_if_offered(InitFlags::POSIX_LOCKS | InitFlags::FLOCK_LOCKS);
         }
@@ -417,6 +419,10 @@ impl Filesystem for Passthrough {
 
     fn removexattr(&self, _req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
         empty_reply(reply, self.do_removexattr(ino, name))
+    }
+
+    fn access(&self, req: &Request<'_>, ino: Ino, mask: i32, reply: ReplyEmpty) {
+        empty_reply(reply, self.do_access(self.caller(req).as_ref(), ino, mask))
     }
 
     fn create(

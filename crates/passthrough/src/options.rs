@@ -5,6 +5,13 @@ use std::time::Duration;
 
 /// Options of a [`Passthrough`](crate::Passthrough) filesystem.
 ///
+/// # Permissions
+/// Mount with `default_permissions` (the CLI does by default): the kernel then checks every
+/// access against the modes and owners the source reports, as for any local filesystem.
+/// Without it a root daemon opens, reads, writes, renames and removes on behalf of anyone
+/// who can reach the mount (only create-like calls run as the caller, and ACCESS answers
+/// with the caller's rights) — acceptable for a single-user mount, not with `allow_other`.
+///
 /// # Coherence with the source directory
 /// Changes made directly in the source directory become visible through the mount once the
 /// kernel's cached names and attributes expire: `entry_timeout` for names (lookups and

@@ -125,3 +125,43 @@ fn supplementary_groups_count_on_the_source() {
         drop(mnt);
     });
 }
+
+/// Without default_permissions the kernel asks the filesystem (ACCESS); the answer is the
+/// source filesystem's verdict for the caller, not for the root daemon.
+#[test]
+fn access_answers_for_the_caller_without_default_permissions() {
+    if !require_kernel("access_answers_for_the_caller_without_default_permissions") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        let src = temp_dir("acc-src");
+        std::fs::set_permissions(src.path(), PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::write(src.path().join("secret"), b"").unwrap();
+        std::fs::set_permissions(src.path().join("secret"), PermissionsExt::from_mode(0o600))
+            .unwrap();
+        std::fs::write(src.path().join("public"), b"").unwrap();
+        std::fs::set_permissions(src.path().join("public"), PermissionsExt::from_mode(0o644))
+            .unwrap();
+        let fs = fusekit_passthrough::Passthrough::new(src.path(), PassthroughOptions::default())
+            .unwrap();
+        let options = common::passthrough_mount_options().default_permissions(false);
+        let mnt = common::TestMount::new(fs, &options);
+        let m = mnt.path().to_path_buf();
+        let answers = as_user(NOBODY, NOBODY, &[], move || {
+            let check = |name: &str, a: rustix::fs::Access| {
+                rustix::fs::access(m.join(name), a).map_err(|e| e.raw_os_error())
+            };
+            (
+                check("secret", rustix::fs::Access::READ_OK),
+                check("public", rustix::fs::Access::READ_OK),
+                check("public", rustix::fs::Access::WRITE_OK),
+            )
+        });
+        assert_eq!(answers, (Err(libc::EACCES), Ok(()), Err(libc::EACCES)));
+        assert_eq!(
+            rustix::fs::access(mnt.path().join("secret"), rustix::fs::Access::WRITE_OK),
+            Ok(())
+        );
+        drop(mnt);
+    });
+}
