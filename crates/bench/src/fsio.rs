@@ -179,7 +179,7 @@ pub(crate) fn mount_of(dir: &Path) -> Option<(String, String)> {
                 .filter(|c| matches!(c, Component::Normal(_)))
                 .count();
             // Later lines with the same depth are mounted on top: they win.
-            if best.as_ref().map_or(true, |b| depth >= b.0) {
+            if best.as_ref().is_none_or(|b| depth >= b.0) {
                 best = Some((depth, fs_type.to_string(), unescape(source)));
             }
         }

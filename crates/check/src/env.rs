@@ -268,7 +268,7 @@ pub fn mount_info(path: &Path) -> Option<(String, Vec<String>)> {
             continue;
         }
         let len = mp.len();
-        if best.as_ref().map_or(true, |b| len >= b.0) {
+        if best.as_ref().is_none_or(|b| len >= b.0) {
             let opts = f[5].split(',').map(String::from).collect();
             best = Some((len, f[sep + 1].to_string(), opts));
         }

@@ -43,7 +43,7 @@ impl MemFs {
             }
         }
         if let Some(gid) = changes.gid {
-            let uid_ok = changes.uid.map_or(true, |u| u == st.uid);
+            let uid_ok = changes.uid.is_none_or(|u| u == st.uid);
             let member = gid == st.gid || c.in_group(gid).unwrap_or(true);
             if !(c.is_root() || (c.uid == st.uid && uid_ok && member)) {
                 return Err(Errno::PERM);

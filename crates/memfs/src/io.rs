@@ -291,7 +291,7 @@ impl MemFs {
         if len == 0 {
             return Ok(0);
         }
-        if off_out.checked_add(len).map_or(true, |e| e > MAX_FILE_SIZE) {
+        if off_out.checked_add(len).is_none_or(|e| e > MAX_FILE_SIZE) {
             return Err(Errno::FBIG);
         }
         if ino_in == ino_out && off_in < off_out + len && off_out < off_in + len {

@@ -57,8 +57,8 @@ impl Identity {
             && m.mount_point == self.mountpoint
             && self
                 .connection_id
-                .map_or(true, |id| m.connection_id() == Some(id))
-            && self.mount_id.map_or(true, |id| m.mount_id == id)
+                .is_none_or(|id| m.connection_id() == Some(id))
+            && self.mount_id.is_none_or(|id| m.mount_id == id)
     }
 
     /// Whether this mount is still in mountinfo.
