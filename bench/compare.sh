@@ -100,6 +100,10 @@ stop_daemon() {  # wait up to 10 s for $DAEMON to exit after its unmount, then k
 cleanup() {
     local rc=$? i
     trap - EXIT INT TERM
+    if [[ -n $RUNNER_PID ]]; then  # a benchmark still running: stop it before unmounting
+        kill -TERM "$RUNNER_PID" 2>/dev/null || true
+        wait "$RUNNER_PID" 2>/dev/null || true
+    fi
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount_point "${MOUNTS[i]}"; done
     [[ -n $HOLD_FD ]] && exec {HOLD_FD}>&-
     stop_daemon
@@ -220,9 +224,14 @@ MOUNTS+=("$TMPFS")
 SRC=$TMPFS/src
 
 ALL_WORKLOADS=$("$BENCH_BIN" list | awk '{print $1}')
-# Every workload but stat-latency (measured on its own mount with attribute caching off).
+# Every workload but stat-latency (measured on its own mount with attribute caching off), with
+# readdir-100k last: a daemon that runs out of fds there (one per inode, 100k inodes) would
+# otherwise fail every workload after it.
 MAIN_ARGS=()
-for w in $ALL_WORKLOADS; do [[ $w == stat-latency ]] || MAIN_ARGS+=(--workload "$w"); done
+for w in $ALL_WORKLOADS; do
+    [[ $w == stat-latency || $w == readdir-100k ]] || MAIN_ARGS+=(--workload "$w")
+done
+MAIN_ARGS+=(--workload readdir-100k)
 SIZE_ARGS=(--threads "$THREADS" --seconds "$CELL_SECONDS" --seq-mib "$SEQ_MIB" --randread-mib "$RANDREAD_MIB")
 if "${RUNNER[@]}" --help 2>/dev/null | grep -q -- '--workload-limit'; then
     SIZE_ARGS+=(--workload-limit "$WORKLOAD_LIMIT")
@@ -230,11 +239,18 @@ fi
 # BENCH_TINY=1: smoke-test the script itself (tiny sizes, meaningless numbers).
 [[ ${BENCH_TINY:-} == 1 ]] && SIZE_ARGS+=(--tiny)
 
+# Run in the background and waited for, so a TERM to this script is handled at once (bash
+# defers traps until a foreground child exits); the clean-up stops it.
+RUNNER_PID=""
 bench_dir() {  # run the benchmark on $1, JSON to $2, extra args after
-    local dir=$1 json=$2
+    local dir=$1 json=$2 rc=0
     shift 2
     timeout --kill-after=10 "$TIMEOUT" "${RUNNER[@]}" "$dir" "${SIZE_ARGS[@]}" --json "$json" "$@" \
-        >"$json.txt" 2>"$json.progress"
+        >"$json.txt" 2>"$json.progress" &
+    RUNNER_PID=$!
+    wait "$RUNNER_PID" || rc=$?
+    RUNNER_PID=""
+    return "$rc"
 }
 
 # mount_fs MNT LOG CMD...: start a daemon serving MNT in the foreground; wait until mounted.
@@ -331,7 +347,7 @@ contender() {
         fi
     else
         NOTES[$id]="\`${cmd[*]}\`; $note"
-        bench_dir "$MNT$subdir" "$j-main.json" ||
+        bench_dir "$MNT$subdir" "$j-main.json" --workload stat-latency "${MAIN_ARGS[@]}" ||
             failed="run failed or timed out (${TIMEOUT}s): $(tail -2 "$j-main.json.progress" | tr '\n' ' ')"
         unmount_fs "$MNT"
     fi
@@ -511,7 +527,11 @@ mkdir -p "$RESULTS"
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)."
     echo "Load average (1/5/15 min) when measuring started: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Open-file limit of the daemons (ulimit -n): $(ulimit -n) (the shell had $NOFILE_BEFORE; fd-per-inode passthroughs need over 100k for readdir-100k)."
+    if [[ $(ulimit -n) == "$NOFILE_BEFORE" ]]; then
+        echo "Open-file limit of the daemons (ulimit -n): $NOFILE_BEFORE, which could not be raised here; passthroughs holding one fd per inode need over 100k for readdir-100k (run last for them)."
+    else
+        echo "Open-file limit of the daemons (ulimit -n): raised from $NOFILE_BEFORE to $(ulimit -n)."
+    fi
     echo "Runner: \`$(basename "${RUNNER[0]}") ${RUNNER[1]}\`${BENCH_TINY:+ (BENCH_TINY=1: tiny sizes, numbers meaningless)}; settings under the table."
     echo "Every FUSE contender serves a directory whose data lives on the same tmpfs as the baseline"
     echo "(memfs keeps its data in its own memory). \`stat-latency\` runs on a second mount with"
