@@ -141,7 +141,8 @@ mod tests {
         assert_eq!(parse_size("512M"), Ok(512 << 20));
         assert_eq!(parse_size("2g"), Ok(2 << 30));
         assert!(parse_size("12x").unwrap_err().contains("suffix"));
-        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+        assert!(parse_size("lots").unwrap_err().contains("\"lots\""));
+        assert!(parse_size("1.5G").unwrap_err().contains("not a size"));
         assert!(parse_size("99999999999T")
             .unwrap_err()
             .contains("too large"));

@@ -100,7 +100,13 @@ fn header(opcode: Opcode, unique: u64, nodeid: u64, body: usize) -> abi::InHeade
 /// Writes one request (on the stack) and reads its reply; returns the reply's error field.
 fn roundtrip(sock: &OwnedFd, req: &[u8], reply: &mut [u8]) -> (i32, usize) {
     rustix::io::write(sock, req).expect("write request");
-    let n = rustix::io::read(sock, &mut *reply).expect("read reply (timed out?)");
+    let n = loop {
+        match rustix::io::read(sock, &mut *reply) {
+            // A signal meant for another thread of the harness may interrupt the wait.
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other.expect("read reply (timed out?)"),
+        }
+    };
     let (out, _) = abi::OutHeader::read_from_prefix(&reply[..n]).unwrap();
     assert_eq!(out.len as usize, n);
     (out.error, n)
@@ -141,7 +147,12 @@ fn small_requests_allocate_nothing() {
         .spawn()
         .expect("INIT");
     let mut reply = vec![0u8; 1 << 16];
-    let n = rustix::io::read(&ours, &mut reply).unwrap();
+    let n = loop {
+        match rustix::io::read(&ours, &mut reply) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other.unwrap(),
+        }
+    };
     let (out, _) = abi::OutHeader::read_from_prefix(&reply[..n]).unwrap();
     assert_eq!(out.error, 0, "INIT answered");
 
