@@ -28,6 +28,40 @@ pub enum Command {
     /// Judge any mounted directory (fusekit, libfuse, go-fuse, ext4, tmpfs...) with the
     /// conformance and race suite; exit status 1 when a case fails.
     Check(CheckArgs),
+    /// Measure any directory with the benchmark workloads (metadata, stat latency, readdir,
+    /// sequential and random I/O); see bench/compare.sh for the side-by-side comparison.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The directory to measure (workloads create and remove their own files in it).
+    #[arg(required_unless_present = "list")]
+    pub dir: Option<PathBuf>,
+    /// Run only this workload (repeatable; default: all; see --list).
+    #[arg(long = "workload", value_name = "NAME")]
+    pub workloads: Vec<String>,
+    /// Threads for the multi-threaded workloads (default: CPUs, at least 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub threads: Option<usize>,
+    /// Seconds per timed measurement.
+    #[arg(long, value_name = "S", default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Size of the sequential read/write file in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub seq_mib: u64,
+    /// Tiny sizes and durations (a smoke run).
+    #[arg(long)]
+    pub tiny: bool,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write an SVG chart to FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// List the workloads and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

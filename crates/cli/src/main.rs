@@ -1,6 +1,7 @@
 //! The `fusekit` command: mount the bundled filesystems, unmount anything, check any mount.
 
 mod args;
+mod bench_cmd;
 mod check_cmd;
 mod logging;
 mod mount_cmd;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         Command::Mount(m) => mount_cmd::run(m),
         Command::Unmount(u) => mount_cmd::unmount(u),
         Command::Check(c) => check_cmd::run_check(c),
+        Command::Bench(b) => bench_cmd::run_bench(b),
     };
     match result {
         Ok(code) => code,

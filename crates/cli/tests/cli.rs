@@ -353,3 +353,46 @@ fn check_runs_against_a_plain_directory_and_reports() {
         "check left files behind"
     );
 }
+
+#[test]
+fn bench_tiny_run_writes_table_json_and_chart() {
+    let dir = temp_dir();
+    let out_dir = temp_dir();
+    let json = out_dir.path().join("r.json");
+    let svg = out_dir.path().join("r.svg");
+    let out = run(Command::new(BIN)
+        .arg("bench")
+        .arg(dir.path())
+        .args([
+            "--tiny",
+            "--workload",
+            "metadata",
+            "--workload",
+            "seq-write",
+            "--json",
+        ])
+        .arg(&json)
+        .arg("--plot")
+        .arg(&svg));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("metadata") && table.contains("files/s"),
+        "{table}"
+    );
+    let json = std::fs::read_to_string(&json).unwrap();
+    assert!(json.contains("\"metadata\""), "{json}");
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .trim_start()
+        .starts_with("<svg"));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "bench left files behind"
+    );
+    let out = run(Command::new(BIN)
+        .arg("bench")
+        .arg(dir.path().join("missing")));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing"), "{}", stderr(&out));
+}
