@@ -180,8 +180,10 @@ fn run_one(
     drop(ctx);
     // Leftovers of a failed workload get a cleanup budget of their own.
     if let Err(e) = remove_tree(&dir, Instant::now() + opts.workload_limit) {
+        // A per-run detail (the workload's own error, if any, is reported already): keeping it
+        // out of the method notes lets a comparison state those once for every row.
         result
-            .notes
+            .details
             .push(format!("could not remove its directory: {e}"));
     }
     result
