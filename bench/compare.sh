@@ -135,10 +135,12 @@ if ! (cd "$ROOT" && cargo build --release -p fusekit-cli) >"$WORK/build-cli.log"
 fi
 VERSIONS+=("fusekit: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)")
 
-# The runner: `fusekit bench` when the CLI has it with the size flags, else the library's own
-# runner (the same code either way).
+# The runner: `fusekit bench` when the CLI has it with every flag this script passes, else the
+# library's own runner (the same library code either way).
 RUNNER=("$BENCH_BIN" run)
-if [[ -n $FUSEKIT ]] && "$FUSEKIT" bench --help 2>/dev/null | grep -q -- '--seq-mib'; then
+if [[ -n $FUSEKIT ]] && cli_help=$("$FUSEKIT" bench --help 2>/dev/null) &&
+    grep -q -- '--seq-mib' <<<"$cli_help" && grep -q -- '--randread-mib' <<<"$cli_help" &&
+    grep -q -- '--workload-limit' <<<"$cli_help"; then
     RUNNER=("$FUSEKIT" bench)
 fi
 log "runner: ${RUNNER[*]}"
@@ -237,7 +239,7 @@ if "${RUNNER[@]}" --help 2>/dev/null | grep -q -- '--workload-limit'; then
     SIZE_ARGS+=(--workload-limit "$WORKLOAD_LIMIT")
 fi
 # BENCH_TINY=1: smoke-test the script itself (tiny sizes, meaningless numbers).
-[[ ${BENCH_TINY:-} == 1 ]] && SIZE_ARGS+=(--tiny)
+[[ ${BENCH_TINY:-} == 1 ]] && SIZE_ARGS=(--tiny)
 
 # Run in the background and waited for, so a TERM to this script is handled at once (bash
 # defers traps until a foreground child exits); the clean-up stops it.
