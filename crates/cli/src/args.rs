@@ -50,6 +50,13 @@ pub struct BenchArgs {
     /// Size of the sequential read/write file in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub seq_mib: u64,
+    /// Size of the random-read file in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub randread_mib: u64,
+    /// Seconds one workload may take (setup and cleanup included) before it is stopped with
+    /// an error and the run goes on.
+    #[arg(long, value_name = "S", default_value_t = 300.0)]
+    pub workload_limit: f64,
     /// Tiny sizes and durations (a smoke run).
     #[arg(long)]
     pub tiny: bool,
@@ -113,6 +120,9 @@ pub enum FsKind {
         /// Let the kernel batch buffered writes (writeback cache).
         #[arg(long)]
         writeback_cache: bool,
+        /// How long the kernel may cache names and attributes, in seconds (0 = ask every time).
+        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        timeout: f64,
         #[command(flatten)]
         common: CommonMount,
     },
@@ -130,6 +140,10 @@ pub enum FsKind {
         /// refuses both together).
         #[arg(long)]
         writeback_cache: bool,
+        /// How long the kernel may cache names and attributes, in seconds (0 = ask every time;
+        /// changes made directly in SRC show through after at most this long).
+        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        timeout: f64,
         #[command(flatten)]
         common: CommonMount,
     },

@@ -28,6 +28,13 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             anyhow::anyhow!("--seconds {}: must be a positive number", args.seconds)
         })?;
         o.seq_bytes = args.seq_mib << 20;
+        o.randread_bytes = args.randread_mib << 20;
+        o.workload_limit = Duration::try_from_secs_f64(args.workload_limit).map_err(|_| {
+            anyhow::anyhow!(
+                "--workload-limit {}: must be a positive number",
+                args.workload_limit
+            )
+        })?;
         o
     };
     opts.workloads = args.workloads;

@@ -18,8 +18,10 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             size_limit,
             max_inodes,
             writeback_cache,
+            timeout,
             common,
         } => {
+            let ttl = seconds("--timeout", timeout)?;
             let options = mount_options(&common, "memfs")?.default_permissions(true);
             let mut limits = fusekit_memfs::Limits::tmpfs_default();
             if let Some(bytes) = size_limit {
@@ -32,8 +34,8 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             let engine =
                 fusekit_memfs::MemFs::new(limits, (getuid().as_raw(), getgid().as_raw()), 0o755);
             let adapter_options = fusekit_memfs::AdapterOptions {
+                ttl,
                 writeback_cache,
-                ..Default::default()
             };
             let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
             serve::serve(fs, &mountpoint, &options, &common)
@@ -43,12 +45,15 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             mountpoint,
             no_kernel_passthrough,
             writeback_cache,
+            timeout,
             common,
         } => {
+            let ttl = seconds("--timeout", timeout)?;
             let options = mount_options(&common, "passthrough")?.default_permissions(true);
             let opts = fusekit_passthrough::PassthroughOptions::new()
                 .kernel_passthrough(!no_kernel_passthrough && !writeback_cache)
-                .writeback_cache(writeback_cache);
+                .writeback_cache(writeback_cache)
+                .timeout(ttl);
             let fs = fusekit_passthrough::Passthrough::new(&source, opts)
                 .with_context(|| format!("cannot mirror {}", source.display()))?;
             serve::serve(fs, &mountpoint, &options, &common)
@@ -65,6 +70,12 @@ pub fn unmount(args: UnmountArgs) -> anyhow::Result<ExitCode> {
     fusekit::mount::unmount(&args.mountpoint)
         .with_context(|| format!("cannot unmount {}", args.mountpoint.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A non-negative number of seconds given on the command line.
+fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .map_err(|_| anyhow::anyhow!("{flag} {value}: must be a number of seconds >= 0"))
 }
 
 /// Parses `-o a,b=c` lists into mount options; unknown options pass through to the kernel.
