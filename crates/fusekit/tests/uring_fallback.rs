@@ -87,7 +87,7 @@ fn uring_off_strict_fails_auto_falls_back_once() {
             std::fs::read(m.path().join("x")).unwrap(),
             b"over /dev/fuse"
         );
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         assert!(stats.snapshot().requests > 3);
         let lines: Vec<String> = log
             .lock()

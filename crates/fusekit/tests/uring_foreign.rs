@@ -66,7 +66,7 @@ fn ten_thousand_foreign_replies_single_issuer_defer_taskrun() {
             v.iter().filter(|t| t.starts_with("fusekit-uring-")).count()
         });
         eprintln!("ring counters after {REPLIES} fstat calls: {after:?}");
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         drop(workers);
         assert_eq!(
             failures.load(Ordering::Relaxed),
@@ -157,7 +157,7 @@ fn abort_with_a_held_reply_ends_the_session() {
             .expect("GETATTR arrived");
         let unmounter = m.session().unmounter().unwrap();
         unmounter.abort().unwrap();
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         let r = stat.join().unwrap();
         assert!(r.is_err(), "the held request failed with the connection");
         // The late reply finds the queue closed: counted, not an error, no crash.

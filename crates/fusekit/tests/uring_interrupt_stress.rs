@@ -146,7 +146,7 @@ fn interrupt_reaches_a_request_served_over_the_ring() {
             "READ served on the ring"
         );
         let ring = m.session().uring_stats().unwrap();
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         assert!(ring.requests >= 3, "{ring:?}");
         assert!(
             stats.snapshot().interrupts >= 1,
@@ -225,7 +225,7 @@ fn concurrent_writers_and_readers_keep_their_bytes() {
             t.join().expect("writer thread");
         }
         let ring = m.session().uring_stats().unwrap();
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         assert_eq!(ring.submit_errors, 0);
         assert_eq!(ring.commit_errors, 0);
         // At least one WRITE and one direct READ per round went over the rings.

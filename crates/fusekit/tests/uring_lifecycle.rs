@@ -48,7 +48,7 @@ fn concurrent_mount_unmount_over_io_uring() {
                             format!("thread {t} cycle {c}")
                         );
                         let root = m.path().to_path_buf();
-                        let stats = m.finish();
+                        let stats = m.finish_with_handle();
                         ring_requests += stats.uring().expect("uring stats").requests;
                         let end = stats.snapshot();
                         assert_eq!(end.reply_errors, 0, "{end:?}");

@@ -61,7 +61,7 @@ fn hello_over_io_uring() {
         assert_eq!(ring.submit_errors, 0);
         // Over /dev/fuse only INIT (not counted as served) and FORGETs may have arrived.
         assert!(total >= ring.requests);
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         let end = stats.snapshot();
         assert_eq!(end.reply_errors, 0, "{end:?}");
         assert!(fuse_mounts_under(&root).is_empty());
@@ -160,7 +160,7 @@ fn read_write_filesystem_over_io_uring() {
 
         let ring = m.session().uring_stats().unwrap();
         let total = m.session().stats().requests;
-        let stats = m.finish();
+        let stats = m.finish_with_handle();
         assert!(ring.requests > 200, "{ring:?}");
         assert_eq!(ring.submit_errors, 0);
         assert_eq!(ring.commit_errors, 0);
@@ -218,6 +218,6 @@ fn auto_uses_io_uring_when_offered() {
             "one queue per possible CPU ({cpus:?})"
         );
         assert!(ring.requests > 0);
-        m.finish();
+        m.finish_with_handle();
     });
 }

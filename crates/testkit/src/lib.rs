@@ -104,25 +104,14 @@ impl TestMount {
         workers: Option<usize>,
         transport: fusekit::Transport,
     ) -> Self {
-        let dir = temp_dir("mnt");
-        let path = dir.path().to_path_buf();
-        let mut session = Session::mount(fs, &path, options)
-            .expect("mount")
-            .transport(transport);
-        if let Some(n) = workers {
-            session = session.workers(n);
-        }
-        let session = session.spawn().expect("session start");
-        let unmounter = session.unmounter();
-        if let Some(u) = &unmounter {
-            live_unmounters().lock().unwrap().push(u.clone());
-        }
-        TestMount {
-            session: Some(session),
-            unmounter,
-            dir,
-            path,
-        }
+        try_mount(fs, options, |s| {
+            let s = s.transport(transport);
+            match workers {
+                Some(n) => s.workers(n),
+                None => s,
+            }
+        })
+        .expect("mount and start the session")
     }
 
     pub fn path(&self) -> &Path {
@@ -204,6 +193,28 @@ impl Drop for TestMount {
         }
         self.shutdown();
     }
+}
+
+/// Mounts `fs` on a fresh temp dir, lets `configure` adjust the session, and starts it. A
+/// failure to mount or start is returned, so tests can check it.
+pub fn try_mount<FS: Filesystem>(
+    fs: FS,
+    options: &MountOptions,
+    configure: impl FnOnce(Session<FS>) -> Session<FS>,
+) -> Result<TestMount, fusekit::SessionError> {
+    let dir = temp_dir("mnt");
+    let path = dir.path().to_path_buf();
+    let session = configure(Session::mount(fs, &path, options)?).spawn()?;
+    let unmounter = session.unmounter();
+    if let Some(u) = &unmounter {
+        live_unmounters().lock().unwrap().push(u.clone());
+    }
+    Ok(TestMount {
+        session: Some(session),
+        unmounter,
+        dir,
+        path,
+    })
 }
 
 /// Open file descriptors of this process.

@@ -2,7 +2,9 @@
 //! `enable_uring` guard, a mount guard that takes a configured `Session`, and `MiniFs`, a small
 //! flat read/write filesystem that records which thread served each operation.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
+
+pub use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -23,26 +25,6 @@ pub const PARAM: &str = "/sys/module/fuse/parameters/enable_uring";
 
 fn ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Root and /dev/fuse, or skip (fail under CI=true).
-pub fn require_kernel(test: &str) -> bool {
-    let root = rustix::process::geteuid().is_root();
-    let dev = Path::new("/dev/fuse").exists();
-    if root && dev {
-        return true;
-    }
-    let why = if root {
-        "/dev/fuse is missing"
-    } else {
-        "not running as root"
-    };
-    assert!(
-        !ci(),
-        "{test}: needs to mount FUSE filesystems but {why} (CI=true)"
-    );
-    eprintln!("SKIPPED {test}: {why}; this test mounts through the kernel");
-    false
 }
 
 /// Kernel version (major, minor) from uname.
@@ -136,139 +118,19 @@ pub fn require_uring(test: &str) -> Option<UringParam> {
     Some(UringParam::set("Y"))
 }
 
-fn live_unmounters() -> &'static Mutex<Vec<Unmounter>> {
-    static LIVE: OnceLock<Mutex<Vec<Unmounter>>> = OnceLock::new();
-    LIVE.get_or_init(|| Mutex::new(Vec::new()))
-}
+/// The io_uring tests' mount guard is the shared one.
+pub type Mounted = TestMount;
 
-/// Runs `f` with a time limit; on timeout every live mount of this binary is aborted and the
-/// test fails.
-pub fn with_deadline<T: Send + 'static>(
-    limit: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let v = f();
-        let _ = tx.send(());
-        v
-    });
-    match rx.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            for u in live_unmounters().lock().unwrap().iter() {
-                let _ = u.abort();
-                let _ = u.unmount();
-            }
-            panic!("test exceeded its deadline of {limit:?} (connections aborted)");
-        }
-    }
-}
-
-/// A session mounted on a temp dir; dropping it unmounts and joins (aborting if stuck).
-pub struct Mounted {
-    session: Option<BackgroundSession>,
-    unmounter: Option<Unmounter>,
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-/// Mounts `fs` and lets `configure` set the session up before it starts.
+/// Mounts `fs` (fsname "uring-test", subtype "uringtest") and lets `configure` set the session
+/// up before it starts.
 pub fn mount<FS: Filesystem>(
     fs: FS,
     configure: impl FnOnce(Session<FS>) -> Session<FS>,
 ) -> Result<Mounted, fusekit::SessionError> {
-    let dir = tempfile::Builder::new()
-        .prefix("fusekit-uring-")
-        .tempdir()
-        .expect("tempdir");
-    let path = dir.path().to_path_buf();
     let options = MountOptions::new()
         .fsname("uring-test")
         .subtype("uringtest");
-    let session = configure(Session::mount(fs, &path, &options)?).spawn()?;
-    let unmounter = session.unmounter();
-    if let Some(u) = &unmounter {
-        live_unmounters().lock().unwrap().push(u.clone());
-    }
-    Ok(Mounted {
-        session: Some(session),
-        unmounter,
-        _dir: dir,
-        path,
-    })
-}
-
-impl Mounted {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn session(&self) -> &BackgroundSession {
-        self.session.as_ref().expect("session")
-    }
-
-    /// Unmounts and waits (20 s at most) for every thread; returns the counters handle.
-    pub fn finish(mut self) -> fusekit::StatsHandle {
-        self.shutdown().expect("shutdown")
-    }
-
-    fn shutdown(&mut self) -> Option<fusekit::StatsHandle> {
-        let session = self.session.take()?;
-        session.unmount().expect("unmount");
-        let stats = session.stats_handle();
-        let (tx, rx) = mpsc::channel();
-        let joiner = std::thread::spawn(move || {
-            let r = session.join();
-            let _ = tx.send(());
-            r
-        });
-        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-            if let Some(u) = &self.unmounter {
-                let _ = u.abort();
-            }
-            let _ = rx.recv_timeout(Duration::from_secs(10));
-            panic!("session threads did not stop within 20 s of unmount");
-        }
-        joiner
-            .join()
-            .expect("join")
-            .expect("session ended with an error");
-        if let Some(u) = &self.unmounter {
-            live_unmounters()
-                .lock()
-                .unwrap()
-                .retain(|x| x.mountpoint() != u.mountpoint());
-        }
-        Some(stats)
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        if self.session.is_none() {
-            return;
-        }
-        if std::thread::panicking() {
-            if let Some(u) = &self.unmounter {
-                let _ = u.unmount();
-                let _ = u.abort();
-            }
-            if let Some(s) = self.session.take() {
-                let (tx, rx) = mpsc::channel();
-                std::thread::spawn(move || {
-                    let _ = s.join();
-                    let _ = tx.send(());
-                });
-                let _ = rx.recv_timeout(Duration::from_secs(10));
-            }
-            return;
-        }
-        self.shutdown();
-    }
+    fusekit_testkit::try_mount(fs, &options, configure)
 }
 
 /// FUSE mounts under `prefix` in /proc/self/mountinfo.
