@@ -108,6 +108,14 @@ impl ReplyEmpty {
     pub fn ok(self) {
         self.inner.ok()
     }
+
+    /// Success or the error, as an operation returned it.
+    pub fn result(self, result: Result<(), Errno>) {
+        match result {
+            Ok(()) => self.ok(),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyEntry {

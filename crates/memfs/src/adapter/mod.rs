@@ -205,17 +205,11 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn unlink(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        match self.fs.unlink(&caller(req, 0), parent, name) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.unlink(&caller(req, 0), parent, name))
     }
 
     fn rmdir(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        match self.fs.rmdir(&caller(req, 0), parent, name) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.rmdir(&caller(req, 0), parent, name))
     }
 
     fn rename(
@@ -228,17 +222,14 @@ impl Filesystem for MemFsAdapter {
         flags: u32,
         reply: ReplyEmpty,
     ) {
-        match self.fs.rename(
+        reply.result(self.fs.rename(
             &caller(req, 0),
             parent,
             name,
             newparent,
             newname,
             RenameFlags(flags),
-        ) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        ))
     }
 
     fn link(
@@ -308,10 +299,7 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn flush(&self, _req: &Request<'_>, ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
-        match self.fs.flush(ino, fh, Some(lock_owner)) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.flush(ino, fh, Some(lock_owner)))
     }
 
     fn release(
@@ -326,17 +314,11 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyEmpty,
     ) {
         let owner = if flock_release { lock_owner } else { None };
-        match self.fs.release(ino, fh, owner) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.release(ino, fh, owner))
     }
 
     fn fsync(&self, _req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
-        match self.fs.fsync(ino, fh, datasync) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.fsync(ino, fh, datasync))
     }
 
     fn opendir(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
@@ -405,17 +387,11 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn releasedir(&self, _req: &Request<'_>, ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
-        match self.fs.releasedir(ino, fh) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.releasedir(ino, fh))
     }
 
     fn fsyncdir(&self, _req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
-        match self.fs.fsyncdir(ino, fh, datasync) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.fsyncdir(ino, fh, datasync))
     }
 
     fn statfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyStatfs) {
@@ -457,17 +433,11 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn removexattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
-        match self.fs.removexattr(&caller(req, 0), ino, name) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.removexattr(&caller(req, 0), ino, name))
     }
 
     fn access(&self, req: &Request<'_>, ino: Ino, mask: i32, reply: ReplyEmpty) {
-        match self.fs.access(&caller(req, 0), ino, mask as u32) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.access(&caller(req, 0), ino, mask as u32))
     }
 
     fn create(
@@ -570,10 +540,7 @@ impl Filesystem for MemFsAdapter {
         mode: i32,
         reply: ReplyEmpty,
     ) {
-        match self.fs.fallocate(ino, fh, offset, length, mode as u32) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.fallocate(ino, fh, offset, length, mode as u32))
     }
 
     fn lseek(
