@@ -68,11 +68,18 @@ pub enum SessionError {
     UringUnavailable(String),
 }
 
-/// Default number of worker threads: two per CPU, at least 2, at most 16. Blocking handlers
-/// (locks, network) are why there are more workers than CPUs.
+/// Default number of /dev/fuse worker threads: one per CPU, at least 2, at most 16.
+///
+/// Why not more: the kernel hands each /dev/fuse request to the worker that has waited longest,
+/// so with more workers than CPUs every request wakes a cold thread on another CPU. On the
+/// virtual machines this was measured on (docs/kernel-notes.md, "Worker count"), 4 workers on
+/// 2 CPUs served the single-threaded `metadata` benchmark 3-4x slower than 2 workers. At least
+/// 2 so that one blocked handler never stops the session from reading INTERRUPT. Filesystems
+/// whose handlers block (network, long locks) should raise [`Session::workers`] or, better,
+/// complete their replies later from their own threads.
 pub fn default_workers() -> usize {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (cpus * 2).clamp(2, 16)
+    cpus.clamp(2, 16)
 }
 
 /// A mounted filesystem that is not being served yet.
