@@ -2,85 +2,17 @@
 //! hit by a caught signal — its read fails with EINTR — and (2) a process killed with SIGKILL —
 //! it dies once the handler gives up. In both cases the handler observes the interrupt.
 
+mod blocking_fs;
 mod common;
 
-use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use blocking_fs::{Blocking, Counters};
 use common::{require_kernel, with_deadline, TestMount};
-use fusekit::abi::OpenOutFlags;
-use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyData,
-    ReplyEntry, ReplyOpen, Request, ROOT_ID,
-};
-
-const FILE: Ino = 2;
-
-#[derive(Default)]
-struct Counters {
-    reads_started: AtomicUsize,
-    interrupted: AtomicUsize,
-}
-
-/// One file, `block`, whose reads wait until interrupted (or 30 s).
-struct Blocking(Arc<Counters>);
-
-fn attr(ino: Ino) -> FileAttr {
-    let (mode, nlink) = if ino == ROOT_ID {
-        (FileType::Directory.mode_bits() | 0o755, 2)
-    } else {
-        (FileType::RegularFile.mode_bits() | 0o644, 1)
-    };
-    FileAttr {
-        ino,
-        size: 4096,
-        mode,
-        nlink,
-        ..FileAttr::default()
-    }
-}
-
-impl Filesystem for Blocking {
-    fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
-        if parent == ROOT_ID && name == "block" {
-            reply.entry(&Entry::new(attr(FILE), Duration::from_secs(60)))
-        } else {
-            reply.error(Errno::NOENT)
-        }
-    }
-
-    fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
-        reply.attr(&attr(ino), Duration::from_secs(60))
-    }
-
-    fn open(&self, _req: &Request<'_>, _ino: Ino, _flags: i32, reply: ReplyOpen) {
-        // Direct I/O: every read(2) becomes one synchronous, interruptible READ.
-        reply.opened(0, OpenOutFlags::DIRECT_IO)
-    }
-
-    fn read(
-        &self,
-        req: &Request<'_>,
-        _ino: Ino,
-        _fh: u64,
-        _offset: u64,
-        _size: u32,
-        _flags: i32,
-        _lock_owner: Option<u64>,
-        reply: ReplyData,
-    ) {
-        self.0.reads_started.fetch_add(1, Ordering::SeqCst);
-        if req.wait_interrupted(Some(Duration::from_secs(30))) {
-            self.0.interrupted.fetch_add(1, Ordering::SeqCst);
-            reply.error(Errno::INTR);
-        } else {
-            reply.data(b"not interrupted")
-        }
-    }
-}
+use fusekit::MountOptions;
 
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);

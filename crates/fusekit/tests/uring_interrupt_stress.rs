@@ -4,91 +4,17 @@
 //! - Data integrity: several threads write and read back their own files with odd sizes (up
 //!   to 1 MiB, straddling pages) at once, spread over every CPU's queue.
 
+mod blocking_fs;
 mod uring_util;
 
-use std::ffi::OsStr;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fusekit::abi::OpenOutFlags;
-use fusekit::{
-    Entry, Errno, FileAttr, FileType, Filesystem, Ino, ReplyAttr, ReplyData, ReplyEntry, ReplyOpen,
-    Request, Transport, ROOT_ID,
-};
+use blocking_fs::{Blocking, Counters};
+use fusekit::Transport;
 use uring_util::{mount, require_uring, with_deadline, MiniFs};
-
-const FILE: Ino = 2;
-
-#[derive(Default)]
-struct Counters {
-    reads_started: AtomicUsize,
-    interrupted: AtomicUsize,
-    thread_ok: AtomicUsize,
-}
-
-/// One file, `block`, whose reads wait until interrupted (or 30 s).
-struct Blocking(Arc<Counters>);
-
-fn attr(ino: Ino) -> FileAttr {
-    let (mode, nlink) = if ino == ROOT_ID {
-        (FileType::Directory.mode_bits() | 0o755, 2)
-    } else {
-        (FileType::RegularFile.mode_bits() | 0o644, 1)
-    };
-    FileAttr {
-        ino,
-        size: 4096,
-        mode,
-        nlink,
-        ..FileAttr::default()
-    }
-}
-
-impl Filesystem for Blocking {
-    fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
-        if parent == ROOT_ID && name == "block" {
-            reply.entry(&Entry::new(attr(FILE), Duration::from_secs(60)))
-        } else {
-            reply.error(Errno::NOENT)
-        }
-    }
-
-    fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
-        reply.attr(&attr(ino), Duration::from_secs(60))
-    }
-
-    fn open(&self, _req: &Request<'_>, _ino: Ino, _flags: i32, reply: ReplyOpen) {
-        reply.opened(0, OpenOutFlags::DIRECT_IO)
-    }
-
-    fn read(
-        &self,
-        req: &Request<'_>,
-        _ino: Ino,
-        _fh: u64,
-        _offset: u64,
-        _size: u32,
-        _flags: i32,
-        _lock_owner: Option<u64>,
-        reply: ReplyData,
-    ) {
-        let on_ring = std::thread::current()
-            .name()
-            .is_some_and(|n| n.starts_with("fusekit-uring-"));
-        if on_ring {
-            self.0.thread_ok.fetch_add(1, Ordering::SeqCst);
-        }
-        self.0.reads_started.fetch_add(1, Ordering::SeqCst);
-        if req.wait_interrupted(Some(Duration::from_secs(30))) {
-            self.0.interrupted.fetch_add(1, Ordering::SeqCst);
-            reply.error(Errno::INTR);
-        } else {
-            reply.data(b"not interrupted")
-        }
-    }
-}
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
@@ -141,7 +67,7 @@ fn interrupt_reaches_a_request_served_over_the_ring() {
         );
         assert_eq!(counters.interrupted.load(Ordering::SeqCst), 1);
         assert_eq!(
-            counters.thread_ok.load(Ordering::SeqCst),
+            counters.on_ring.load(Ordering::SeqCst),
             1,
             "READ served on the ring"
         );
