@@ -120,9 +120,12 @@ pub enum FsKind {
         /// Let the kernel batch buffered writes (writeback cache).
         #[arg(long)]
         writeback_cache: bool,
-        /// How long the kernel may cache names and attributes, in seconds (0 = ask every time).
+        /// Cache lifetime: how long the kernel may cache names and attributes, in seconds
+        /// (0 = ask every time). Not a request timeout: see --request-timeout.
         #[arg(long, value_name = "S", default_value_t = 1.0)]
         timeout: f64,
+        #[command(flatten)]
+        request_timeout: RequestTimeout,
         #[command(flatten)]
         common: CommonMount,
     },
@@ -140,10 +143,13 @@ pub enum FsKind {
         /// refuses both together).
         #[arg(long)]
         writeback_cache: bool,
-        /// How long the kernel may cache names and attributes, in seconds (0 = ask every time;
-        /// changes made directly in SRC show through after at most this long).
+        /// Cache lifetime: how long the kernel may cache names and attributes, in seconds
+        /// (0 = ask every time; changes made directly in SRC show through after at most this
+        /// long). Not a request timeout: see --request-timeout.
         #[arg(long, value_name = "S", default_value_t = 1.0)]
         timeout: f64,
+        #[command(flatten)]
+        request_timeout: RequestTimeout,
         #[command(flatten)]
         common: CommonMount,
     },
@@ -207,6 +213,30 @@ pub struct CommonMount {
     pub workers: Option<u16>,
 }
 
+/// The kernel's request timeout (FUSE_REQUEST_TIMEOUT), for the filesystems that offer it.
+#[derive(Debug, Args)]
+pub struct RequestTimeout {
+    /// Request timeout: when a request stays unanswered this many whole seconds, the kernel
+    /// aborts the connection (the waiting call fails with ECONNABORTED, later ones with
+    /// ENOTCONN) instead of letting callers hang. 0 = never (default); at most 65535. Linux
+    /// 6.14+; the kernel checks every 15 s, so a stuck call may wait up to 15 s longer (with
+    /// 1: 15-30 s). Not the cache --timeout.
+    #[arg(
+        long = "request-timeout",
+        value_name = "SECONDS",
+        default_value_t = 0,
+        value_parser = parse_request_timeout
+    )]
+    pub seconds: u16,
+}
+
+impl RequestTimeout {
+    /// The timeout to ask for, or `None` for none.
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        (self.seconds > 0).then(|| std::time::Duration::from_secs(self.seconds.into()))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct UnmountArgs {
     /// The mount point.
@@ -239,4 +269,20 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     n.checked_shl(shift)
         .filter(|v| v >> shift == n)
         .ok_or_else(|| format!("{text:?}: too large"))
+}
+
+/// Parses `--request-timeout`: whole seconds, 0 (none) up to 65535 (the protocol's u16 field).
+pub fn parse_request_timeout(text: &str) -> Result<u16, String> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?}: not a whole number of seconds (0 = no timeout, 1 to 65535)"
+        ));
+    }
+    t.parse::<u16>().map_err(|_| {
+        format!(
+            "{text:?}: out of range (0 = no timeout, at most 65535 seconds: \
+             the protocol's field is 16 bits)"
+        )
+    })
 }

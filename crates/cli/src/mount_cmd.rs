@@ -19,6 +19,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             max_inodes,
             writeback_cache,
             timeout,
+            request_timeout,
             common,
         } => {
             let ttl = seconds("--timeout", timeout)?;
@@ -36,6 +37,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             let adapter_options = fusekit_memfs::AdapterOptions {
                 ttl,
                 writeback_cache,
+                request_timeout: request_timeout.duration(),
             };
             let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
             serve::serve(fs, &mountpoint, &options, &common)
@@ -46,6 +48,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             no_kernel_passthrough,
             writeback_cache,
             timeout,
+            request_timeout,
             common,
         } => {
             let ttl = seconds("--timeout", timeout)?;
@@ -53,7 +56,8 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             let opts = fusekit_passthrough::PassthroughOptions::new()
                 .kernel_passthrough(!no_kernel_passthrough && !writeback_cache)
                 .writeback_cache(writeback_cache)
-                .timeout(ttl);
+                .timeout(ttl)
+                .request_timeout(request_timeout.duration().unwrap_or_default());
             let fs = fusekit_passthrough::Passthrough::new(&source, opts)
                 .with_context(|| format!("cannot mirror {}", source.display()))?;
             serve::serve(fs, &mountpoint, &options, &common)

@@ -57,17 +57,32 @@ impl Passthrough {
             path: src.to_path_buf(),
             source,
         })?;
+        let counters = Arc::new(Counters::default());
+        let budget = crate::fdstore::default_budget();
         Ok(Passthrough {
             src: src.to_path_buf(),
             opts,
-            inodes: InodeTable::new(fd, &st),
+            inodes: InodeTable::new(fd, &st, budget, Arc::clone(&counters)),
             files: HandleTable::new(FILE_BASE),
             dirs: HandleTable::new(DIR_BASE),
             backing: BackingState::default(),
-            counters: Arc::new(Counters::default()),
+            counters,
             daemon_is_root: rustix::process::geteuid().is_root(),
             writeback: AtomicBool::new(false),
         })
+    }
+
+    /// The mount options passthrough is safe with, as `fusekit mount passthrough` uses them:
+    /// `default_permissions` on (the kernel checks every access against the source's modes
+    /// and owners; see [`PassthroughOptions`] for what a root daemon does without it) and
+    /// `allow_other` off, so only the mounting user can reach the mount. fsname and subtype
+    /// `passthrough`. Turn `allow_other` on deliberately.
+    pub fn mount_options() -> fusekit::MountOptions {
+        fusekit::MountOptions::new()
+            .default_permissions(true)
+            .allow_other(false)
+            .fsname("passthrough")
+            .subtype("passthrough")
     }
 
     /// The source directory.
@@ -164,6 +179,13 @@ impl Filesystem for Passthrough {
             }
         }
         self.backing.set_enabled(passthrough);
+        if let Some(timeout) = self.opts.request_timeout.filter(|t| !t.is_zero()) {
+            if config.set_request_timeout(timeout).is_err() {
+                tracing::warn!(
+                    "the kernel does not offer request timeouts; continuing without one"
+                );
+            }
+        }
         tracing::debug!(src = %self.src.display(), writeback, passthrough, "passthrough initialized");
         Ok(())
     }

@@ -44,6 +44,13 @@ pub struct PassthroughOptions {
     /// POSIX_LOCKS and FLOCK_LOCKS), so they also conflict with programs using the source
     /// directly. When false the kernel keeps locks local to the mount. Default: true.
     pub delegate_locks: bool,
+    /// Ask the kernel to abort the connection when a request stays unanswered this long
+    /// (FUSE_REQUEST_TIMEOUT, Linux 6.14+), e.g. when the source filesystem hangs: callers
+    /// then get ECONNABORTED/ENOTCONN instead of hanging. Whole seconds; the kernel checks
+    /// every 15 s, so a stuck request may wait up to 15 s longer (with 1 s: 15-30 s).
+    /// `None` or zero: no timeout. Default: `None`. When the kernel does not offer it,
+    /// the mount goes on without one and says so.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for PassthroughOptions {
@@ -55,6 +62,7 @@ impl Default for PassthroughOptions {
             attr_timeout: Duration::from_secs(1),
             switch_credentials: true,
             delegate_locks: true,
+            request_timeout: None,
         }
     }
 }
@@ -105,6 +113,12 @@ impl PassthroughOptions {
     /// Sets [`delegate_locks`](Self::delegate_locks).
     pub fn delegate_locks(mut self, on: bool) -> Self {
         self.delegate_locks = on;
+        self
+    }
+
+    /// Sets [`request_timeout`](Self::request_timeout); `Duration::ZERO` means none.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = (!timeout.is_zero()).then_some(timeout);
         self
     }
 }

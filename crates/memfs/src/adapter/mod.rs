@@ -33,6 +33,13 @@ pub struct AdapterOptions {
     pub ttl: Duration,
     /// Use the kernel's writeback cache (buffered writes are batched; off by default).
     pub writeback_cache: bool,
+    /// Ask the kernel to abort the connection when a request stays unanswered this long
+    /// (FUSE_REQUEST_TIMEOUT, Linux 6.14+): callers then get ECONNABORTED/ENOTCONN instead of
+    /// hanging. Whole seconds; the kernel checks every 15 s, so a stuck request may wait up to
+    /// 15 s longer (with 1 s: 15-30 s; docs/kernel-notes.md). `None` or zero: no timeout (the
+    /// default). When the kernel does not offer it, the mount goes on without
+    /// one and says so.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for AdapterOptions {
@@ -40,6 +47,7 @@ impl Default for AdapterOptions {
         AdapterOptions {
             ttl: Duration::from_secs(1),
             writeback_cache: false,
+            request_timeout: None,
         }
     }
 }
@@ -63,6 +71,19 @@ impl MemFsAdapter {
     /// The engine (for statistics, or to share it with other code).
     pub fn engine(&self) -> &Arc<MemFs> {
         &self.fs
+    }
+
+    /// The mount options memfs is safe with, as `fusekit mount memfs` uses them:
+    /// `default_permissions` on — the adapter checks no read/write/execute permission itself
+    /// (only ACCESS answers from the modes), so without it anyone who can reach the mount
+    /// opens any file whatever its mode — and `allow_other` off, so only the mounting user
+    /// can reach it. fsname and subtype `memfs`. Turn `allow_other` on deliberately.
+    pub fn mount_options() -> fusekit::MountOptions {
+        fusekit::MountOptions::new()
+            .default_permissions(true)
+            .allow_other(false)
+            .fsname("memfs")
+            .subtype("memfs")
     }
 
     fn entry(&self, attr: &crate::Attr) -> fusekit::Entry {
@@ -102,6 +123,13 @@ impl Filesystem for MemFsAdapter {
                 .is_empty()
         {
             tracing::warn!("the kernel does not offer writeback cache; continuing without it");
+        }
+        if let Some(timeout) = self.options.request_timeout.filter(|t| !t.is_zero()) {
+            if config.set_request_timeout(timeout).is_err() {
+                tracing::warn!(
+                    "the kernel does not offer request timeouts; continuing without one"
+                );
+            }
         }
         config.set_time_gran(1);
         Ok(())
