@@ -1,0 +1,168 @@
+//! Safe defaults of `fusekit mount memfs|passthrough`: the kernel's super options carry
+//! `default_permissions` and not `allow_other`, and another user (nobody) is refused at the
+//! mount — until `-o allow_other` is given, which the same probes then see.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
+const NOBODY: u32 = 65534;
+
+fn require_root(test: &str) -> bool {
+    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: needs root and /dev/fuse (CI=true: must not skip)");
+        }
+        eprintln!("SKIPPED {test}: needs root and /dev/fuse");
+    }
+    ok
+}
+
+/// The mountinfo line of the mount at `path`, if any.
+fn mountinfo_line(path: &Path) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let p = path.to_string_lossy();
+    info.lines()
+        .find(|l| l.split(' ').nth(4) == Some(&*p))
+        .map(str::to_owned)
+}
+
+/// The filesystem's own (super block) options: the last field after " - fstype source".
+fn super_options(line: &str) -> Vec<String> {
+    let (_, tail) = line.split_once(" - ").expect("mountinfo separator");
+    let opts = tail.split(' ').nth(2).expect("super options field");
+    opts.split(',').map(str::to_owned).collect()
+}
+
+/// A `fusekit mount` daemon; unmounted and reaped on drop.
+struct Daemon {
+    child: Child,
+    mountpoint: PathBuf,
+}
+
+impl Daemon {
+    fn start(kind: &str, src: &Path, mountpoint: &Path, extra: &[&str]) -> Daemon {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["mount", kind]);
+        if kind == "passthrough" {
+            cmd.arg(src);
+        }
+        let child = cmd
+            .arg(mountpoint)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut daemon = Daemon {
+            child,
+            mountpoint: mountpoint.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mountinfo_line(mountpoint).is_none() {
+            if let Some(status) = daemon.child.try_wait().unwrap() {
+                panic!("fusekit mount {kind} exited early with {status}");
+            }
+            assert!(Instant::now() < deadline, "not mounted within 20 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        daemon
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new(BIN)
+            .arg("unmount")
+            .arg(&self.mountpoint)
+            .output();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `nobody` may list `dir` (runs `ls` as uid/gid 65534, bounded in time).
+fn nobody_can_list(dir: &Path) -> bool {
+    let mut child = Command::new("ls")
+        .arg(dir)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run ls as nobody");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ls as nobody hung on {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn cli_mounts_with_default_permissions_and_without_allow_other() {
+    if !require_root("cli_mounts_with_default_permissions_and_without_allow_other") {
+        return;
+    }
+    // The source is world-readable so that only the mount's own rules decide.
+    let src = tempfile::Builder::new()
+        .prefix("fusekit-safe-src-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(
+        src.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for kind in ["memfs", "passthrough"] {
+        // The mount point sits right under /tmp: nobody may search every directory above it.
+        let mnt = tempfile::Builder::new()
+            .prefix("fusekit-safe-mnt-")
+            .tempdir()
+            .unwrap();
+
+        let daemon = Daemon::start(kind, src.path(), mnt.path(), &[]);
+        let line = mountinfo_line(mnt.path()).unwrap();
+        let opts = super_options(&line);
+        assert!(
+            opts.iter().any(|o| o == "default_permissions"),
+            "{kind}: {line}"
+        );
+        assert!(!opts.iter().any(|o| o == "allow_other"), "{kind}: {line}");
+        assert!(
+            !nobody_can_list(mnt.path()),
+            "{kind}: another user must be refused without allow_other"
+        );
+        drop(daemon);
+
+        let daemon = Daemon::start(kind, src.path(), mnt.path(), &["-o", "allow_other"]);
+        let line = mountinfo_line(mnt.path()).unwrap();
+        let opts = super_options(&line);
+        assert!(opts.iter().any(|o| o == "allow_other"), "{kind}: {line}");
+        assert!(
+            opts.iter().any(|o| o == "default_permissions"),
+            "{kind}: {line}"
+        );
+        assert!(
+            nobody_can_list(mnt.path()),
+            "{kind}: with allow_other another user may list a 0755 root"
+        );
+        drop(daemon);
+        assert!(
+            mountinfo_line(mnt.path()).is_none(),
+            "{kind}: still mounted"
+        );
+    }
+}
