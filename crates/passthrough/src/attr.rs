@@ -9,7 +9,7 @@ use fusekit::{FileAttr, Ino, SetAttr, Statfs, TimeOrNow, Timestamp};
 use rustix::fs::{AtFlags, Mode, OFlags, Stat, StatxFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use crate::sys::{encode_dev, proc_path, reopen, stat_fd};
+use crate::sys::{encode_dev, reopen, stat_fd};
 use crate::Passthrough;
 
 /// FUSE attributes of a source stat.
@@ -56,11 +56,13 @@ fn timespec(t: Option<TimeOrNow>) -> Timespec {
 impl Passthrough {
     pub(crate) fn do_getattr(&self, ino: Ino) -> Result<FileAttr, Errno> {
         let inode = self.inodes.get(ino)?;
-        Ok(file_attr(&stat_fd(inode.fd())?))
+        Ok(file_attr(&stat_fd(inode.fd()?.as_fd())?))
     }
 
     pub(crate) fn do_setattr(&self, ino: Ino, attr: &SetAttr) -> Result<FileAttr, Errno> {
         let inode = self.inodes.get(ino)?;
+        // Held for the whole request: one descriptor, one file, even if the cache evicts it.
+        let path_fd = inode.fd()?;
         let handle = match attr.fh {
             Some(fh) => self.files.get(fh).ok(),
             None => None,
@@ -72,7 +74,7 @@ impl Passthrough {
                 None if inode.is_symlink() => return Err(Errno::OPNOTSUPP),
                 None => rustix::fs::chmodat(
                     rustix::fs::CWD,
-                    proc_path(inode.fd()).as_c_str(),
+                    path_fd.proc_path().as_c_str(),
                     mode,
                     AtFlags::empty(),
                 )?,
@@ -80,7 +82,7 @@ impl Passthrough {
         }
         if attr.uid.is_some() || attr.gid.is_some() {
             rustix::fs::chownat(
-                inode.fd(),
+                &path_fd,
                 c"",
                 attr.uid.map(rustix::process::Uid::from_raw),
                 attr.gid.map(rustix::process::Gid::from_raw),
@@ -92,7 +94,7 @@ impl Passthrough {
             let fd = match &handle {
                 Some(h) => h.fd(),
                 None => {
-                    reopened = reopen(inode.fd(), OFlags::WRONLY | OFlags::NONBLOCK)?;
+                    reopened = reopen(path_fd.as_fd(), OFlags::WRONLY | OFlags::NONBLOCK)?;
                     reopened.as_fd()
                 }
             };
@@ -106,14 +108,14 @@ impl Passthrough {
             match &handle {
                 Some(h) => rustix::fs::futimens(h.fd(), &times)?,
                 None => rustix::fs::utimensat(
-                    inode.fd(),
+                    &path_fd,
                     c"",
                     &times,
                     AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW,
                 )?,
             }
         }
-        Ok(file_attr(&stat_fd(inode.fd())?))
+        Ok(file_attr(&stat_fd(path_fd.as_fd())?))
     }
 
     /// Clears setuid/setgid as a truncate by `req`'s caller must (HANDLE_KILLPRIV_V2), then
@@ -123,9 +125,9 @@ impl Passthrough {
         req: &fusekit::Request<'_>,
         ino: Ino,
     ) -> Result<FileAttr, Errno> {
-        let inode = self.inodes.get(ino)?;
-        crate::killpriv::kill_suidgid_path(req, inode.fd())?;
-        Ok(file_attr(&stat_fd(inode.fd())?))
+        let path_fd = self.inodes.get(ino)?.fd()?;
+        crate::killpriv::kill_suidgid_path(req, &path_fd)?;
+        Ok(file_attr(&stat_fd(path_fd.as_fd())?))
     }
 
     /// ACCESS (sent only without `default_permissions`): the source filesystem's verdict for
@@ -144,7 +146,8 @@ impl Passthrough {
         if inode.is_symlink() {
             return Ok(());
         }
-        let path = proc_path(inode.fd());
+        let path_fd = inode.fd()?;
+        let path = path_fd.proc_path();
         let _guard = match caller {
             Some(c) => crate::creds::CredGuard::become_caller(c)?,
             None => crate::creds::CredGuard::none(),
@@ -154,13 +157,13 @@ impl Passthrough {
 
     pub(crate) fn do_readlink(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         let inode = self.inodes.get(ino)?;
-        let target = rustix::fs::readlinkat(inode.fd(), c"", Vec::new())?;
+        let target = rustix::fs::readlinkat(inode.fd()?, c"", Vec::new())?;
         Ok(target.into_bytes())
     }
 
     pub(crate) fn do_statfs(&self, ino: Ino) -> Result<Statfs, Errno> {
         let inode = self.inodes.get(ino)?;
-        let st = rustix::fs::fstatvfs(inode.fd())?;
+        let st = rustix::fs::fstatvfs(inode.fd()?)?;
         Ok(Statfs {
             blocks: st.f_blocks,
             bfree: st.f_bfree,
@@ -180,7 +183,7 @@ impl Passthrough {
             flags & (AtFlags::STATX_FORCE_SYNC | AtFlags::STATX_DONT_SYNC).bits(),
         );
         let sx = rustix::fs::statx(
-            inode.fd().as_fd(),
+            inode.fd()?,
             c"",
             AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW | sync,
             StatxFlags::from_bits_retain(mask),

@@ -52,10 +52,12 @@ impl BackingState {
         if let Some(id) = slot.upgrade() {
             return Some(id);
         }
-        let fd = match reopen(
-            inode.fd(),
-            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
-        ) {
+        let fd = match inode.fd().and_then(|path_fd| {
+            reopen(
+                path_fd.as_fd(),
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
+            )
+        }) {
             Ok(fd) => fd,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot open a backing descriptor; no passthrough");

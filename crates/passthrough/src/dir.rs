@@ -5,6 +5,7 @@
 //! offset is not where it stands).
 
 use std::ffi::OsStr;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 use fusekit::{Entry, FileAttr, FileType, Ino, ReplyDirectory, ReplyDirectoryPlus, Request};
@@ -74,7 +75,7 @@ fn is_dot(name: &[u8]) -> bool {
 impl Passthrough {
     pub(crate) fn do_opendir(&self, ino: Ino) -> Result<u64, Errno> {
         let inode = self.inodes.get(ino)?;
-        let fd = reopen(inode.fd(), OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let fd = reopen(inode.fd()?.as_fd(), OFlags::RDONLY | OFlags::DIRECTORY)?;
         let dir = Dir::new(fd)?;
         let stream = DirStream {
             dir,

@@ -1,7 +1,15 @@
 //! The inode table: one [`Inode`] per source file, keyed by `(st_dev, st_ino)` so hard links
-//! share a node and trees spanning several filesystems never collide. Each inode holds an
-//! `O_PATH | O_NOFOLLOW` descriptor that pins the source inode (its number cannot be reused
-//! while we hold it) and is the base of every `*at()` call about it.
+//! share a node and trees spanning several filesystems never collide. Each inode has an
+//! `O_PATH | O_NOFOLLOW` descriptor, the base of every `*at()` call about it, which
+//! [`Inode::fd`] hands out as a guard: pinned for the inode's life, or — when the source
+//! filesystem makes file handles — kept in a bounded cache and reopened from the handle
+//! after eviction (see `fdstore`), so a tree of any size fits the open-file limit.
+//!
+//! A key alone does not identify a file once its descriptor is closed: the file may have
+//! been deleted and its inode number given to a new one. So a key only matches a known
+//! inode whose descriptor is open right now (which pins the number), or whose file handle
+//! equals the new file's. Otherwise the name gets a new node, and the old node id — still
+//! referenced by the kernel — answers ESTALE from then on.
 //!
 //! Lookup counting: every reply that hands the kernel a node id (LOOKUP, create-like calls,
 //! READDIRPLUS entries) adds one; FORGET subtracts. At zero the node id is gone for good
@@ -9,14 +17,18 @@
 //! is closed once no open handle still holds the inode.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use fusekit::{BackingId, FileType, Ino, ROOT_ID};
 use rustix::fs::Stat;
 use rustix::io::Errno;
 
+use crate::fdstore::{FdSlot, FdStore, InodeFd};
 use crate::locks::LockOwners;
+use crate::stats::Counters;
+use crate::sys::{handle_of, FileHandle};
 
 /// `(st_dev, st_ino)` of a source file.
 pub(crate) type Key = (u64, u64);
@@ -29,7 +41,7 @@ pub(crate) fn key_of(st: &Stat) -> Key {
 /// One source file known to the kernel.
 #[derive(Debug)]
 pub(crate) struct Inode {
-    fd: OwnedFd,
+    fd: Arc<FdSlot>,
     pub(crate) key: Key,
     pub(crate) generation: u64,
     pub(crate) kind: FileType,
@@ -41,9 +53,11 @@ pub(crate) struct Inode {
 }
 
 impl Inode {
-    /// The `O_PATH` descriptor.
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// The `O_PATH` descriptor, open while the guard lives. Fails when an evicted
+    /// descriptor cannot be reopened: ESTALE when the file is gone, EMFILE/ENFILE when the
+    /// process is out of descriptors.
+    pub(crate) fn fd(&self) -> Result<InodeFd, Errno> {
+        self.fd.fd()
     }
 
     pub(crate) fn is_symlink(&self) -> bool {
@@ -65,10 +79,32 @@ struct Inner {
     next_generation: u64,
 }
 
+impl Inner {
+    /// Adds one lookup reference to the node of `key` when it is the same file as the one
+    /// with `handle` (see the module docs).
+    fn reference_same(
+        &mut self,
+        key: Key,
+        handle: Option<&FileHandle>,
+    ) -> Option<(Ino, Arc<Inode>)> {
+        let id = *self.by_key.get(&key)?;
+        let slot = self.by_id.get_mut(&id)?;
+        let fd = &slot.inode.fd;
+        let same = fd.is_open() || (handle.is_some() && fd.handle() == handle);
+        if !same {
+            return None;
+        }
+        slot.nlookup += 1;
+        Some((id, Arc::clone(&slot.inode)))
+    }
+}
+
 /// All inodes the kernel currently holds lookup references to.
 #[derive(Debug)]
 pub(crate) struct InodeTable {
     inner: Mutex<Inner>,
+    store: Arc<FdStore>,
+    counters: Arc<Counters>,
 }
 
 fn kind_of(st: &Stat) -> FileType {
@@ -76,11 +112,19 @@ fn kind_of(st: &Stat) -> FileType {
 }
 
 impl InodeTable {
-    /// A table holding only the root (`fd` is the source directory, `O_PATH`).
-    pub(crate) fn new(root_fd: OwnedFd, root: &Stat) -> Self {
+    /// A table holding only the root (`fd` is the source directory, `O_PATH`, pinned), with
+    /// at most `budget` inode descriptors open.
+    pub(crate) fn new(
+        root_fd: OwnedFd,
+        root: &Stat,
+        budget: usize,
+        counters: Arc<Counters>,
+    ) -> Self {
         let key = key_of(root);
+        let store = FdStore::new(budget, Arc::clone(&counters));
+        store.learn_mount(root_fd.as_fd());
         let inode = Arc::new(Inode {
-            fd: root_fd,
+            fd: store.pin_always(root_fd, key),
             key,
             generation: 0,
             kind: FileType::Directory,
@@ -98,6 +142,7 @@ impl InodeTable {
         );
         let mut by_key = HashMap::new();
         by_key.insert(key, ROOT_ID);
+        counters.inodes.store(1, Ordering::Relaxed);
         InodeTable {
             inner: Mutex::new(Inner {
                 by_id,
@@ -105,6 +150,8 @@ impl InodeTable {
                 next_id: ROOT_ID + 1,
                 next_generation: 1,
             }),
+            store,
+            counters,
         }
     }
 
@@ -121,32 +168,51 @@ impl InodeTable {
             .ok_or(Errno::STALE)
     }
 
-    /// Adds one lookup reference to the inode with `key`, if known.
-    pub(crate) fn reference(&self, key: Key) -> Option<(Ino, Arc<Inode>)> {
+    /// Adds one lookup reference to the node `ino` (ESTALE when it was forgotten).
+    pub(crate) fn reference_id(&self, ino: Ino) -> Result<Arc<Inode>, Errno> {
         let mut inner = self.lock();
-        let id = *inner.by_key.get(&key)?;
-        let slot = inner.by_id.get_mut(&id)?;
+        let slot = inner.by_id.get_mut(&ino).ok_or(Errno::STALE)?;
         slot.nlookup += 1;
-        Some((id, Arc::clone(&slot.inode)))
+        Ok(Arc::clone(&slot.inode))
     }
 
-    /// Adds one lookup reference to the inode of `st`, creating it with `fd` (an `O_PATH`
-    /// descriptor of the same file) when it is new. A surplus `fd` is closed.
-    pub(crate) fn insert(&self, fd: OwnedFd, st: &Stat) -> (Ino, Arc<Inode>) {
+    /// Adds one lookup reference to the node of the file `fd` (an `O_PATH` descriptor) with
+    /// attributes `st`, making the node when the file is new. A surplus `fd` is closed (or
+    /// refills the cache of an evicted node). EMFILE when the file needs a pinned
+    /// descriptor and the budget is spent.
+    pub(crate) fn resolve(&self, fd: OwnedFd, st: &Stat) -> Result<(Ino, Arc<Inode>), Errno> {
         let key = key_of(st);
+        if let Some(found) = self.lock().reference_same(key, None) {
+            return Ok(found);
+        }
+        // Unknown, or known with its descriptor evicted: compare file handles.
+        let probe = handle_of(fd.as_fd());
+        let handle = probe.as_ref().ok().map(|(h, _)| h);
+        if let Some(found) = self.lock().reference_same(key, handle) {
+            found.1.fd.refill(fd);
+            return Ok(found);
+        }
+        let slot = self
+            .store
+            .slot(fd, key, probe, kind_of(st) == FileType::Directory)?;
         let mut inner = self.lock();
-        if let Some(&id) = inner.by_key.get(&key) {
-            if let Some(slot) = inner.by_id.get_mut(&id) {
-                slot.nlookup += 1;
-                return (id, Arc::clone(&slot.inode));
-            }
+        // Made by another request meanwhile? (Ours is open: `reference_same` is exact.)
+        if let Some(found) = inner.reference_same(key, slot.handle()) {
+            return Ok(found);
+        }
+        if let Some(old) = inner.by_key.get(&key) {
+            tracing::debug!(
+                old,
+                ?key,
+                "source inode number reused; the old node goes stale"
+            );
         }
         let id = inner.next_id;
         inner.next_id += 1;
         let generation = inner.next_generation;
         inner.next_generation += 1;
         let inode = Arc::new(Inode {
-            fd,
+            fd: slot,
             key,
             generation,
             kind: kind_of(st),
@@ -161,7 +227,8 @@ impl InodeTable {
             },
         );
         inner.by_key.insert(key, id);
-        (id, inode)
+        Counters::add(&self.counters.inodes, 1);
+        Ok((id, inode))
     }
 
     /// Drops `n` lookup references; at zero the node id is removed.
@@ -179,10 +246,14 @@ impl InodeTable {
             return;
         }
         let key = slot.inode.key;
-        inner.by_id.remove(&ino);
+        let removed = inner.by_id.remove(&ino);
         if inner.by_key.get(&key) == Some(&ino) {
             inner.by_key.remove(&key);
         }
+        self.counters.inodes.fetch_sub(1, Ordering::Relaxed);
+        drop(inner);
+        // The descriptor closes here, or with the last open handle of the inode.
+        drop(removed);
     }
 
     /// Number of node ids known (the root included).

@@ -6,7 +6,7 @@
 //! straight from the request buffer.
 
 use std::cell::RefCell;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use fusekit::abi::{OpenOutFlags, WriteFlags};
@@ -95,7 +95,7 @@ impl Passthrough {
         flags: i32,
     ) -> Result<(u64, OpenOptions), Errno> {
         let inode = self.inodes.get(ino)?;
-        let fd = reopen(inode.fd(), self.open_flags(flags))?;
+        let fd = reopen(inode.fd()?.as_fd(), self.open_flags(flags))?;
         Ok(self.new_handle(req, inode, fd))
     }
 
@@ -237,7 +237,7 @@ impl Passthrough {
     pub(crate) fn do_syncfs(&self, ino: Ino) -> Result<(), Errno> {
         let inode = self.inodes.get(ino)?;
         // syncfs needs a real descriptor; O_PATH ones are refused.
-        let fd = reopen(inode.fd(), OFlags::RDONLY | OFlags::NONBLOCK)?;
+        let fd = reopen(inode.fd()?.as_fd(), OFlags::RDONLY | OFlags::NONBLOCK)?;
         rustix::fs::syncfs(&fd)
     }
 }

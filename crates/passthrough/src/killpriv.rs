@@ -10,7 +10,7 @@
 //!   files through (in the writer's context) and flags the WRITE or truncating SETATTR with
 //!   "kill suid/sgid" instead of clearing anything itself.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use fusekit::Request;
 use rustix::fs::Mode;
@@ -55,15 +55,18 @@ pub(crate) fn kill_suidgid(req: &Request<'_>, fd: BorrowedFd<'_>) -> Result<(), 
 
 /// Like [`kill_suidgid`] for a file known only by its `O_PATH` descriptor (a truncate by
 /// path): the mode is changed through the `/proc/self/fd` magic link.
-pub(crate) fn kill_suidgid_path(req: &Request<'_>, path_fd: BorrowedFd<'_>) -> Result<(), Errno> {
-    let st = crate::sys::stat_fd(path_fd)?;
+pub(crate) fn kill_suidgid_path(
+    req: &Request<'_>,
+    path_fd: &crate::fdstore::InodeFd,
+) -> Result<(), Errno> {
+    let st = crate::sys::stat_fd(path_fd.as_fd())?;
     if st.st_mode & 0o170000 != 0o100000 {
         return Ok(());
     }
     if let Some(mode) = killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
         rustix::fs::chmodat(
             rustix::fs::CWD,
-            crate::sys::proc_path(path_fd).as_c_str(),
+            path_fd.proc_path().as_c_str(),
             Mode::from_raw_mode(mode & 0o7777),
             rustix::fs::AtFlags::empty(),
         )?;

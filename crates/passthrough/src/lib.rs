@@ -38,6 +38,7 @@ mod backing;
 mod creds;
 mod dir;
 mod error;
+mod fdstore;
 mod fs;
 mod handles;
 mod inode;

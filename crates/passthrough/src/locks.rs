@@ -107,9 +107,11 @@ fn to_lock(r: &RecordLock, pid: u32) -> Lock {
 /// lock types work).
 fn lock_fd(inode: &Inode) -> Result<OwnedFd, Errno> {
     let base = OFlags::NONBLOCK | OFlags::NOCTTY;
-    reopen(inode.fd(), OFlags::RDWR | base)
-        .or_else(|_| reopen(inode.fd(), OFlags::RDONLY | base))
-        .or_else(|_| reopen(inode.fd(), OFlags::WRONLY | base))
+    let path_fd = inode.fd()?;
+    let path_fd = path_fd.as_fd();
+    reopen(path_fd, OFlags::RDWR | base)
+        .or_else(|_| reopen(path_fd, OFlags::RDONLY | base))
+        .or_else(|_| reopen(path_fd, OFlags::WRONLY | base))
 }
 
 impl Passthrough {

@@ -14,7 +14,7 @@ use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, Stat};
 use rustix::io::Errno;
 
 use crate::creds::{Caller, CredGuard};
-use crate::inode::{key_of, Inode};
+use crate::inode::Inode;
 use crate::name::check_name;
 use crate::stats::Counters;
 use crate::sys::{decode_dev, reopen, stat_fd, thread_umask_zero};
@@ -23,7 +23,7 @@ use crate::Passthrough;
 /// An `O_PATH` descriptor of `name` in `dir` (the name itself, never a symlink's target).
 fn open_path(dir: &Inode, name: &OsStr) -> Result<OwnedFd, Errno> {
     rustix::fs::openat(
-        dir.fd(),
+        dir.fd()?,
         name,
         OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
@@ -65,23 +65,15 @@ impl Passthrough {
         let name = check_name(name)?;
         let fd = open_path(dir, name)?;
         let st = stat_fd(fd.as_fd())?;
-        let (ino, inode) = match self.inodes.reference(key_of(&st)) {
-            Some(found) => found,
-            None => self.inodes.insert(fd, &st),
-        };
+        let (ino, inode) = self.inodes.resolve(fd, &st)?;
         Ok(self.entry(ino, &inode, &st))
     }
 
     /// Adds one lookup reference to the node of `fd` (any descriptor of a source file).
     fn node_of_fd(&self, fd: &OwnedFd) -> Result<(Entry, Arc<Inode>), Errno> {
         let st = rustix::fs::fstat(fd)?;
-        let (ino, inode) = match self.inodes.reference(key_of(&st)) {
-            Some(found) => found,
-            None => {
-                let path = reopen(fd.as_fd(), OFlags::PATH)?;
-                self.inodes.insert(path, &st)
-            }
-        };
+        let path = reopen(fd.as_fd(), OFlags::PATH)?;
+        let (ino, inode) = self.inodes.resolve(path, &st)?;
         Ok((self.entry(ino, &inode, &st), inode))
     }
 
@@ -105,7 +97,7 @@ impl Passthrough {
         {
             let _caller = self.as_caller(caller)?;
             rustix::fs::mknodat(
-                dir.fd(),
+                dir.fd()?,
                 name,
                 file_type,
                 Mode::from_raw_mode(mode & 0o7777),
@@ -127,7 +119,7 @@ impl Passthrough {
         let dir = self.inodes.get(parent)?;
         {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::mkdirat(dir.fd(), name, Mode::from_raw_mode(mode & 0o7777))?;
+            rustix::fs::mkdirat(dir.fd()?, name, Mode::from_raw_mode(mode & 0o7777))?;
         }
         Counters::add(&self.counters.creates, 1);
         self.lookup_in(&dir, name)
@@ -144,7 +136,7 @@ impl Passthrough {
         let dir = self.inodes.get(parent)?;
         {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::symlinkat(target, dir.fd(), name)?;
+            rustix::fs::symlinkat(target, dir.fd()?, name)?;
         }
         Counters::add(&self.counters.creates, 1);
         self.lookup_in(&dir, name)
@@ -166,7 +158,7 @@ impl Passthrough {
         let flags = self.open_flags(flags) | OFlags::CREATE | OFlags::NOFOLLOW;
         let fd = {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::openat(dir.fd(), name, flags, Mode::from_raw_mode(mode & 0o7777))?
+            rustix::fs::openat(dir.fd()?, name, flags, Mode::from_raw_mode(mode & 0o7777))?
         };
         Counters::add(&self.counters.creates, 1);
         let (entry, inode) = self.node_of_fd(&fd)?;
@@ -185,7 +177,7 @@ impl Passthrough {
         let flags = (self.open_flags(flags) - OFlags::CREATE) | OFlags::TMPFILE;
         let fd = {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::openat(dir.fd(), c".", flags, Mode::from_raw_mode(mode & 0o7777))?
+            rustix::fs::openat(dir.fd()?, c".", flags, Mode::from_raw_mode(mode & 0o7777))?
         };
         Counters::add(&self.counters.creates, 1);
         let (entry, inode) = self.node_of_fd(&fd)?;
@@ -201,25 +193,23 @@ impl Passthrough {
         let newname = check_name(newname)?;
         let inode = self.inodes.get(ino)?;
         let dir = self.inodes.get(newparent)?;
+        let (fd, dir_fd) = (inode.fd()?, dir.fd()?);
         // AT_EMPTY_PATH links exactly the inode we hold (also an unlinked O_TMPFILE file);
         // without CAP_DAC_READ_SEARCH fall back to the /proc magic link, followed.
-        let direct = rustix::fs::linkat(inode.fd(), c"", dir.fd(), newname, AtFlags::EMPTY_PATH);
+        let direct = rustix::fs::linkat(&fd, c"", &dir_fd, newname, AtFlags::EMPTY_PATH);
         match direct {
             Err(Errno::PERM) if !inode.is_symlink() => rustix::fs::linkat(
                 rustix::fs::CWD,
-                crate::sys::proc_path(inode.fd()).as_c_str(),
-                dir.fd(),
+                fd.proc_path().as_c_str(),
+                &dir_fd,
                 newname,
                 AtFlags::SYMLINK_FOLLOW,
             )?,
             other => other?,
         }
-        let st = stat_fd(inode.fd())?;
-        let (id, inode) = match self.inodes.reference(key_of(&st)) {
-            Some(found) => found,
-            None => return Err(Errno::STALE),
-        };
-        Ok(self.entry(id, &inode, &st))
+        let st = stat_fd(fd.as_fd())?;
+        let inode = self.inodes.reference_id(ino)?;
+        Ok(self.entry(ino, &inode, &st))
     }
 
     pub(crate) fn do_unlink(&self, parent: Ino, name: &OsStr, dir_too: bool) -> Result<(), Errno> {
@@ -230,7 +220,7 @@ impl Passthrough {
         } else {
             AtFlags::empty()
         };
-        rustix::fs::unlinkat(dir.fd(), name, flags)
+        rustix::fs::unlinkat(dir.fd()?, name, flags)
     }
 
     pub(crate) fn do_rename(
@@ -247,9 +237,9 @@ impl Passthrough {
         let to = self.inodes.get(newparent)?;
         let flags = RenameFlags::from_bits(flags).ok_or(Errno::INVAL)?;
         if flags.is_empty() {
-            rustix::fs::renameat(from.fd(), name, to.fd(), newname)
+            rustix::fs::renameat(from.fd()?, name, to.fd()?, newname)
         } else {
-            rustix::fs::renameat_with(from.fd(), name, to.fd(), newname, flags)
+            rustix::fs::renameat_with(from.fd()?, name, to.fd()?, newname, flags)
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The few system-call helpers the rest of the crate shares: reopening an `O_PATH` descriptor
 //! through `/proc/self/fd`, stat-by-descriptor, device number encodings, OFD record locks
-//! (no rustix wrapper: raw `fcntl` with a `struct flock`), and the per-thread umask.
+//! (no rustix wrapper: raw `fcntl` with a `struct flock`), file handles
+//! (`name_to_handle_at`/`open_by_handle_at`, no rustix wrapper either), and the per-thread
+//! umask.
 
 use std::cell::Cell;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use rustix::fs::{AtFlags, Mode, OFlags, Stat};
 use rustix::io::Errno;
@@ -87,13 +89,112 @@ pub(crate) fn ofd_lock(
     // the pointer, which is valid for the duration of the call; `fd` is a live descriptor.
     let r = unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) };
     if r < 0 {
-        return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
+        return Err(last_errno());
     }
     lock.typ = fl.l_type as i32;
     lock.start = fl.l_start;
     lock.len = fl.l_len;
     lock.pid = fl.l_pid;
     Ok(())
+}
+
+/// The largest file handle the kernel hands out (`MAX_HANDLE_SZ`).
+const MAX_HANDLE_SZ: usize = 128;
+
+/// `struct file_handle` with room for the largest handle.
+#[repr(C)]
+struct RawFileHandle {
+    handle_bytes: libc::c_uint,
+    handle_type: libc::c_int,
+    f_handle: [u8; MAX_HANDLE_SZ],
+}
+
+/// A file handle: names one inode of one filesystem for as long as the filesystem exists,
+/// independent of names and descriptors (the inode's generation is part of it, so a handle
+/// of a deleted file never opens the file that later gets its inode number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FileHandle {
+    handle_type: i32,
+    bytes: Box<[u8]>,
+}
+
+impl FileHandle {
+    fn to_raw(&self) -> RawFileHandle {
+        let mut raw = RawFileHandle {
+            handle_bytes: self.bytes.len() as libc::c_uint,
+            handle_type: self.handle_type,
+            f_handle: [0; MAX_HANDLE_SZ],
+        };
+        raw.f_handle[..self.bytes.len()].copy_from_slice(&self.bytes);
+        raw
+    }
+}
+
+fn last_errno() -> Errno {
+    Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO)
+}
+
+/// `name_to_handle_at(fd, "", AT_EMPTY_PATH)`: the handle of the file `fd` refers to (any
+/// descriptor, `O_PATH` included; symlinks are not followed) and the id of the mount `fd`
+/// was opened through. EOPNOTSUPP when the filesystem cannot make handles.
+pub(crate) fn handle_of(fd: BorrowedFd<'_>) -> Result<(FileHandle, i32), Errno> {
+    let mut raw = RawFileHandle {
+        handle_bytes: MAX_HANDLE_SZ as libc::c_uint,
+        handle_type: 0,
+        f_handle: [0; MAX_HANDLE_SZ],
+    };
+    let mut mount_id: libc::c_int = 0;
+    // SAFETY: `raw` is a `struct file_handle` whose `handle_bytes` says how much room follows
+    // it (MAX_HANDLE_SZ bytes, the kernel's maximum); the kernel writes at most that much.
+    // The path is a valid NUL-terminated empty string, `mount_id` a valid `int`, and `fd` a
+    // live descriptor for the duration of the call.
+    let r = unsafe {
+        libc::name_to_handle_at(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (&mut raw as *mut RawFileHandle).cast::<libc::file_handle>(),
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    let len = (raw.handle_bytes as usize).min(MAX_HANDLE_SZ);
+    Ok((
+        FileHandle {
+            handle_type: raw.handle_type,
+            bytes: raw.f_handle[..len].into(),
+        },
+        mount_id,
+    ))
+}
+
+/// `open_by_handle_at(mount_fd, handle, flags | O_CLOEXEC)`. `mount_fd` must be a real (not
+/// `O_PATH`) descriptor of any file on the filesystem the handle belongs to; needs
+/// CAP_DAC_READ_SEARCH. ESTALE when the file no longer exists.
+pub(crate) fn open_by_handle(
+    mount_fd: BorrowedFd<'_>,
+    handle: &FileHandle,
+    flags: OFlags,
+) -> Result<OwnedFd, Errno> {
+    let mut raw = handle.to_raw();
+    let flags = (flags | OFlags::CLOEXEC).bits() as libc::c_int;
+    // SAFETY: `raw` is a valid `struct file_handle` (its `handle_bytes` matches the bytes
+    // that follow it) that lives for the duration of the call; `mount_fd` is a live
+    // descriptor. The kernel only reads the handle.
+    let r = unsafe {
+        libc::open_by_handle_at(
+            mount_fd.as_raw_fd(),
+            (&mut raw as *mut RawFileHandle).cast::<libc::file_handle>(),
+            flags,
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: on success `open_by_handle_at` returns a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
 }
 
 thread_local! {
@@ -133,6 +234,7 @@ pub(crate) fn dup(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     #[test]
     fn device_numbers_round_trip() {
@@ -149,5 +251,59 @@ mod tests {
             assert_eq!(decode_dev(enc), dev, "{maj}:{min}");
         }
         assert_eq!(encode_dev(rustix::fs::makedev(1, 3)), (1 << 8) | 3);
+    }
+
+    #[test]
+    fn file_handles_reopen_the_same_file_and_go_stale_after_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"x").unwrap();
+        let path_fd = |name: &str| {
+            rustix::fs::open(
+                dir.path().join(name),
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap()
+        };
+        let a = path_fd("a");
+        let (handle, _mount_id) = match handle_of(a.as_fd()) {
+            Ok(h) => h,
+            Err(e) => {
+                println!("skipped: the temp dir's filesystem makes no file handles ({e})");
+                return;
+            }
+        };
+        assert_eq!(handle_of(path_fd("a").as_fd()).unwrap().0, handle);
+        let mount_fd = rustix::fs::open(
+            dir.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        let again = match open_by_handle(mount_fd.as_fd(), &handle, OFlags::PATH) {
+            Ok(fd) => fd,
+            Err(Errno::PERM) => {
+                println!("skipped: open_by_handle_at needs CAP_DAC_READ_SEARCH");
+                return;
+            }
+            Err(e) => panic!("open_by_handle_at: {e}"),
+        };
+        let key = |fd: BorrowedFd<'_>| {
+            let st = stat_fd(fd).unwrap();
+            (st.st_dev, st.st_ino)
+        };
+        assert_eq!(key(again.as_fd()), key(a.as_fd()));
+        // An O_PATH descriptor refuses to serve as the mount descriptor.
+        assert_eq!(
+            open_by_handle(a.as_fd(), &handle, OFlags::PATH).map(drop),
+            Err(Errno::BADF)
+        );
+        drop((a, again));
+        std::fs::remove_file(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("b"), b"y").unwrap();
+        assert_eq!(
+            open_by_handle(mount_fd.as_fd(), &handle, OFlags::PATH).map(drop),
+            Err(Errno::STALE)
+        );
     }
 }

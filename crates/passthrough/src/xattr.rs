@@ -10,8 +10,8 @@ use fusekit::Ino;
 use rustix::fs::XattrFlags;
 use rustix::io::Errno;
 
+use crate::fdstore::InodeFd;
 use crate::inode::Inode;
-use crate::sys::proc_path;
 use crate::Passthrough;
 
 /// What a getxattr/listxattr produced: a size (for a size query) or the bytes.
@@ -21,11 +21,13 @@ pub(crate) enum XattrValue {
     Data(Vec<u8>),
 }
 
-fn reachable(inode: &Inode) -> Result<std::ffi::CString, Errno> {
+/// The descriptor whose `/proc/self/fd` path reaches `inode`'s attributes (the path is
+/// valid while the guard lives).
+fn reachable(inode: &Inode) -> Result<InodeFd, Errno> {
     if inode.is_symlink() {
         return Err(Errno::OPNOTSUPP);
     }
-    Ok(proc_path(inode.fd()))
+    inode.fd()
 }
 
 fn size_u32(n: usize) -> Result<u32, Errno> {
@@ -39,7 +41,8 @@ impl Passthrough {
         name: &OsStr,
         size: u32,
     ) -> Result<XattrValue, Errno> {
-        let path = reachable(&*self.inodes.get(ino)?)?;
+        let fd = reachable(&*self.inodes.get(ino)?)?;
+        let path = fd.proc_path();
         if size == 0 {
             let n = rustix::fs::getxattr_query(path.as_c_str(), name)?;
             return Ok(XattrValue::Size(size_u32(n)?));
@@ -51,7 +54,8 @@ impl Passthrough {
     }
 
     pub(crate) fn do_listxattr(&self, ino: Ino, size: u32) -> Result<XattrValue, Errno> {
-        let path = reachable(&*self.inodes.get(ino)?)?;
+        let fd = reachable(&*self.inodes.get(ino)?)?;
+        let path = fd.proc_path();
         if size == 0 {
             let n = rustix::fs::listxattr_query(path.as_c_str())?;
             return Ok(XattrValue::Size(size_u32(n)?));
@@ -69,13 +73,15 @@ impl Passthrough {
         value: &[u8],
         flags: i32,
     ) -> Result<(), Errno> {
-        let path = reachable(&*self.inodes.get(ino)?)?;
+        let fd = reachable(&*self.inodes.get(ino)?)?;
+        let path = fd.proc_path();
         let flags = XattrFlags::from_bits(flags as u32).ok_or(Errno::INVAL)?;
         rustix::fs::setxattr(path.as_c_str(), name, value, flags)
     }
 
     pub(crate) fn do_removexattr(&self, ino: Ino, name: &OsStr) -> Result<(), Errno> {
-        let path = reachable(&*self.inodes.get(ino)?)?;
+        let fd = reachable(&*self.inodes.get(ino)?)?;
+        let path = fd.proc_path();
         rustix::fs::removexattr(path.as_c_str(), name)
     }
 }
