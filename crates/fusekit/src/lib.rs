@@ -18,6 +18,9 @@
 mod attr;
 mod conn;
 mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lowlevel;
 mod notify;
 pub mod op;
