@@ -58,7 +58,9 @@ impl Passthrough {
             source,
         })?;
         let counters = Arc::new(Counters::default());
-        let budget = crate::fdstore::default_budget();
+        let budget = opts
+            .inode_fd_budget
+            .unwrap_or_else(crate::fdstore::default_budget);
         Ok(Passthrough {
             src: src.to_path_buf(),
             opts,

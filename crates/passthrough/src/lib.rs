@@ -12,9 +12,13 @@
 //! ```
 //!
 //! # How it works
-//! - Every source file the kernel knows is an inode keyed by `(st_dev, st_ino)` holding an
+//! - Every source file the kernel knows is an inode keyed by `(st_dev, st_ino)` with an
 //!   `O_PATH` descriptor; all work is `*at()` calls relative to those descriptors (reopening
-//!   through `/proc/self/fd/N` when a real descriptor is needed). Names from the kernel are
+//!   through `/proc/self/fd/N` when a real descriptor is needed). Where the source
+//!   filesystem makes file handles (and the daemon may open them: CAP_DAC_READ_SEARCH), the
+//!   descriptors are a bounded cache reopened from the handles, so directories of any size
+//!   fit the open-file limit (see [`PassthroughOptions::inode_fd_budget`]); a handle whose
+//!   file was deleted answers ESTALE, never another file that reused the inode number. Names from the kernel are
 //!   single components (`/`, `.` and `..` are refused) and symlinks are never followed by the
 //!   daemon, so it never touches anything outside the source tree. (Symlinks *through the
 //!   mount* are resolved by the calling process's kernel, in its own namespace, exactly as
@@ -58,5 +62,7 @@ pub use name::check_name;
 pub use options::PassthroughOptions;
 pub use stats::{PassthroughStats, StatsHandle};
 
+#[cfg(test)]
+mod fdstore_tests;
 #[cfg(test)]
 mod tests;

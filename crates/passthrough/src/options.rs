@@ -51,6 +51,15 @@ pub struct PassthroughOptions {
     /// `None` or zero: no timeout. Default: `None`. When the kernel does not offer it,
     /// the mount goes on without one and says so.
     pub request_timeout: Option<Duration>,
+    /// The most `O_PATH` descriptors the filesystem keeps open for the inodes the kernel
+    /// knows. Inodes on source filesystems that make file handles (ext4, xfs, btrfs, tmpfs,
+    /// ...; the daemon needs CAP_DAC_READ_SEARCH, as root has) only cache their descriptor
+    /// and reopen it from the handle after eviction, so trees of any size fit; other inodes
+    /// keep theirs open, and once those alone fill the budget new lookups fail with EMFILE.
+    /// `None`: derived from the soft `RLIMIT_NOFILE` at construction (the limit less a
+    /// reserve of a quarter, between 128 and 4096, for open files, directories and the
+    /// session; never below 256). Values below 64 count as 64. Default: `None`.
+    pub inode_fd_budget: Option<usize>,
 }
 
 impl Default for PassthroughOptions {
@@ -63,6 +72,7 @@ impl Default for PassthroughOptions {
             switch_credentials: true,
             delegate_locks: true,
             request_timeout: None,
+            inode_fd_budget: None,
         }
     }
 }
@@ -119,6 +129,12 @@ impl PassthroughOptions {
     /// Sets [`request_timeout`](Self::request_timeout); `Duration::ZERO` means none.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
+    /// Sets [`inode_fd_budget`](Self::inode_fd_budget).
+    pub fn inode_fd_budget(mut self, budget: usize) -> Self {
+        self.inode_fd_budget = Some(budget);
         self
     }
 }
