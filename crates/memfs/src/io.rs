@@ -130,7 +130,7 @@ impl MemFs {
         if offset >= MAX_FILE_SIZE && !data.is_empty() {
             return Err(Errno::FBIG);
         }
-        let len = (data.len() as u64).min(MAX_FILE_SIZE - offset) as usize;
+        let len = (data.len() as u64).min(MAX_FILE_SIZE.saturating_sub(offset)) as usize;
         let data = &data[..len];
         if data.is_empty() {
             return Ok(0);

@@ -11,10 +11,9 @@ const O_RDWR: u32 = 2;
 /// Found by the `memfs` target: a zero-length WRITE at an offset beyond `MAX_FILE_SIZE`
 /// computes `MAX_FILE_SIZE - offset` (crates/memfs/src/io.rs, `write`) and panics with
 /// "attempt to subtract with overflow" in builds with overflow checks (in release builds it
-/// wraps and happens to answer 0). The kernel never sends such an offset, but the engine's
-/// API is public.
+/// wrapped and happened to answer 0). The kernel never sends such an offset, but the engine's
+/// API is public. Fixed with a saturating subtraction.
 #[test]
-#[ignore = "known memfs bug: subtract overflow in MemFs::write (io.rs) for an empty write past MAX_FILE_SIZE"]
 fn empty_write_beyond_max_file_size() {
     let fs = MemFs::new(Limits::UNLIMITED, (0, 0), 0o755);
     let root = Caller::root();
