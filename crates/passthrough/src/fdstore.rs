@@ -41,11 +41,12 @@ pub(crate) const MIN_BUDGET: usize = 64;
 /// The default budget for a soft `RLIMIT_NOFILE` of `soft`: the limit minus a reserve for
 /// everything else the daemon opens (open files and directories of the callers, the
 /// session's `/dev/fuse` clones and rings, descriptors a request holds for a moment) —
-/// a quarter of the limit, at least 128 and at most 4096 — and never below 256.
+/// a quarter of the limit, at least 128 and at most 4096 — and never below [`MIN_BUDGET`].
+/// (So 20000 gives 15904, the usual 1024 gives 768.)
 pub(crate) fn budget_for(soft: u64) -> usize {
     let soft = usize::try_from(soft).unwrap_or(usize::MAX).min(1 << 24);
     let reserve = (soft / 4).clamp(128, 4096);
-    soft.saturating_sub(reserve).max(256)
+    soft.saturating_sub(reserve).max(MIN_BUDGET)
 }
 
 /// [`budget_for`] the process's current soft open-file limit.

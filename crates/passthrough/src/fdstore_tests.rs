@@ -1,8 +1,8 @@
 //! Unit tests of the descriptor budget without a kernel: the request handlers called
 //! directly with a tiny budget, so that nearly every access reopens from a file handle. They
 //! prove that many inodes fit, that every answer still concerns the right file, that a
-//! deleted file's handle answers ESTALE even when its inode number was reused, and that the
-//! daemon still never follows a symlink after a reopen.
+//! deleted file's handle answers ESTALE, that open-but-unlinked and O_TMPFILE inodes survive
+//! eviction, and that the daemon still never follows a symlink after a reopen.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -50,8 +50,9 @@ fn within_budget(s: &PassthroughStats) {
 fn budget_rule() {
     assert_eq!(budget_for(20_000), 20_000 - 4096);
     assert_eq!(budget_for(1024), 768);
-    assert_eq!(budget_for(300), 256);
-    assert_eq!(budget_for(0), 256);
+    assert_eq!(budget_for(400), 272);
+    assert_eq!(budget_for(100), MIN_BUDGET);
+    assert_eq!(budget_for(0), MIN_BUDGET);
     assert!(budget_for(u64::MAX) > 1_000_000);
 }
 
@@ -226,4 +227,37 @@ fn pinned_descriptors_beyond_the_budget_fail_with_emfile() {
         assert!(s.is_open() && s.handle().is_none());
         s.fd().unwrap();
     }
+}
+
+#[test]
+fn open_unlinked_and_tmpfile_inodes_survive_eviction() {
+    let src = tempfile::tempdir().unwrap();
+    let Some(pt) = tiny_budget(src.path()) else {
+        return;
+    };
+    let dir = src.path();
+    // Unlinked but still open (the open handle's descriptor keeps the file alive).
+    fs::write(dir.join("gone"), b"still here").unwrap();
+    let gone = pt.do_lookup(ROOT_ID, os("gone")).unwrap();
+    let open = fs::File::open(dir.join("gone")).unwrap();
+    pt.do_unlink(ROOT_ID, os("gone"), false).unwrap();
+    // An unnamed O_TMPFILE file, open.
+    let rdwr = OFlags::RDWR.bits() as i32;
+    let (tmp, _inode, tmp_fd) = pt.create_tmpfile(None, ROOT_ID, 0o600, rdwr).unwrap();
+    rustix::io::write(&tmp_fd, b"tmp").unwrap();
+    let evictions = pt.stats().fd_evictions;
+    for i in 0..2 * MIN_BUDGET {
+        fs::write(dir.join(format!("c{i}")), b"").unwrap();
+        pt.do_lookup(ROOT_ID, os(&format!("c{i}"))).unwrap();
+    }
+    assert!(pt.stats().fd_evictions >= evictions + MIN_BUDGET as u64);
+    let reopens = pt.stats().fd_reopens;
+    let attr = pt.do_getattr(gone.ino).unwrap();
+    assert_eq!((attr.size, attr.nlink), (10, 0));
+    assert_eq!(pt.do_getattr(tmp.ino).unwrap().nlink, 0);
+    let linked = pt.do_link(tmp.ino, ROOT_ID, os("named")).unwrap();
+    assert_eq!((linked.ino, linked.attr.nlink), (tmp.ino, 1));
+    assert_eq!(fs::read(dir.join("named")).unwrap(), b"tmp");
+    assert!(pt.stats().fd_reopens >= reopens + 2);
+    drop(open);
 }
