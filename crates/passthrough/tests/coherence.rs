@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::{mount_passthrough, require_kernel, temp_dir, with_deadline};
 use fusekit_passthrough::PassthroughOptions;
+use fusekit_testkit::transport;
 
 fn both_ways(test: &'static str, opts: PassthroughOptions, settle: Duration) {
     if !require_kernel(test) {
@@ -108,10 +109,16 @@ fn mounted_over_its_own_source() {
         std::fs::write(dir.path().join("before"), b"hidden underneath").unwrap();
         let fs = fusekit_passthrough::Passthrough::new(dir.path(), PassthroughOptions::default())
             .unwrap();
+        // By hand (TestMount mounts on a fresh directory), over the test transport.
+        let test = "mounted_over_its_own_source";
+        let _uring_param = transport::param_for_test_transport(test);
         let session = fusekit::Session::mount(fs, dir.path(), &common::passthrough_mount_options())
             .unwrap()
+            .transport(fusekit_testkit::test_transport())
             .spawn()
             .unwrap();
+        transport::assert_on_test_transport(test, &session);
+        let stats = session.stats_handle();
         let result = std::panic::catch_unwind(|| {
             assert_eq!(
                 fs::read(dir.path().join("before")).unwrap(),
@@ -121,6 +128,9 @@ fn mounted_over_its_own_source() {
         });
         session.unmount_and_join().unwrap();
         result.unwrap();
+        if fusekit_testkit::over_uring() {
+            transport::assert_served_over_ring(test, stats.snapshot().requests, stats.uring());
+        }
         assert_eq!(
             fs::read(dir.path().join("after")).unwrap(),
             b"written through"

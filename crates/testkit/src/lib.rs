@@ -2,7 +2,12 @@
 //! the workspace — the root + /dev/fuse gate (skip with a reason locally, fail loudly when
 //! CI=true), deadlines that turn a hang into a failure (aborting the test binary's connections
 //! so stuck threads return), a mount guard that always unmounts and removes its directory, and
-//! probes for leaked descriptors and mounts.
+//! probes for leaked descriptors and mounts. [`transport`] chooses the transport every test
+//! mount runs over (`FUSEKIT_TEST_TRANSPORT=dev|uring`) and proves io_uring was really used;
+//! [`ring_proof`] does the same for daemons in other processes.
+
+pub mod ring_proof;
+pub mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +16,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fusekit::mount::Unmounter;
-use fusekit::{BackgroundSession, Filesystem, MountOptions, Session, StatsSnapshot};
+use fusekit::{BackgroundSession, Filesystem, MountOptions, Session, StatsSnapshot, Transport};
+
+pub use ring_proof::{ring_activity, RingActivity};
+pub use transport::{
+    over_uring, require_uring, test_transport, transport_arg, UringParam, TRANSPORT_ENV,
+};
 
 /// True when this test can mount: root and /dev/fuse. Without them the test is skipped with a
 /// printed reason, except under CI=true where it fails.
@@ -78,38 +88,55 @@ pub fn temp_dir(tag: &str) -> tempfile::TempDir {
 /// A filesystem mounted on a temp dir and served in the background. Dropping it unmounts,
 /// waits for the workers (aborting the connection if they do not stop in time) and removes
 /// the directory.
+///
+/// Unless a test pins its transport ([`with_transport`](Self::with_transport),
+/// [`try_mount_pinned`]), the mount runs over [`test_transport`]; over io_uring it must end up
+/// on the rings (checked at start) and must have served requests there (checked when it is
+/// finished or dropped): a fall back to /dev/fuse fails the test.
 pub struct TestMount {
     session: Option<BackgroundSession>,
     unmounter: Option<Unmounter>,
+    /// Set when the mount runs over io_uring because the environment asked for it: the ring
+    /// counters are checked at the end.
+    prove_ring: bool,
+    // Dropped after the session ended (field order): the kernel reads the parameter when a
+    // ring entry registers, so it stays `Y` until then.
+    _uring_param: Option<UringParam>,
     dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl TestMount {
+    /// Mounts `fs` over the test transport with the default number of workers.
     pub fn new<FS: Filesystem>(fs: FS, options: &MountOptions) -> Self {
         Self::with_workers(fs, options, None)
     }
 
+    /// Mounts `fs` over the test transport with `workers` /dev/fuse workers (over io_uring
+    /// one of them serves FORGET and INTERRUPT).
     pub fn with_workers<FS: Filesystem>(
         fs: FS,
         options: &MountOptions,
         workers: Option<usize>,
     ) -> Self {
-        Self::with_transport(fs, options, workers, fusekit::Transport::Auto)
+        try_mount(fs, options, |s| match workers {
+            Some(n) => s.workers(n),
+            None => s,
+        })
+        .expect("mount and start the session")
     }
 
+    /// Mounts `fs` over `transport`, whatever [`test_transport`] says: for tests of /dev/fuse-only
+    /// features or of the transport choice itself (say which in a comment at the call).
     pub fn with_transport<FS: Filesystem>(
         fs: FS,
         options: &MountOptions,
         workers: Option<usize>,
-        transport: fusekit::Transport,
+        transport: Transport,
     ) -> Self {
-        try_mount(fs, options, |s| {
-            let s = s.transport(transport);
-            match workers {
-                Some(n) => s.workers(n),
-                None => s,
-            }
+        try_mount_pinned(fs, options, transport, |s| match workers {
+            Some(n) => s.workers(n),
+            None => s,
         })
         .expect("mount and start the session")
     }
@@ -165,6 +192,13 @@ impl TestMount {
                 .unwrap()
                 .retain(|x| x.mountpoint() != u.mountpoint());
         }
+        if self.prove_ring {
+            transport::assert_served_over_ring(
+                &format!("the mount on {}", self.path.display()),
+                stats.snapshot().requests,
+                stats.uring(),
+            );
+        }
         let _ = &self.dir;
         Some(stats)
     }
@@ -195,16 +229,48 @@ impl Drop for TestMount {
     }
 }
 
-/// Mounts `fs` on a fresh temp dir, lets `configure` adjust the session, and starts it. A
-/// failure to mount or start is returned, so tests can check it.
+/// Mounts `fs` on a fresh temp dir over [`test_transport`], lets `configure` adjust the
+/// session, and starts it. A failure to mount or start is returned, so tests can check it.
+/// Over io_uring the started session must be on the rings (it panics otherwise, unmounting):
+/// `configure` must not choose another transport — pinned tests use [`try_mount_pinned`].
 pub fn try_mount<FS: Filesystem>(
     fs: FS,
     options: &MountOptions,
     configure: impl FnOnce(Session<FS>) -> Session<FS>,
 ) -> Result<TestMount, fusekit::SessionError> {
+    let transport = test_transport();
+    let mut mount = start(fs, options, transport, configure)?;
+    if transport == Transport::Uring {
+        let what = format!("the mount on {}", mount.path.display());
+        transport::assert_on_test_transport(&what, mount.session());
+        mount.prove_ring = true;
+    }
+    Ok(mount)
+}
+
+/// Like [`try_mount`], but over `transport` whatever [`test_transport`] says (`configure` may
+/// still change it): for tests of /dev/fuse-only features or of the transport choice itself.
+/// `enable_uring` is held at `Y` while the mount lives when `transport` is io_uring.
+pub fn try_mount_pinned<FS: Filesystem>(
+    fs: FS,
+    options: &MountOptions,
+    transport: Transport,
+    configure: impl FnOnce(Session<FS>) -> Session<FS>,
+) -> Result<TestMount, fusekit::SessionError> {
+    start(fs, options, transport, configure)
+}
+
+fn start<FS: Filesystem>(
+    fs: FS,
+    options: &MountOptions,
+    transport: Transport,
+    configure: impl FnOnce(Session<FS>) -> Session<FS>,
+) -> Result<TestMount, fusekit::SessionError> {
+    let uring_param = (transport == Transport::Uring).then(|| UringParam::hold("TestMount"));
     let dir = temp_dir("mnt");
     let path = dir.path().to_path_buf();
-    let session = configure(Session::mount(fs, &path, options)?).spawn()?;
+    let session = Session::mount(fs, &path, options)?.transport(transport);
+    let session = configure(session).spawn()?;
     let unmounter = session.unmounter();
     if let Some(u) = &unmounter {
         live_unmounters().lock().unwrap().push(u.clone());
@@ -212,6 +278,8 @@ pub fn try_mount<FS: Filesystem>(
     Ok(TestMount {
         session: Some(session),
         unmounter,
+        prove_ring: false,
+        _uring_param: uring_param,
         dir,
         path,
     })
