@@ -3,6 +3,8 @@
 //! a request — measured on this machine's kernel and asserted here (see
 //! docs/kernel-notes.md, "Request timeouts"). Two mounts run side by side with the same stuck
 //! READ: one with a 1 s timeout, one without; the timed one is aborted, the other is not.
+//! Runs over the test transport (`FUSEKIT_TEST_TRANSPORT`): the same was measured over
+//! /dev/fuse and io_uring.
 
 mod common;
 
@@ -16,7 +18,7 @@ use common::{require_kernel, try_mount, with_deadline, TestMount};
 use fusekit::abi::{InitFlags, OpenOutFlags};
 use fusekit::{
     Entry, Errno, FileAttr, FileType, Filesystem, Ino, KernelConfig, MountOptions, ReplyAttr,
-    ReplyData, ReplyEntry, ReplyOpen, Request, Transport, ROOT_ID,
+    ReplyData, ReplyEntry, ReplyOpen, Request, ROOT_ID,
 };
 
 const FILE: Ino = 2;
@@ -102,8 +104,7 @@ impl Filesystem for Stall {
 }
 
 fn mount(fs: Stall) -> TestMount {
-    try_mount(fs, &MountOptions::new(), |s| s.transport(Transport::Dev))
-        .expect("mount and start the session")
+    try_mount(fs, &MountOptions::new(), |s| s).expect("mount and start the session")
 }
 
 /// Reads `stall` in a thread; returns the thread and when its READ reached the handler.
