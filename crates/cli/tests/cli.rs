@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 const NOBODY: u32 = 65534;
 
+mod daemon_transport;
+
 fn require_root(test: &str) -> bool {
     let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
     if !ok {
@@ -69,18 +71,22 @@ fn is_mounted(path: &Path) -> bool {
     info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
 }
 
-/// A `fusekit mount` daemon in the background; killed and unmounted on drop.
+/// A `fusekit mount` daemon in the background, serving over the test transport
+/// (`--transport dev|uring`); killed and unmounted on drop.
 struct Daemon {
     child: Option<Child>,
     mountpoint: PathBuf,
+    _uring_param: Option<daemon_transport::UringParam>,
 }
 
 impl Daemon {
     fn start(mountpoint: &Path, extra: &[&str]) -> Daemon {
+        let uring_param = daemon_transport::param_for_test_transport("fusekit mount");
         let child = Command::new(BIN)
             .args(["mount", "hello"])
             .arg(mountpoint)
             .args(extra)
+            .args(daemon_transport::args())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -88,6 +94,7 @@ impl Daemon {
         let d = Daemon {
             child: Some(child),
             mountpoint: mountpoint.to_path_buf(),
+            _uring_param: uring_param,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !is_mounted(mountpoint) {
@@ -97,6 +104,17 @@ impl Daemon {
         d
     }
 
+    /// Reads the file through the mount and proves the transport with the kernel's fdinfo of
+    /// the daemon: over io_uring its rings completed requests, over /dev/fuse it has none.
+    fn read_and_prove_transport(&self) {
+        assert_eq!(
+            std::fs::read_to_string(self.mountpoint.join("hello.txt")).unwrap(),
+            "Hello from fusekit!\n"
+        );
+        daemon_transport::assert_served_over_test_transport(self.child.as_ref().unwrap().id());
+    }
+
+    /// Waits for the daemon to exit; its log must name the test transport as the one in use.
     fn wait(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -114,6 +132,11 @@ impl Daemon {
             .unwrap()
             .read_to_string(&mut err)
             .unwrap();
+        let expected = daemon_transport::log_mark();
+        assert!(
+            err.contains(&expected),
+            "daemon log lacks {expected}:\n{err}"
+        );
         (status, err)
     }
 }
@@ -183,10 +206,7 @@ fn already_mounted_is_refused_and_sigterm_unmounts() {
     }
     let dir = temp_dir();
     let daemon = Daemon::start(dir.path(), &[]);
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("hello.txt")).unwrap(),
-        "Hello from fusekit!\n"
-    );
+    daemon.read_and_prove_transport();
     let out = run(Command::new(BIN).args(["mount", "hello"]).arg(dir.path()));
     assert!(!out.status.success());
     let e = stderr(&out);
@@ -213,6 +233,7 @@ fn sigint_and_fusekit_unmount_stop_the_daemon() {
     for how in ["sigint", "unmount"] {
         let dir = temp_dir();
         let daemon = Daemon::start(dir.path(), &["--workers", "3"]);
+        daemon.read_and_prove_transport();
         if how == "sigint" {
             let pid = daemon.child.as_ref().unwrap().id();
             rustix::process::kill_process(

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod daemon_transport;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 const DATA: &[u8] = b"acknowledged by write(2) before the daemon died\n";
 
@@ -30,19 +32,23 @@ fn is_mounted(path: &Path) -> bool {
     info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
 }
 
-/// `fusekit mount passthrough SRC MNT extra...`; killed and its mount removed on drop.
+/// `fusekit mount passthrough SRC MNT extra...` over the test transport; killed and its
+/// mount removed on drop.
 struct Daemon {
     child: Child,
     mountpoint: PathBuf,
+    _uring_param: Option<daemon_transport::UringParam>,
 }
 
 impl Daemon {
     fn start(src: &Path, mountpoint: &Path, extra: &[&str]) -> Daemon {
+        let uring_param = daemon_transport::param_for_test_transport("fusekit mount passthrough");
         let child = Command::new(BIN)
             .args(["mount", "passthrough"])
             .arg(src)
             .arg(mountpoint)
             .args(extra)
+            .args(daemon_transport::args())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -50,6 +56,7 @@ impl Daemon {
         let mut daemon = Daemon {
             child,
             mountpoint: mountpoint.to_path_buf(),
+            _uring_param: uring_param,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !is_mounted(mountpoint) {
@@ -98,13 +105,9 @@ fn write_then_kill_daemon(extra: &[&str], fsync: bool) -> Vec<u8> {
     if fsync {
         file.sync_all().unwrap();
     }
+    daemon_transport::assert_served_over_test_transport(daemon.child.id());
     daemon.kill();
-    let err = std::fs::metadata(mnt.path().join("f")).unwrap_err();
-    assert_eq!(
-        err.raw_os_error(),
-        Some(rustix::io::Errno::NOTCONN.raw_os_error()),
-        "{extra:?}: the dead mount answers ENOTCONN"
-    );
+    daemon_transport::assert_dead_mount(&mnt.path().join("f"), &format!("{extra:?}"));
     drop(file);
     let out = Command::new(BIN)
         .arg("unmount")

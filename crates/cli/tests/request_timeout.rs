@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod daemon_transport;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 
 /// Runs the CLI to completion, failing the test after 60 s.
@@ -126,16 +128,19 @@ fn is_mounted(path: &Path) -> bool {
     info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
 }
 
-/// A `fusekit -v mount` daemon logging to a file; unmounted and reaped on drop.
+/// A `fusekit -v mount` daemon over the test transport, logging to a file; unmounted and
+/// reaped on drop.
 struct Daemon {
     child: Child,
     mountpoint: std::path::PathBuf,
     log: tempfile::NamedTempFile,
+    _uring_param: Option<daemon_transport::UringParam>,
 }
 
 impl Daemon {
     fn start(kind: &str, mountpoint: &Path, extra: &[&str]) -> Daemon {
         let log = tempfile::NamedTempFile::new().unwrap();
+        let uring_param = daemon_transport::param_for_test_transport("fusekit -v mount");
         let mut cmd = Command::new(BIN);
         cmd.args(["-v", "mount", kind]);
         if kind == "passthrough" {
@@ -144,7 +149,7 @@ impl Daemon {
         let child = cmd
             .arg(mountpoint)
             .args(extra)
-            .args(["--transport", "dev"])
+            .args(daemon_transport::args())
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
@@ -154,6 +159,7 @@ impl Daemon {
             child,
             mountpoint: mountpoint.to_path_buf(),
             log,
+            _uring_param: uring_param,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !is_mounted(mountpoint) {
@@ -182,7 +188,10 @@ impl Daemon {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.log_text()
+        let log = self.log_text();
+        let mark = daemon_transport::log_mark();
+        assert!(log.contains(&mark), "the daemon log lacks {mark}: {log}");
+        log
     }
 }
 
@@ -221,6 +230,7 @@ fn the_flag_reaches_the_kernel() {
     for kind in ["memfs", "passthrough"] {
         let daemon = Daemon::start(kind, &mnt, &["--request-timeout", "600"]);
         std::fs::read_dir(&mnt).unwrap().for_each(drop);
+        daemon_transport::assert_served_over_test_transport(daemon.child.id());
         let log = daemon.stop();
         assert!(
             negotiated_flags(&log).contains("REQUEST_TIMEOUT"),

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod daemon_transport;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 const NOBODY: u32 = 65534;
 
@@ -37,14 +39,16 @@ fn super_options(line: &str) -> Vec<String> {
     opts.split(',').map(str::to_owned).collect()
 }
 
-/// A `fusekit mount` daemon; unmounted and reaped on drop.
+/// A `fusekit mount` daemon over the test transport; unmounted and reaped on drop.
 struct Daemon {
     child: Child,
     mountpoint: PathBuf,
+    _uring_param: Option<daemon_transport::UringParam>,
 }
 
 impl Daemon {
     fn start(kind: &str, src: &Path, mountpoint: &Path, extra: &[&str]) -> Daemon {
+        let uring_param = daemon_transport::param_for_test_transport("fusekit mount");
         let mut cmd = Command::new(BIN);
         cmd.args(["mount", kind]);
         if kind == "passthrough" {
@@ -53,6 +57,7 @@ impl Daemon {
         let child = cmd
             .arg(mountpoint)
             .args(extra)
+            .args(daemon_transport::args())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -60,6 +65,7 @@ impl Daemon {
         let mut daemon = Daemon {
             child,
             mountpoint: mountpoint.to_path_buf(),
+            _uring_param: uring_param,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while mountinfo_line(mountpoint).is_none() {
@@ -159,6 +165,7 @@ fn cli_mounts_with_default_permissions_and_without_allow_other() {
             nobody_can_list(mnt.path()),
             "{kind}: with allow_other another user may list a 0755 root"
         );
+        daemon_transport::assert_served_over_test_transport(daemon.child.id());
         drop(daemon);
         assert!(
             mountinfo_line(mnt.path()).is_none(),
