@@ -35,6 +35,10 @@ pub struct Bounds {
     /// Most file bytes (sum of file lengths) one worker keeps at once.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_bytes: u64,
+    /// Check the whole subtree after every operation (slow; finds the first operation after
+    /// which the filesystem and the model disagree).
+    #[arg(long)]
+    pub paranoid: bool,
 }
 
 #[derive(Debug, Args)]

@@ -121,6 +121,7 @@ pub fn judge(samples: &[Sample], rule: &Rule) -> Verdict {
     let fd_end = max(&end, |s| s.fds);
     let thr_warm = max(&warm, |s| s.threads);
     let thr_end = max(&end, |s| s.threads);
+    let cmp = |ok: bool| if ok { "<=" } else { ">" };
     let checks = vec![
         Check {
             what: "rss",
@@ -128,8 +129,10 @@ pub fn judge(samples: &[Sample], rule: &Rule) -> Verdict {
             observed: rss_end,
             limit: rss_limit,
             detail: format!(
-                "max RSS last third {} KiB <= max RSS middle third {} KiB x {:.2} + {} KiB = {} KiB",
-                rss_end, rss_mid, rule.rss_ratio, rule.rss_slack_kib, rss_limit
+                "max RSS last third {} KiB {} max RSS middle third {} KiB x {:.2} + {} KiB = {} KiB",
+                rss_end,
+                cmp(rss_end <= rss_limit),
+                rss_mid, rule.rss_ratio, rule.rss_slack_kib, rss_limit
             ),
         },
         Check {
@@ -138,8 +141,9 @@ pub fn judge(samples: &[Sample], rule: &Rule) -> Verdict {
             observed: fd_end,
             limit: fd_warm + rule.fd_slack,
             detail: format!(
-                "max fds last third {} <= max fds warm-up {} + {} = {}",
+                "max fds last third {} {} max fds warm-up {} + {} = {}",
                 fd_end,
+                cmp(fd_end <= fd_warm + rule.fd_slack),
                 fd_warm,
                 rule.fd_slack,
                 fd_warm + rule.fd_slack
@@ -151,8 +155,9 @@ pub fn judge(samples: &[Sample], rule: &Rule) -> Verdict {
             observed: thr_end,
             limit: thr_warm + rule.thread_slack,
             detail: format!(
-                "max threads last third {} <= max threads warm-up {} + {} = {}",
+                "max threads last third {} {} max threads warm-up {} + {} = {}",
                 thr_end,
+                cmp(thr_end <= thr_warm + rule.thread_slack),
                 thr_warm,
                 rule.thread_slack,
                 thr_warm + rule.thread_slack

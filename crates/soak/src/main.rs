@@ -34,6 +34,7 @@ fn main() -> ExitCode {
                 duration: Duration::from_secs(a.seconds),
                 max_files: a.bounds.max_files,
                 max_bytes: a.bounds.max_bytes,
+                paranoid: a.bounds.paranoid,
             };
             if worker::run(&cfg) {
                 ExitCode::SUCCESS

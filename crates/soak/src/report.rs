@@ -183,7 +183,8 @@ pub fn render(o: &Outcome) -> String {
             c.detail
         );
     }
-    if let Some(leak) = o.smallest_caught_leak() {
+    let rss_ok = o.verdict.checks.iter().any(|c| c.what == "rss" && c.ok);
+    if let Some(leak) = o.smallest_caught_leak().filter(|_| rss_ok) {
         let _ = writeln!(
             s,
             "[{l}] at {:.0} ops/s this run would have caught an RSS leak of >= {:.0} bytes per operation",

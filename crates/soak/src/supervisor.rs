@@ -42,6 +42,7 @@ fn spawn_worker(args: &RunArgs, id: u64, dir: &Path) -> anyhow::Result<Running> 
         .args(["--seconds", &args.seconds.to_string()])
         .args(["--max-files", &args.bounds.max_files.to_string()])
         .args(["--max-bytes", &args.bounds.max_bytes.to_string()])
+        .args(args.bounds.paranoid.then_some("--paranoid"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -55,7 +55,8 @@ impl Worker {
         let got = read_range(file, offset, len).with_context(|| format!("read back {what}"))?;
         let data = &self.model.inode(rel).data;
         let end = (offset as usize + len).min(data.len());
-        compare(&what, offset, &data[(offset as usize).min(end)..end], &got)
+        let r = compare(&what, offset, &data[(offset as usize).min(end)..end], &got);
+        self.explain(rel, r)
     }
 
     /// create(O_EXCL) a new file and write a random range into it (sometimes after a hole).
@@ -81,6 +82,7 @@ impl Worker {
         file.write_all_at(&buf, offset)
             .with_context(|| format!("write {len} bytes at {offset} to {}", path.display()))?;
         write_at(&mut self.model.inode_mut(&rel).data, offset as usize, &buf);
+        self.model.note(&rel, format!("pwrite {len} at {offset}"));
         self.maybe_read_back(&file, &rel, offset, len)
     }
 
@@ -102,6 +104,8 @@ impl Worker {
         file.write_all_at(&buf, offset)
             .with_context(|| format!("write {len} bytes at {offset} to {}", path.display()))?;
         write_at(&mut self.model.inode_mut(&rel).data, offset as usize, &buf);
+        self.model
+            .note(&rel, format!("pwrite {len} at {offset} (size was {size})"));
         self.maybe_read_back(&file, &rel, offset, len)
     }
 
@@ -126,6 +130,7 @@ impl Worker {
         file.set_len(new)
             .with_context(|| format!("ftruncate {} from {size} to {new}", path.display()))?;
         self.model.inode_mut(&rel).data.resize(new as usize, 0);
+        self.model.note(&rel, format!("ftruncate {size} -> {new}"));
         let len = (new.abs_diff(size) as usize).max(1);
         self.maybe_read_back(&file, &rel, size.min(new).saturating_sub(1), len + 1)
     }
@@ -148,6 +153,8 @@ impl Worker {
         let data = &mut self.model.inode_mut(&rel).data;
         let at = data.len();
         data.extend_from_slice(&buf);
+        self.model
+            .note(&rel, format!("O_APPEND write {len} at {at}"));
         self.maybe_read_back(&file, &rel, at as u64, len)
     }
 
@@ -172,12 +179,13 @@ impl Worker {
             .with_context(|| format!("read {len} at {offset} from {}", path.display()))?;
         let data = &self.model.inode(&rel).data;
         let end = (offset as usize + len).min(data.len());
-        compare(
+        let r = compare(
             &path.display().to_string(),
             offset,
             &data[(offset as usize).min(end)..end],
             &got,
-        )
+        );
+        self.explain(&rel, r)
     }
 
     /// Write then fsync or fdatasync through the same descriptor, and read the range back.
@@ -197,7 +205,8 @@ impl Worker {
             .with_context(|| format!("open {}", path.display()))?;
         file.write_all_at(&buf, offset)
             .with_context(|| format!("write {len} at {offset} to {}", path.display()))?;
-        if self.rng.chance(50) {
+        let full = self.rng.chance(50);
+        if full {
             file.sync_all()
                 .with_context(|| format!("fsync {}", path.display()))?;
         } else {
@@ -205,9 +214,12 @@ impl Worker {
                 .with_context(|| format!("fdatasync {}", path.display()))?;
         }
         write_at(&mut self.model.inode_mut(&rel).data, offset as usize, &buf);
+        let sync = if full { "fsync" } else { "fdatasync" };
+        self.model
+            .note(&rel, format!("pwrite {len} at {offset} + {sync}"));
         let what = path.display().to_string();
         let got = read_range(&file, offset, len).with_context(|| format!("read back {what}"))?;
-        compare(&what, offset, &buf, &got)
+        self.explain(&rel, compare(&what, offset, &buf, &got))
     }
 
     /// Opens a file, unlinks one of its names (often its only one), then reads it whole, writes
@@ -230,28 +242,41 @@ impl Worker {
             Some(inode) => inode.clone(),
             None => self.model.inodes[&ino].clone(),
         };
-        whole_file(&what, &mut file, &inode)?;
-        let nlink = file
-            .metadata()
-            .with_context(|| format!("fstat {what}"))?
-            .nlink();
-        if nlink != inode.names.len() as u64 {
-            bail!(
-                "fstat {what}: nlink {nlink}, expected {}",
-                inode.names.len()
-            );
-        }
         let offset = self.rng.below(inode.data.len() as u64 + 1);
         let n = 1 + self.rng.below(8192) as usize;
         let buf = self.rng.bytes(n);
-        file.write_all_at(&buf, offset)
-            .with_context(|| format!("write {} at {offset} to {what}", buf.len()))?;
+        let mut checked = || -> anyhow::Result<()> {
+            whole_file(&what, &mut file, &inode)?;
+            let nlink = file
+                .metadata()
+                .with_context(|| format!("fstat {what}"))?
+                .nlink();
+            if nlink != inode.names.len() as u64 {
+                bail!(
+                    "fstat {what}: nlink {nlink}, expected {}",
+                    inode.names.len()
+                );
+            }
+            file.write_all_at(&buf, offset)
+                .with_context(|| format!("write {n} at {offset} to {what}"))?;
+            let mut expected = inode.data.clone();
+            write_at(&mut expected, offset as usize, &buf);
+            let got = read_range(&file, 0, expected.len() + 1)
+                .with_context(|| format!("read {what} after a write"))?;
+            compare(&format!("{what} after a write"), 0, &expected, &got)
+        };
+        if let Err(e) = checked() {
+            bail!("{e:#}; {}", inode.history_line());
+        }
         write_at(&mut inode.data, offset as usize, &buf);
-        let got = read_range(&file, offset, buf.len()).with_context(|| format!("read {what}"))?;
-        compare(&what, offset, &buf, &got)?;
+        inode.note(format!(
+            "pwrite {n} at {offset} through the handle after unlink"
+        ));
         if orphan.is_none() {
             // Other names remain: they must see the write too (checked by later reads).
-            self.model.inodes.get_mut(&ino).expect("inode").data = inode.data;
+            let kept = self.model.inodes.get_mut(&ino).expect("inode");
+            kept.data = inode.data;
+            kept.history = inode.history;
         }
         let dir = parent(&rel).to_string();
         drop(file);

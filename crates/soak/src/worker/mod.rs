@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     pub max_files: usize,
     /// Most file bytes (sum of lengths) alive at once.
     pub max_bytes: u64,
+    /// Sweep the whole subtree after every operation.
+    pub paranoid: bool,
 }
 
 /// The last line a worker prints.
@@ -311,6 +313,10 @@ fn work(
         if last_progress.elapsed() >= PROGRESS_EVERY {
             emit(&Progress { ops: *ops });
             last_progress = Instant::now();
+        }
+        if cfg.paranoid {
+            w.verify_all()
+                .with_context(|| format!("sweep after operation {} ({})", *ops, op.name()))?;
         }
         if last_sweep.elapsed() >= SWEEP_EVERY {
             w.verify_all().context("periodic full sweep")?;

@@ -6,7 +6,10 @@
 //! (they live for the whole run) and made-and-removed directories one level below them
 //! (`d2/s7`). Files and symlinks live in either kind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// How many recent operations an inode remembers (for failure messages).
+const HISTORY: usize = 64;
 
 /// A node of the tree, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,28 @@ pub struct Inode {
     pub names: Vec<String>,
     /// Extended attributes in the `user.soak.` namespace.
     pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// The most recent operations on this inode, oldest first (for failure messages).
+    pub history: VecDeque<String>,
+}
+
+impl Inode {
+    /// Remembers an operation.
+    pub fn note(&mut self, what: String) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(what);
+    }
+
+    /// The remembered operations, oldest first, as one line.
+    pub fn history_line(&self) -> String {
+        let v: Vec<&str> = self.history.iter().map(String::as_str).collect();
+        format!(
+            "last {} operations on this inode: {}",
+            v.len(),
+            v.join("; ")
+        )
+    }
 }
 
 /// The whole subtree.
@@ -101,6 +126,13 @@ impl Model {
         self.inodes.get_mut(&ino).expect("inode of a file path")
     }
 
+    /// Remembers an operation on the inode a file path names (no-op for other paths).
+    pub fn note(&mut self, path: &str, what: String) {
+        if let Some(ino) = self.ino(path) {
+            self.inodes.get_mut(&ino).expect("inode").note(what);
+        }
+    }
+
     /// Sum of all file lengths (the working set the budget bounds).
     pub fn total_bytes(&self) -> u64 {
         self.inodes.values().map(|i| i.data.len() as u64).sum()
@@ -118,6 +150,7 @@ impl Model {
             },
         );
         self.entries.insert(path.to_string(), Entry::File(ino));
+        self.note(path, format!("create {path}"));
         ino
     }
 
@@ -129,11 +162,9 @@ impl Model {
     /// Records a hard link `new` to the file at `existing`.
     pub fn link(&mut self, existing: &str, new: &str) {
         let ino = self.ino(existing).expect("link source is a file");
-        self.inodes
-            .get_mut(&ino)
-            .expect("inode")
-            .names
-            .push(new.to_string());
+        let inode = self.inodes.get_mut(&ino).expect("inode");
+        inode.names.push(new.to_string());
+        inode.note(format!("link {existing} -> {new}"));
         self.entries.insert(new.to_string(), Entry::File(ino));
     }
 
@@ -144,6 +175,7 @@ impl Model {
             Entry::File(ino) => {
                 let inode = self.inodes.get_mut(&ino).expect("inode");
                 inode.names.retain(|n| n != path);
+                inode.note(format!("unlink {path}"));
                 if inode.names.is_empty() {
                     return self.inodes.remove(&ino);
                 }
@@ -169,10 +201,11 @@ impl Model {
         }
         let entry = self.entries.remove(from).expect("rename source exists");
         if let Entry::File(ino) = entry {
-            let names = &mut self.inodes.get_mut(&ino).expect("inode").names;
-            for n in names.iter_mut().filter(|n| *n == from) {
+            let inode = self.inodes.get_mut(&ino).expect("inode");
+            for n in inode.names.iter_mut().filter(|n| *n == from) {
                 *n = to.to_string();
             }
+            inode.note(format!("rename {from} -> {to}"));
         }
         if entry == Entry::Dir {
             let prefix = format!("{from}/");
@@ -186,11 +219,13 @@ impl Model {
                 let new = format!("{to}/{}", &old[prefix.len()..]);
                 let e = self.entries.remove(&old).expect("child");
                 if let Entry::File(ino) = e {
-                    for n in self.inodes.get_mut(&ino).expect("inode").names.iter_mut() {
+                    let inode = self.inodes.get_mut(&ino).expect("inode");
+                    for n in inode.names.iter_mut() {
                         if *n == old {
                             *n = new.clone();
                         }
                     }
+                    inode.note(format!("moved with its directory: {old} -> {new}"));
                 }
                 self.entries.insert(new, e);
             }
@@ -229,6 +264,21 @@ mod tests {
         let gone = m.remove("d1/b").expect("last name returns the inode");
         assert_eq!(gone.data, b"\0\0xy");
         assert!(m.inodes.is_empty());
+    }
+
+    #[test]
+    fn history_names_the_recent_operations_oldest_first() {
+        let mut m = Model::default();
+        m.add("d0", Entry::Dir);
+        m.add_file("d0/a");
+        for i in 0..HISTORY + 5 {
+            m.note("d0/a", format!("op{i}"));
+        }
+        m.link("d0/a", "d0/b");
+        let line = m.inode("d0/b").history_line();
+        assert!(line.starts_with(&format!("last {HISTORY} operations")), "{line}");
+        assert!(!line.contains("create") && !line.contains("op5;"), "{line}");
+        assert!(line.contains("op6; op7") && line.ends_with("link d0/a -> d0/b"), "{line}");
     }
 
     #[test]

@@ -161,12 +161,13 @@ impl Worker {
         let path = self.path(rel);
         let got =
             fs::read(&path).with_context(|| format!("read through symlink {}", path.display()))?;
-        super::verify::compare(
+        let r = super::verify::compare(
             &format!("{} (via symlink to {resolved})", path.display()),
             0,
             &self.model.inodes[&ino].data,
             &got,
-        )
+        );
+        self.explain(&resolved, r)
     }
 
     /// mkdir below a base directory (bounded in number).

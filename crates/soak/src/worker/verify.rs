@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 
 use super::model::{Entry, Inode};
 use super::Worker;
@@ -96,6 +96,14 @@ fn kind_of(ft: fs::FileType) -> &'static str {
 }
 
 impl Worker {
+    /// Adds the recent history of the inode at `rel` (if it is a file) to a failure.
+    pub fn explain<T>(&self, rel: &str, r: anyhow::Result<T>) -> anyhow::Result<T> {
+        r.map_err(|e| match self.model.ino(rel) {
+            Some(ino) => anyhow!("{e:#}; {}", self.model.inodes[&ino].history_line()),
+            None => e,
+        })
+    }
+
     /// readdir(dir) must list exactly the model's children, with the right types.
     pub fn verify_listing(&self, dir: &str) -> anyhow::Result<()> {
         let path = self.path(dir);
@@ -135,6 +143,10 @@ impl Worker {
 
     /// lstat(path) must agree with the model: kind, and for files size and link count.
     pub fn verify_stat(&self, rel: &str) -> anyhow::Result<()> {
+        self.explain(rel, self.verify_stat_inner(rel))
+    }
+
+    fn verify_stat_inner(&self, rel: &str) -> anyhow::Result<()> {
         let path = self.path(rel);
         let md =
             fs::symlink_metadata(&path).with_context(|| format!("lstat {}", path.display()))?;
@@ -191,7 +203,10 @@ impl Worker {
     pub fn verify_file(&self, rel: &str) -> anyhow::Result<()> {
         let path = self.path(rel);
         let mut f = File::open(&path).with_context(|| format!("open {}", path.display()))?;
-        whole_file(&path.display().to_string(), &mut f, self.model.inode(rel))
+        self.explain(
+            rel,
+            whole_file(&path.display().to_string(), &mut f, self.model.inode(rel)),
+        )
     }
 
     /// Every directory listing, every entry's lstat, every file's bytes, every symlink, and
