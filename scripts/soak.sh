@@ -5,9 +5,10 @@
 # everything it made (also on failure, Ctrl-C or the deadline).
 #
 # Usage: scripts/soak.sh [--minutes N | --seconds N] [--procs P] [--debug] [--seed S]
-#                        [--transport auto|dev|uring] [--out DIR]
+#                        [--transport auto|dev|uring] [--writeback] [--out DIR]
 #   default: 2 minutes, 3 workers per filesystem, release build, seed 1, transport auto.
 #   --debug   use the debug build (what scripts/test.sh already built) instead of release.
+#   --writeback  mount both with the kernel's writeback cache (--writeback-cache).
 #   --out DIR keep the reports (text and JSON) in DIR.
 # Deadline: once the binaries are built, everything (mounting, the soak, its final sweep and
 # cleanup, unmounting) must finish within duration + 3 minutes, or the script fails
@@ -23,7 +24,8 @@ PROFILE=release
 SEED=1
 TRANSPORT=auto
 OUT=""
-usage() { sed -n '7,12p' "$0" >&2; exit 2; }
+WB=()
+usage() { sed -n '7,13p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) [ $# -ge 2 ] || usage; DURATION=$(( $2 * 60 )); shift 2 ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --transport) [ $# -ge 2 ] || usage; TRANSPORT=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || usage; OUT=$2; shift 2 ;;
     --debug) PROFILE=debug; shift ;;
+    --writeback) WB=(--writeback-cache); shift ;;
     -h|--help) usage ;;
     *) echo "soak: unknown argument $1" >&2; usage ;;
   esac
@@ -119,7 +122,7 @@ WATCHDOG=$!
 # can stop it) and waits until its mount appears.
 mount_fs() { # VAR name log mountpoint args...
   local var="$1" name="$2" log="$3" mnt="$4"; shift 4
-  "$BIN" mount "$@" --transport "$TRANSPORT" >"$log" 2>&1 &
+  "$BIN" mount "$@" --transport "$TRANSPORT" ${WB[@]+"${WB[@]}"} >"$log" 2>&1 &
   local pid=$!
   printf -v "$var" '%s' "$pid"
   for _ in $(seq 200); do
@@ -130,7 +133,7 @@ mount_fs() { # VAR name log mountpoint args...
   mounted "$mnt" || { cat "$log" >&2; echo "soak: $name did not mount on $mnt" >&2; exit 1; }
 }
 
-echo "== mounting memfs on $MNT_MEM and passthrough of $SRC on $MNT_PT (transport $TRANSPORT)"
+echo "== mounting memfs on $MNT_MEM and passthrough of $SRC on $MNT_PT (transport $TRANSPORT${WB[@]+, writeback cache})"
 mount_fs PID_MEM memfs "$TMP/memfs.log" "$MNT_MEM" memfs "$MNT_MEM"
 mount_fs PID_PT passthrough "$TMP/passthrough.log" "$MNT_PT" passthrough "$SRC" "$MNT_PT"
 
