@@ -95,6 +95,9 @@ enum Source {
 pub(crate) struct FdSlot {
     key: Key,
     source: Source,
+    /// A descriptor pinned after the file lost its last name through the mount (see
+    /// [`keep_alive`](Self::keep_alive)); counted as pinned.
+    kept: Mutex<Option<Arc<OwnedFd>>>,
     store: Arc<FdStore>,
 }
 
@@ -102,6 +105,9 @@ impl FdSlot {
     /// The inode's `O_PATH` descriptor, reopened from its handle when it was evicted:
     /// ESTALE when the file no longer exists (or the handle now names another file).
     pub(crate) fn fd(self: &Arc<Self>) -> Result<InodeFd, Errno> {
+        if let Some(fd) = &*lock(&self.kept) {
+            return Ok(InodeFd(Arc::clone(fd)));
+        }
         let (handle, mount_fd, cached, used) = match &self.source {
             Source::Pinned(fd) => return Ok(InodeFd(Arc::clone(fd))),
             Source::Handle {
@@ -136,8 +142,24 @@ impl FdSlot {
     pub(crate) fn is_open(&self) -> bool {
         match &self.source {
             Source::Pinned(_) => true,
-            Source::Handle { cached, .. } => lock(cached).is_some(),
+            Source::Handle { cached, .. } => lock(cached).is_some() || lock(&self.kept).is_some(),
         }
+    }
+
+    /// Keeps `fd` (a descriptor of this inode's file, which has just lost its last name
+    /// through the mount) open until the inode is forgotten, as the kernel may still send
+    /// requests about it (with the writeback cache, SETATTR of its times after the last
+    /// close), and its handle cannot be reopened once the file is gone. Within the budget
+    /// for pinned descriptors only; beyond it such requests answer ESTALE.
+    pub(crate) fn keep_alive(&self, fd: OwnedFd) {
+        let Source::Handle { .. } = &self.source else {
+            return;
+        };
+        let mut kept = lock(&self.kept);
+        if kept.is_some() || !self.store.reserve_pinned() {
+            return;
+        }
+        *kept = Some(Arc::new(fd));
     }
 
     /// The file handle, when the descriptor is cached rather than pinned.
@@ -192,6 +214,10 @@ impl FdSlot {
 impl Drop for FdSlot {
     fn drop(&mut self) {
         let c = &self.store.counters;
+        let kept = self.kept.get_mut().unwrap_or_else(|p| p.into_inner());
+        if kept.take().is_some() {
+            c.pinned_fds.fetch_sub(1, Ordering::Relaxed);
+        }
         match &mut self.source {
             Source::Pinned(_) => {
                 c.pinned_fds.fetch_sub(1, Ordering::Relaxed);
@@ -247,8 +273,20 @@ impl FdStore {
         Arc::new(FdSlot {
             key,
             source: Source::Pinned(Arc::new(fd)),
+            kept: Mutex::new(None),
             store: Arc::clone(self),
         })
+    }
+
+    /// Counts one more pinned descriptor when the budget has room for it (making room by
+    /// evicting cached ones).
+    fn reserve_pinned(&self) -> bool {
+        if self.counters.pinned_fds.load(Ordering::Relaxed) as usize >= self.budget {
+            return false;
+        }
+        Counters::add(&self.counters.pinned_fds, 1);
+        self.shrink_to_budget();
+        true
     }
 
     fn pin(self: &Arc<Self>, fd: OwnedFd, key: Key) -> Result<Arc<FdSlot>, Errno> {
@@ -304,6 +342,7 @@ impl FdStore {
                 cached: Mutex::new(Some(Arc::new(fd))),
                 used: AtomicBool::new(true),
             },
+            kept: Mutex::new(None),
             store: Arc::clone(self),
         });
         Counters::add(&self.counters.cached_fds, 1);

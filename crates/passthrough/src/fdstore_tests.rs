@@ -236,11 +236,12 @@ fn open_unlinked_and_tmpfile_inodes_survive_eviction() {
         return;
     };
     let dir = src.path();
-    // Unlinked but still open (the open handle's descriptor keeps the file alive).
+    // Unlinked (behind the mount) but still open: an open descriptor keeps the file alive,
+    // so its handle still opens.
     fs::write(dir.join("gone"), b"still here").unwrap();
     let gone = pt.do_lookup(ROOT_ID, os("gone")).unwrap();
     let open = fs::File::open(dir.join("gone")).unwrap();
-    pt.do_unlink(ROOT_ID, os("gone"), false).unwrap();
+    fs::remove_file(dir.join("gone")).unwrap();
     // An unnamed O_TMPFILE file, open.
     let rdwr = OFlags::RDWR.bits() as i32;
     let (tmp, _inode, tmp_fd) = pt.create_tmpfile(None, ROOT_ID, 0o600, rdwr).unwrap();
@@ -260,4 +261,43 @@ fn open_unlinked_and_tmpfile_inodes_survive_eviction() {
     assert_eq!(fs::read(dir.join("named")).unwrap(), b"tmp");
     assert!(pt.stats().fd_reopens >= reopens + 2);
     drop(open);
+}
+
+#[test]
+fn files_unlinked_through_the_mount_live_until_forgotten() {
+    let src = tempfile::tempdir().unwrap();
+    let Some(pt) = tiny_budget(src.path()) else {
+        return;
+    };
+    let dir = src.path();
+    fs::write(dir.join("unlinked"), b"1234").unwrap();
+    fs::write(dir.join("replaced"), b"123").unwrap();
+    fs::write(dir.join("other"), b"12").unwrap();
+    let unlinked = pt.do_lookup(ROOT_ID, os("unlinked")).unwrap();
+    let replaced = pt.do_lookup(ROOT_ID, os("replaced")).unwrap();
+    pt.do_unlink(ROOT_ID, os("unlinked"), false).unwrap();
+    pt.do_rename(ROOT_ID, os("other"), ROOT_ID, os("replaced"), 0)
+        .unwrap();
+    for i in 0..2 * MIN_BUDGET {
+        fs::write(dir.join(format!("c{i}")), b"").unwrap();
+        pt.do_lookup(ROOT_ID, os(&format!("c{i}"))).unwrap();
+    }
+    let s = pt.stats();
+    within_budget(&s);
+    assert_eq!(s.pinned_fds, 3, "root and the two orphans: {s:?}");
+    // What the kernel may still ask about them (the writeback cache flushes times).
+    let times = fusekit::SetAttr {
+        mtime: Some(fusekit::TimeOrNow::Now),
+        ..Default::default()
+    };
+    for (node, size) in [(unlinked.ino, 4), (replaced.ino, 3)] {
+        let attr = pt.do_getattr(node).unwrap();
+        assert_eq!((attr.size, attr.nlink), (size, 0));
+        pt.do_setattr(node, &times).unwrap();
+    }
+    assert_eq!(pt.stats().stale_handles, 0);
+    // Forgotten: closed.
+    pt.inodes.forget(unlinked.ino, 1);
+    pt.inodes.forget(replaced.ino, 1);
+    assert_eq!(pt.stats().pinned_fds, 1);
 }

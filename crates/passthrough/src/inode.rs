@@ -231,6 +231,35 @@ impl InodeTable {
         Ok((id, inode))
     }
 
+    /// `fd` (an `O_PATH` descriptor) is a file that just lost its last name through the
+    /// mount: when the kernel knows its node, keep the file alive with `fd` until the node is
+    /// forgotten (an inode lives while the kernel holds a lookup count on it).
+    pub(crate) fn keep_if_orphaned(&self, fd: OwnedFd) {
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            return;
+        };
+        if st.st_nlink != 0 {
+            return;
+        }
+        let inode = {
+            let inner = self.lock();
+            let Some(id) = inner.by_key.get(&key_of(&st)) else {
+                return;
+            };
+            match inner.by_id.get(id) {
+                Some(slot) => Arc::clone(&slot.inode),
+                None => return,
+            }
+        };
+        // The node under this key may be an older file that had the number (see the module
+        // docs): only the same file (open now, or with an equal handle) is kept.
+        let same = inode.fd.is_open()
+            || handle_of(fd.as_fd()).is_ok_and(|(h, _)| inode.fd.handle() == Some(&h));
+        if same && inode.fd.handle().is_some() {
+            inode.fd.keep_alive(fd);
+        }
+    }
+
     /// Drops `n` lookup references; at zero the node id is removed.
     pub(crate) fn forget(&self, ino: Ino, n: u64) {
         if ino == ROOT_ID {

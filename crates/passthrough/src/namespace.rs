@@ -3,7 +3,9 @@
 //! `O_PATH` descriptor, with names checked by [`check_name`] and symlinks never followed
 //! (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, or calls that never follow the last component), so
 //! no request can make the daemon touch anything outside the source tree. Create-like calls
-//! run with the caller's credentials (see `creds`).
+//! run with the caller's credentials (see `creds`). A file that loses its last name here
+//! (UNLINK, RMDIR, RENAME over it) is kept open while the kernel knows its node, even when
+//! its descriptor was only cached (see `fdstore`).
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -220,7 +222,12 @@ impl Passthrough {
         } else {
             AtFlags::empty()
         };
-        rustix::fs::unlinkat(dir.fd()?, name, flags)
+        let victim = open_path(&dir, name).ok();
+        rustix::fs::unlinkat(dir.fd()?, name, flags)?;
+        if let Some(fd) = victim {
+            self.inodes.keep_if_orphaned(fd);
+        }
+        Ok(())
     }
 
     pub(crate) fn do_rename(
@@ -236,10 +243,20 @@ impl Passthrough {
         let from = self.inodes.get(parent)?;
         let to = self.inodes.get(newparent)?;
         let flags = RenameFlags::from_bits(flags).ok_or(Errno::INVAL)?;
-        if flags.is_empty() {
-            rustix::fs::renameat(from.fd()?, name, to.fd()?, newname)
+        // A plain rename replaces (unlinks) an existing target.
+        let victim = if flags.intersects(RenameFlags::EXCHANGE | RenameFlags::NOREPLACE) {
+            None
         } else {
-            rustix::fs::renameat_with(from.fd()?, name, to.fd()?, newname, flags)
+            open_path(&to, newname).ok()
+        };
+        if flags.is_empty() {
+            rustix::fs::renameat(from.fd()?, name, to.fd()?, newname)?;
+        } else {
+            rustix::fs::renameat_with(from.fd()?, name, to.fd()?, newname, flags)?;
         }
+        if let Some(fd) = victim {
+            self.inodes.keep_if_orphaned(fd);
+        }
+        Ok(())
     }
 }
