@@ -276,9 +276,15 @@ mod tests {
         }
         m.link("d0/a", "d0/b");
         let line = m.inode("d0/b").history_line();
-        assert!(line.starts_with(&format!("last {HISTORY} operations")), "{line}");
+        assert!(
+            line.starts_with(&format!("last {HISTORY} operations")),
+            "{line}"
+        );
         assert!(!line.contains("create") && !line.contains("op5;"), "{line}");
-        assert!(line.contains("op6; op7") && line.ends_with("link d0/a -> d0/b"), "{line}");
+        assert!(
+            line.contains("op6; op7") && line.ends_with("link d0/a -> d0/b"),
+            "{line}"
+        );
     }
 
     #[test]
