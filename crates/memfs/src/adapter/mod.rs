@@ -14,6 +14,7 @@ mod locks;
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use fusekit::{
     ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyLseek,
     ReplyOpen, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr, Request,
 };
+
+use rustix::fs::OFlags;
 
 use crate::{Caller, MemFs, RenameFlags, XattrReply};
 
@@ -60,12 +63,35 @@ impl Default for AdapterOptions {
 pub struct MemFsAdapter {
     fs: Arc<MemFs>,
     options: AdapterOptions,
+    /// Whether the connection negotiated the writeback cache (set in `init`).
+    writeback: Arc<AtomicBool>,
 }
 
 impl MemFsAdapter {
     /// Serves `fs` with `options`.
     pub fn new(fs: Arc<MemFs>, options: AdapterOptions) -> Self {
-        MemFsAdapter { fs, options }
+        MemFsAdapter {
+            fs,
+            options,
+            writeback: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The open flags the engine should see. With the writeback cache the kernel owns the file
+    /// size and writes dirty pages back at their real offsets through any writable handle, and
+    /// it may read through a write-only one to fill a partly written page: so `O_APPEND` is
+    /// the kernel's business (honouring it here would move write-backs to the end of the file)
+    /// and write-only handles must also read.
+    fn open_flags(&self, flags: i32) -> u32 {
+        let flags = flags as u32;
+        if !self.writeback.load(Ordering::Relaxed) {
+            return flags;
+        }
+        let mut f = OFlags::from_bits_retain(flags) - OFlags::APPEND;
+        if f & OFlags::RWMODE == OFlags::WRONLY {
+            f = (f - OFlags::RWMODE) | OFlags::RDWR;
+        }
+        f.bits()
     }
 
     /// The engine (for statistics, or to share it with other code).
@@ -117,12 +143,14 @@ impl Filesystem for MemFsAdapter {
                 | InitFlags::HANDLE_KILLPRIV_V2
                 | InitFlags::CACHE_SYMLINKS,
         );
-        if self.options.writeback_cache
-            && config
+        if self.options.writeback_cache {
+            let on = !config
                 .enable_if_offered(InitFlags::WRITEBACK_CACHE)
-                .is_empty()
-        {
-            tracing::warn!("the kernel does not offer writeback cache; continuing without it");
+                .is_empty();
+            if !on {
+                tracing::warn!("the kernel does not offer writeback cache; continuing without it");
+            }
+            self.writeback.store(on, Ordering::Relaxed);
         }
         if let Some(timeout) = self.options.request_timeout.filter(|t| !t.is_zero()) {
             if config.set_request_timeout(timeout).is_err() {
@@ -275,7 +303,7 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.fs.open(&caller(req, 0), ino, flags as u32) {
+        match self.fs.open(&caller(req, 0), ino, self.open_flags(flags)) {
             Ok(fh) => reply.opened(fh, OpenOutFlags::KEEP_CACHE),
             Err(e) => reply.error(e),
         }
@@ -478,10 +506,13 @@ impl Filesystem for MemFsAdapter {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self
-            .fs
-            .create(&caller(req, umask), parent, name, mode, flags as u32)
-        {
+        match self.fs.create(
+            &caller(req, umask),
+            parent,
+            name,
+            mode,
+            self.open_flags(flags),
+        ) {
             Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
             Err(e) => reply.error(e),
         }
@@ -498,7 +529,7 @@ impl Filesystem for MemFsAdapter {
     ) {
         match self
             .fs
-            .tmpfile(&caller(req, umask), parent, mode, flags as u32)
+            .tmpfile(&caller(req, umask), parent, mode, self.open_flags(flags))
         {
             Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
             Err(e) => reply.error(e),
