@@ -3,6 +3,7 @@
 mod args;
 mod bench_cmd;
 mod check_cmd;
+mod limits;
 mod logging;
 mod mount_cmd;
 mod serve;
@@ -17,7 +18,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose, cli.quiet);
     let result = match cli.command {
-        Command::Mount(m) => mount_cmd::run(m),
+        Command::Mount(m) => {
+            limits::raise_open_file_limit();
+            mount_cmd::run(m)
+        }
         Command::Unmount(u) => mount_cmd::unmount(u),
         Command::Check(c) => check_cmd::run_check(c),
         Command::Bench(b) => bench_cmd::run_bench(b),
