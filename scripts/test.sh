@@ -1,12 +1,80 @@
 #!/usr/bin/env bash
-# The test suite: formatting, lints, then every test of the workspace. Tests that mount
-# through the kernel need root and /dev/fuse; without them they are skipped (each says why),
-# except under CI=true, where they fail.
+# The test suite: formatting, lints, then every test of the workspace over /dev/fuse, then the
+# tests that mount (memfs, passthrough with the fusekit-check suite, the CLI's daemons) again
+# over FUSE over io_uring. Tests that mount through the kernel need root and /dev/fuse; without
+# them they are skipped (each says why), except under CI=true, where they fail. Likewise the
+# io_uring pass needs root and the fuse module parameter enable_uring (Linux >= 6.14): without
+# them it is skipped with the reason, except under CI=true, where that is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -q -- -D warnings
-echo "== cargo test"
-cargo test --workspace --no-fail-fast
+
+status=0
+echo "== cargo test (over /dev/fuse)"
+start=$SECONDS
+FUSEKIT_TEST_TRANSPORT=dev cargo test --workspace --no-fail-fast || status=$?
+echo "== cargo test over /dev/fuse: $((SECONDS - start)) s"
+
+# ---- The second pass: the mounting tests again, with FUSEKIT_TEST_TRANSPORT=uring. ----
+# Every mount of those tests then runs over io_uring or fails (no fall back to /dev/fuse), and
+# each proves that requests travelled over the rings (see crates/testkit/src/transport.rs).
+# memfs's and passthrough's integration tests (the fusekit-check suite runs inside them, over
+# memfs in-process and over the passthrough daemon) and the CLI's (its mount daemons).
+# Not run again: the fusekit-check crate's own tests (they judge tmpfs and mount no FUSE
+# filesystem) and the fusekit crate's tests (they choose their transports themselves; its
+# uring_* tests cover io_uring).
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+
+uring_unavailable() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "not running as root (enable_uring and mounting need it)"
+  elif [ ! -e /dev/fuse ]; then
+    echo "/dev/fuse is missing"
+  elif [ ! -e "$URING_PARAM" ]; then
+    local release major minor
+    release=$(uname -r)
+    IFS=. read -r major minor _ <<<"$release"
+    if [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "${minor%%[!0-9]*}" -lt 14 ]; }; then
+      echo "kernel $release is older than 6.14 (no FUSE over io_uring)"
+    else
+      echo "$URING_PARAM is missing (fuse built without FUSE over io_uring?)"
+    fi
+  elif [ ! -w "$URING_PARAM" ]; then
+    echo "$URING_PARAM is not writable"
+  fi
+}
+
+why=$(uring_unavailable)
+if [ -n "$why" ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL: the io_uring test pass cannot run: $why (CI=true: this must not be skipped)"
+    exit 1
+  fi
+  echo "== io_uring test pass SKIPPED: $why"
+  exit "$status"
+fi
+
+uring_previous=$(cat "$URING_PARAM")
+restore_uring_param() {
+  echo "$uring_previous" >"$URING_PARAM" || echo "WARNING: could not restore $URING_PARAM"
+}
+trap restore_uring_param EXIT
+trap 'exit 130' INT TERM
+echo Y >"$URING_PARAM"
+
+echo "== cargo test over io_uring (enable_uring=Y, was $uring_previous)"
+start=$SECONDS
+export FUSEKIT_TEST_TRANSPORT=uring
+cargo test -p fusekit-memfs --no-fail-fast --test '*' || status=$?
+cargo test -p fusekit-passthrough --no-fail-fast --test '*' || status=$?
+cargo test -p fusekit-cli --no-fail-fast --test '*' || status=$?
+unset FUSEKIT_TEST_TRANSPORT
+echo "== cargo test over io_uring: $((SECONDS - start)) s"
+
+restore_uring_param
+trap - EXIT INT TERM
+exit "$status"
