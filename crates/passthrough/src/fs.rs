@@ -494,12 +494,16 @@ impl Filesystem for Passthrough {
         flock: bool,
         reply: ReplyEmpty,
     ) {
-        let r = if flock {
-            self.do_flock(req, fh, lock.typ, sleep)
+        let attempt = if flock {
+            self.flock_attempt(fh, lock.typ)
         } else {
-            self.do_setlk(req, ino, fh, lock_owner, lock, sleep)
+            self.record_lock_attempt(ino, fh, lock_owner, lock)
         };
-        empty_reply(reply, r)
+        match attempt {
+            Ok(Some(attempt)) => crate::locks::lock_with(req, attempt, sleep, reply),
+            Ok(None) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
     }
 
     fn fallocate(

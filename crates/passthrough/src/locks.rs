@@ -7,16 +7,19 @@
 //! descriptor in the daemon carrying OFD locks, so owners conflict with each other and never
 //! with themselves, and ranges merge and split per owner as POSIX says. An owner's locks go
 //! when FLUSH names it (POSIX: any close drops the process's locks) and when the last handle
-//! it used is released (OFD: the description is gone). Waiting (SETLKW) polls so that an
-//! interrupted caller gets EINTR; a non-blocking request
-//! that meets a conflict retries briefly (see [`RELEASE_GRACE`]).
+//! it used is released (OFD: the description is gone). A waiting request (SETLKW, blocking
+//! flock) that meets a conflict waits on a thread of its own and replies from there, polling
+//! so that an interrupted caller gets EINTR: the request thread goes back to serving at once,
+//! which matters because the FLUSH or RELEASE that ends the conflict may be queued behind it
+//! (over io_uring, on the same CPU's queue). A non-blocking request that meets a conflict
+//! retries briefly (see [`RELEASE_GRACE`]).
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusekit::{Ino, Lock, Request};
+use fusekit::{Ino, InterruptToken, Lock, ReplyEmpty, Request};
 use rustix::fs::{FlockOperation, OFlags};
 use rustix::io::Errno;
 
@@ -34,26 +37,66 @@ const RETRY: Duration = Duration::from_millis(5);
 /// description would see a conflict that no longer exists.
 const RELEASE_GRACE: Duration = Duration::from_millis(20);
 
-/// Retries `attempt` while it reports a conflict: forever (until interrupted) when
-/// `sleep`, else for [`RELEASE_GRACE`].
-fn retry_conflicts(
-    req: &Request<'_>,
-    sleep: bool,
-    mut attempt: impl FnMut() -> Result<(), Errno>,
-) -> Result<(), Errno> {
+/// One attempt to take a lock without waiting: EAGAIN/EACCES mean a conflict.
+pub(crate) type Attempt = Box<dyn FnMut() -> Result<(), Errno> + Send>;
+
+fn is_conflict(r: &Result<(), Errno>) -> bool {
+    matches!(r, Err(Errno::AGAIN | Errno::ACCESS))
+}
+
+/// A non-blocking request: retries `attempt` for [`RELEASE_GRACE`] while it conflicts.
+fn retry_briefly(req: &Request<'_>, attempt: &mut Attempt) -> Result<(), Errno> {
     let deadline = std::time::Instant::now() + RELEASE_GRACE;
     loop {
-        match attempt() {
-            Err(Errno::AGAIN | Errno::ACCESS) => {
-                if !sleep && std::time::Instant::now() >= deadline {
-                    return Err(Errno::AGAIN);
-                }
-                if req.wait_interrupted(Some(RETRY)) {
-                    return Err(Errno::INTR);
-                }
-            }
-            other => return other,
+        let r = attempt();
+        if !is_conflict(&r) {
+            return r;
         }
+        if std::time::Instant::now() >= deadline {
+            return Err(Errno::AGAIN);
+        }
+        if req.wait_interrupted(Some(RETRY)) {
+            return Err(Errno::INTR);
+        }
+    }
+}
+
+/// A waiting request: answers at once unless the first attempt conflicts; then a thread of
+/// its own retries until the lock is taken or the request is interrupted, and replies.
+fn take_or_wait(req: &Request<'_>, mut attempt: Attempt, reply: ReplyEmpty) {
+    let first = attempt();
+    if !is_conflict(&first) {
+        return reply.result(first);
+    }
+    let interrupt = req.interrupt_token();
+    let spawned = std::thread::Builder::new()
+        .name("passthrough-lock-wait".into())
+        .spawn(move || reply.result(wait_for_lock(&interrupt, &mut attempt)));
+    if let Err(e) = spawned {
+        // The reply moved into the closure is dropped with it: the caller gets EIO.
+        tracing::error!(error = %e, "cannot start a lock-wait thread");
+    }
+}
+
+fn wait_for_lock(interrupt: &InterruptToken, attempt: &mut Attempt) -> Result<(), Errno> {
+    loop {
+        if interrupt.wait_interrupted(Some(RETRY)) {
+            return Err(Errno::INTR);
+        }
+        let r = attempt();
+        if !is_conflict(&r) {
+            return r;
+        }
+    }
+}
+
+/// Takes a lock with `attempt` and answers `reply`: a waiting request (`sleep`) that meets a
+/// conflict waits on a thread of its own; a non-blocking one retries briefly.
+pub(crate) fn lock_with(req: &Request<'_>, mut attempt: Attempt, sleep: bool, reply: ReplyEmpty) {
+    if sleep {
+        take_or_wait(req, attempt, reply)
+    } else {
+        reply.result(retry_briefly(req, &mut attempt))
     }
 }
 
@@ -188,15 +231,14 @@ impl Passthrough {
         Ok(to_lock(&r, pid))
     }
 
-    pub(crate) fn do_setlk(
+    /// The attempt that sets `lock` for `owner`; `None` when it was an unlock, already done.
+    pub(crate) fn record_lock_attempt(
         &self,
-        req: &Request<'_>,
         ino: Ino,
         fh: u64,
         owner: u64,
         lock: &Lock,
-        sleep: bool,
-    ) -> Result<(), Errno> {
+    ) -> Result<Option<Attempt>, Errno> {
         let inode = self.inodes.get(ino)?;
         if lock.typ == libc::F_UNLCK {
             let fd = {
@@ -206,21 +248,18 @@ impl Passthrough {
             if let Some(fd) = fd {
                 ofd_lock(fd.as_fd(), LockCmd::Set, &mut to_record(lock))?;
             }
-            return Ok(());
+            return Ok(None);
         }
         let fd = self.owner_fd(&inode, owner, lock.pid, fh)?;
-        retry_conflicts(req, sleep, || {
-            ofd_lock(fd.as_fd(), LockCmd::Set, &mut to_record(lock))
-        })
+        let record = to_record(lock);
+        Ok(Some(Box::new(move || {
+            let mut record = record;
+            ofd_lock(fd.as_fd(), LockCmd::Set, &mut record)
+        })))
     }
 
-    pub(crate) fn do_flock(
-        &self,
-        req: &Request<'_>,
-        fh: u64,
-        typ: i32,
-        sleep: bool,
-    ) -> Result<(), Errno> {
+    /// The attempt that applies flock(2) operation `typ` to handle `fh`.
+    pub(crate) fn flock_attempt(&self, fh: u64, typ: i32) -> Result<Option<Attempt>, Errno> {
         let handle = self.files.get(fh)?;
         let op = match typ {
             libc::F_RDLCK => FlockOperation::NonBlockingLockShared,
@@ -228,7 +267,7 @@ impl Passthrough {
             libc::F_UNLCK => FlockOperation::Unlock,
             _ => return Err(Errno::INVAL),
         };
-        retry_conflicts(req, sleep, || rustix::fs::flock(handle.fd(), op))
+        Ok(Some(Box::new(move || rustix::fs::flock(handle.fd(), op))))
     }
 
     /// FLUSH: the owner closed a descriptor of the file, which drops its POSIX locks.

@@ -13,9 +13,8 @@ use common::{require_kernel, stat_field, with_deadline, DaemonMount, Tmpfs};
 use fusekit_check::{CheckOptions, Outcome, Report};
 use fusekit_passthrough::PassthroughOptions;
 
-fn suite(dir: &std::path::Path, not_run: &[&str]) -> Report {
+fn suite(dir: &std::path::Path) -> Report {
     let mut o = CheckOptions::new(dir);
-    o.skip = not_run.iter().map(|s| s.to_string()).collect();
     o.race_seconds = 1.0;
     o.seed = 42;
     o.progress = std::env::var_os("PASSTHROUGH_CHECK_PROGRESS").is_some();
@@ -24,18 +23,6 @@ fn suite(dir: &std::path::Path, not_run: &[&str]) -> Report {
     }
     fusekit_check::run(&o).expect("check run")
 }
-
-/// Cases not run over io_uring because they hang the daemon there (a known bug, reported):
-/// `posix_setlkw_waits_for_release` — passthrough answers F_SETLKW by polling inside the
-/// handler (`locks::retry_conflicts`) until the conflicting lock goes, and over io_uring the
-/// handler runs on the queue thread of the caller's CPU, the only thread serving that queue.
-/// When the holder's release (the FLUSH of its exit) lands on the same CPU's queue it is never
-/// served: the waiter polls forever, and every later request on that queue waits behind it.
-/// Over /dev/fuse another worker serves the release. Reproduced outside the tests with
-/// `taskset -c 0 fusekit check MNT --only posix_setlkw_waits_for_release` against
-/// `fusekit mount passthrough SRC MNT --transport uring`: it hangs every time (1 run in 6 when
-/// not pinned, on 2 CPUs).
-const URING_HANGS: &[&str] = &["posix_setlkw_waits_for_release"];
 
 /// Cases that may be skipped over a passthrough although tmpfs passes them, per mode, with
 /// the reason. Writeback cache: dirty pages are not in the source file yet, so SEEK_DATA /
@@ -51,7 +38,7 @@ fn baseline() -> Report {
     BASELINE
         .get_or_init(|| {
             let fs = Tmpfs::mount();
-            suite(fs.path(), &[])
+            suite(fs.path())
         })
         .clone()
 }
@@ -107,16 +94,7 @@ fn run_over_passthrough(test: &'static str, opts: PassthroughOptions) {
             args.push("--writeback-cache");
         }
         let mnt = DaemonMount::start(src.path(), &args);
-        let not_run: &[&str] = if fusekit_testkit::over_uring() {
-            println!(
-                "{test}: NOT RUN over io_uring (known daemon hang, see URING_HANGS): {}",
-                URING_HANGS.join(", ")
-            );
-            URING_HANGS
-        } else {
-            &[]
-        };
-        let report = suite(mnt.path(), not_run);
+        let report = suite(mnt.path());
         println!(
             "{test}: {} passed, {} failed, {} skipped",
             report.passed(),
@@ -129,18 +107,9 @@ fn run_over_passthrough(test: &'static str, opts: PassthroughOptions) {
         let mut differ = Vec::new();
         let mut flaky = Vec::new();
         let run: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
-        let expected: Vec<&str> = baseline
-            .cases
-            .iter()
-            .map(|c| c.name.as_str())
-            .filter(|n| !not_run.contains(n))
-            .collect();
+        let expected: Vec<&str> = baseline.cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(run, expected, "the suite ran other cases than on tmpfs");
-        let baseline_cases = baseline
-            .cases
-            .iter()
-            .filter(|c| !not_run.contains(&c.name.as_str()));
-        for (here, there) in report.cases.iter().zip(baseline_cases) {
+        for (here, there) in report.cases.iter().zip(&baseline.cases) {
             if matches!(here.outcome, Outcome::Fail { .. })
                 && (FUSE_CLIENT_RACES.contains(&here.name.as_str())
                     || (here.family == "race" && rerun_passes(mnt.path(), &here.name)))
