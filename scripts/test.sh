@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite: formatting, lints, then every test of the workspace over /dev/fuse, a 2-minute
 # soak of memfs and passthrough, then the tests that mount (memfs, passthrough with the
-# fusekit-check suite, the CLI's daemons) again over FUSE over io_uring. Tests that mount through the kernel need root and /dev/fuse; without
-# them they are skipped (each says why), except under CI=true, where they fail. Likewise the
+# fusekit-check suite, the CLI's daemons) again over FUSE over io_uring. Tests that mount
+# through the kernel need root and /dev/fuse; without them they are skipped (each says why),
+# except under CI=true, where they fail. Likewise the
 # io_uring pass needs root and the fuse module parameter enable_uring (Linux >= 6.14): without
 # them it is skipped with the reason, except under CI=true, where that is a failure.
 set -euo pipefail
