@@ -300,24 +300,29 @@ impl MemFs {
         let mut done = 0u64;
         let mut buf = Vec::new();
         while done < len {
-            let n = (len - done).min(COPY_CHUNK);
-            // Read a chunk as (offset, data-or-hole) segments.
+            // Read up to COPY_CHUNK bytes of data as (offset, length, data-or-hole) segments;
+            // holes are skipped whole, however long (a sparse source costs its data, not its
+            // length).
             buf.clear();
             let mut segs: Vec<(u64, u64, bool)> = Vec::new();
-            {
+            let covered = {
                 let st = src.state.read();
                 st.check_live()?;
-                let avail = st.size.saturating_sub(off_in + done).min(n);
+                let start = off_in + done;
+                let end = start + st.size.saturating_sub(start).min(len - done);
                 let pages = st.pages().ok_or(Errno::INVAL)?;
-                let mut pos = off_in + done;
-                let end = pos + avail;
-                while pos < end {
+                let mut pos = start;
+                while pos < end && (buf.len() as u64) < COPY_CHUNK {
                     let data = pages.is_data(pos);
-                    let page_end = (pos / crate::types::PAGE_SIZE + 1) * crate::types::PAGE_SIZE;
-                    let seg_end = page_end.min(end);
-                    if data {
+                    let seg_end = if data {
+                        let page_end =
+                            (pos / crate::types::PAGE_SIZE + 1) * crate::types::PAGE_SIZE;
+                        let seg_end = page_end.min(end);
                         pages.read(pos, (seg_end - pos) as usize, &mut buf);
-                    }
+                        seg_end
+                    } else {
+                        pages.seek_data(pos, end).unwrap_or(end)
+                    };
                     match segs.last_mut() {
                         Some(last) if last.2 == data && last.0 + last.1 == pos => {
                             last.1 += seg_end - pos
@@ -326,7 +331,8 @@ impl MemFs {
                     }
                     pos = seg_end;
                 }
-            }
+                pos - start
+            };
             if segs.is_empty() {
                 break;
             }
@@ -370,7 +376,7 @@ impl MemFs {
                 st.mode = perm::mode_after_data_change(c, &st, false);
             }
             done += written;
-            if short || written < n {
+            if short || written < covered {
                 break;
             }
         }

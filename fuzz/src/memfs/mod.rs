@@ -102,9 +102,6 @@ pub fn check_sequence(steps: &[Step]) {
     for step in steps {
         let id = unique();
         let enc = step.encode(id, &seen);
-        if known_bug(&enc.bytes) {
-            continue;
-        }
         if enc.blocking {
             let intr = RequestBuilder::new(Opcode::Interrupt as u32, unique(), 0, 0, 0)
                 .arg(&abi::InterruptIn { unique: id })
@@ -144,22 +141,6 @@ pub fn check_sequence(steps: &[Step]) {
     assert_eq!(replies.len(), 1, "DESTROY must be answered once");
     assert_eq!(parse_reply(&replies[0]).error, 0);
     walk::check_engine(&fs);
-}
-
-/// Requests that hit a known, reported bug, skipped so the fuzzer can look past it. Each has an
-/// ignored regression test in crates/memfs/tests/fuzz_regressions.rs; remove its arm here when
-/// the fix lands.
-fn known_bug(request: &[u8]) -> bool {
-    use fusekit::op::{decode, Op};
-    match decode(request, &DecodeContext::default()) {
-        // copy_file_range walks holes page by page: time grows with `len`, not with the data
-        // (copy_file_range_over_a_huge_hole_is_prompt).
-        Ok(d) => matches!(
-            d.op,
-            Op::CopyFileRange { arg } | Op::CopyFileRange64 { arg } if arg.len > 1 << 24
-        ),
-        Err(_) => false,
-    }
 }
 
 /// Records node ids and handles a successful reply hands out, and checks reply sizes.
