@@ -154,15 +154,69 @@ impl KernelConfig {
     }
 
     /// Asks the kernel to abort the connection when a request is not answered within
-    /// `timeout` (FUSE_REQUEST_TIMEOUT, 7.42+). Fails when the kernel does not offer it.
+    /// `timeout` (FUSE_REQUEST_TIMEOUT, protocol 7.43). The protocol counts whole seconds: a
+    /// fraction rounds up, and more than 65535 s is capped. `Duration::ZERO` turns the timeout
+    /// off (the default). Fails when the kernel does not offer it. The kernel checks only every
+    /// 15 s (measured on Linux 6.18, see docs/kernel-notes.md), so a request ends 15-30 s after
+    /// it began when a shorter timeout is asked for.
     pub fn set_request_timeout(&mut self, timeout: Duration) -> Result<(), InitFlags> {
+        if timeout.is_zero() {
+            self.disable(InitFlags::REQUEST_TIMEOUT);
+            self.request_timeout = 0;
+            return Ok(());
+        }
         self.enable(InitFlags::REQUEST_TIMEOUT)?;
-        self.request_timeout = timeout.as_secs().clamp(1, u16::MAX as u64) as u16;
+        let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        self.request_timeout = secs.min(u64::from(u16::MAX)) as u16;
         Ok(())
     }
 
     /// A notifier for this session, e.g. to keep for invalidations later.
     pub fn notifier(&self) -> Notifier {
         self.notifier.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use fusekit_abi::InitFlags;
+    use rustix::fs::{Mode, OFlags};
+
+    use super::KernelConfig;
+    use crate::conn::Connection;
+    use crate::notify::Notifier;
+    use crate::transport::dev::DevFd;
+
+    fn config(offered: InitFlags) -> KernelConfig {
+        let null = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
+            .expect("open /dev/null");
+        let conn = Arc::new(Connection::new(Arc::new(DevFd::new(null))));
+        KernelConfig::new(offered, 45, 0, Notifier::new(conn))
+    }
+
+    #[test]
+    fn request_timeout_rounds_up_caps_and_turns_off_at_zero() {
+        let mut c = config(InitFlags::REQUEST_TIMEOUT);
+        c.set_request_timeout(Duration::from_millis(1900)).unwrap();
+        assert_eq!(c.request_timeout, 2);
+        assert!(c.requested.contains(InitFlags::REQUEST_TIMEOUT));
+        c.set_request_timeout(Duration::from_millis(1)).unwrap();
+        assert_eq!(c.request_timeout, 1);
+        c.set_request_timeout(Duration::from_secs(1 << 20)).unwrap();
+        assert_eq!(c.request_timeout, u16::MAX);
+        c.set_request_timeout(Duration::ZERO).unwrap();
+        assert_eq!(c.request_timeout, 0);
+        assert!(!c.requested.contains(InitFlags::REQUEST_TIMEOUT));
+    }
+
+    #[test]
+    fn request_timeout_needs_the_kernel_to_offer_it() {
+        let mut c = config(InitFlags::empty());
+        assert!(c.set_request_timeout(Duration::from_secs(5)).is_err());
+        assert_eq!(c.request_timeout, 0);
+        assert!(c.set_request_timeout(Duration::ZERO).is_ok());
     }
 }
