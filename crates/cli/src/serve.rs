@@ -19,8 +19,15 @@ pub fn serve<FS: Filesystem>(
 ) -> anyhow::Result<ExitCode> {
     // Register before mounting so a signal during start-up is not lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
-    let mut session = Session::mount(fs, mountpoint, options)
-        .with_context(|| format!("cannot mount on {}", mountpoint.display()))?;
+    let mut session = Session::mount(fs, mountpoint, options).map_err(|e| {
+        // Most mount errors already name the mount point; say it once.
+        let shown = mountpoint.display().to_string();
+        if e.to_string().contains(&shown) {
+            anyhow::Error::new(e)
+        } else {
+            anyhow::Error::new(e).context(format!("cannot mount on {shown}"))
+        }
+    })?;
     if let Some(n) = common.workers {
         session = session.workers(n.into());
     }
