@@ -2,15 +2,17 @@
 //! `default_permissions` and not `allow_other`, and another user (nobody) is refused at the
 //! mount — until `-o allow_other` is given, which the same probes then see.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../testkit/src/access.rs"]
+mod access;
 mod daemon_transport;
 
+use access::{mountinfo_line, nobody_can_list, super_options};
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
-const NOBODY: u32 = 65534;
 
 fn require_root(test: &str) -> bool {
     let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
@@ -21,22 +23,6 @@ fn require_root(test: &str) -> bool {
         eprintln!("SKIPPED {test}: needs root and /dev/fuse");
     }
     ok
-}
-
-/// The mountinfo line of the mount at `path`, if any.
-fn mountinfo_line(path: &Path) -> Option<String> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.to_string_lossy();
-    info.lines()
-        .find(|l| l.split(' ').nth(4) == Some(&*p))
-        .map(str::to_owned)
-}
-
-/// The filesystem's own (super block) options: the last field after " - fstype source".
-fn super_options(line: &str) -> Vec<String> {
-    let (_, tail) = line.split_once(" - ").expect("mountinfo separator");
-    let opts = tail.split(' ').nth(2).expect("super options field");
-    opts.split(',').map(str::to_owned).collect()
 }
 
 /// A `fusekit mount` daemon over the test transport; unmounted and reaped on drop.
@@ -94,29 +80,6 @@ impl Drop for Daemon {
     }
 }
 
-/// Whether `nobody` may list `dir` (runs `ls` as uid/gid 65534, bounded in time).
-fn nobody_can_list(dir: &Path) -> bool {
-    let mut child = Command::new("ls")
-        .arg(dir)
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run ls as nobody");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.success();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("ls as nobody hung on {}", dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn cli_mounts_with_default_permissions_and_without_allow_other() {
     if !require_root("cli_mounts_with_default_permissions_and_without_allow_other") {
@@ -140,13 +103,12 @@ fn cli_mounts_with_default_permissions_and_without_allow_other() {
             .unwrap();
 
         let daemon = Daemon::start(kind, src.path(), mnt.path(), &[]);
-        let line = mountinfo_line(mnt.path()).unwrap();
-        let opts = super_options(&line);
+        let opts = super_options(mnt.path());
         assert!(
             opts.iter().any(|o| o == "default_permissions"),
-            "{kind}: {line}"
+            "{kind}: {opts:?}"
         );
-        assert!(!opts.iter().any(|o| o == "allow_other"), "{kind}: {line}");
+        assert!(!opts.iter().any(|o| o == "allow_other"), "{kind}: {opts:?}");
         assert!(
             !nobody_can_list(mnt.path()),
             "{kind}: another user must be refused without allow_other"
@@ -154,12 +116,11 @@ fn cli_mounts_with_default_permissions_and_without_allow_other() {
         drop(daemon);
 
         let daemon = Daemon::start(kind, src.path(), mnt.path(), &["-o", "allow_other"]);
-        let line = mountinfo_line(mnt.path()).unwrap();
-        let opts = super_options(&line);
-        assert!(opts.iter().any(|o| o == "allow_other"), "{kind}: {line}");
+        let opts = super_options(mnt.path());
+        assert!(opts.iter().any(|o| o == "allow_other"), "{kind}: {opts:?}");
         assert!(
             opts.iter().any(|o| o == "default_permissions"),
-            "{kind}: {line}"
+            "{kind}: {opts:?}"
         );
         assert!(
             nobody_can_list(mnt.path()),

@@ -4,8 +4,10 @@
 //! so stuck threads return), a mount guard that always unmounts and removes its directory, and
 //! probes for leaked descriptors and mounts. [`transport`] chooses the transport every test
 //! mount runs over (`FUSEKIT_TEST_TRANSPORT=dev|uring`) and proves io_uring was really used;
-//! [`ring_proof`] does the same for daemons in other processes.
+//! [`ring_proof`] does the same for daemons in other processes. [`access`] probes who may enter
+//! a mount and with which options the kernel holds it.
 
+pub mod access;
 pub mod ring_proof;
 pub mod transport;
 
