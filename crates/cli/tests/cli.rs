@@ -13,15 +13,8 @@ const NOBODY: u32 = 65534;
 
 mod daemon_transport;
 
-fn require_root(test: &str) -> bool {
-    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: needs root and /dev/fuse (CI=true: must not skip)");
-        }
-        eprintln!("SKIPPED {test}: needs root and /dev/fuse");
-    }
-    ok
+fn is_mounted(path: &Path) -> bool {
+    fusekit_testkit::access::mountinfo_line(path).is_some()
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -63,12 +56,6 @@ fn run(cmd: &mut Command) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
 }
 
 /// A `fusekit mount` daemon in the background, serving over the test transport
@@ -201,7 +188,7 @@ fn mount_errors_name_the_path_at_fault() {
 
 #[test]
 fn already_mounted_is_refused_and_sigterm_unmounts() {
-    if !require_root("already_mounted_is_refused_and_sigterm_unmounts") {
+    if !fusekit_testkit::require_kernel("already_mounted_is_refused_and_sigterm_unmounts") {
         return;
     }
     let dir = temp_dir();
@@ -227,7 +214,7 @@ fn already_mounted_is_refused_and_sigterm_unmounts() {
 
 #[test]
 fn sigint_and_fusekit_unmount_stop_the_daemon() {
-    if !require_root("sigint_and_fusekit_unmount_stop_the_daemon") {
+    if !fusekit_testkit::require_kernel("sigint_and_fusekit_unmount_stop_the_daemon") {
         return;
     }
     for how in ["sigint", "unmount"] {
@@ -254,7 +241,7 @@ fn sigint_and_fusekit_unmount_stop_the_daemon() {
 
 #[test]
 fn missing_dev_fuse_is_named() {
-    if !require_root("missing_dev_fuse_is_named") {
+    if !fusekit_testkit::require_kernel("missing_dev_fuse_is_named") {
         return;
     }
     let dir = temp_dir();
@@ -278,7 +265,7 @@ fn missing_dev_fuse_is_named() {
 /// As user nobody: strict mode names the missing privilege; a missing fusermount3 is named.
 #[test]
 fn unprivileged_mistakes_are_explained() {
-    if !require_root("unprivileged_mistakes_are_explained") {
+    if !fusekit_testkit::require_kernel("unprivileged_mistakes_are_explained") {
         return;
     }
     let mode = std::fs::metadata("/dev/fuse").unwrap().permissions().mode();

@@ -10,6 +10,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 
 mod daemon_transport;
 
+fn is_mounted(path: &Path) -> bool {
+    fusekit_testkit::access::mountinfo_line(path).is_some()
+}
+
 fn require_root_and_fusermount(test: &str) -> bool {
     let root = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
     let fusermount = std::env::var_os("PATH")
@@ -23,12 +27,6 @@ fn require_root_and_fusermount(test: &str) -> bool {
     }
     eprintln!("SKIPPED {test}: needs root, /dev/fuse and fusermount3");
     false
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
 }
 
 fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {

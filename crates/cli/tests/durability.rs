@@ -12,25 +12,12 @@ use std::time::{Duration, Instant};
 
 mod daemon_transport;
 
+fn is_mounted(path: &Path) -> bool {
+    fusekit_testkit::access::mountinfo_line(path).is_some()
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 const DATA: &[u8] = b"acknowledged by write(2) before the daemon died\n";
-
-fn require_root(test: &str) -> bool {
-    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: needs root and /dev/fuse (CI=true: must not skip)");
-        }
-        eprintln!("SKIPPED {test}: needs root and /dev/fuse");
-    }
-    ok
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
-}
 
 /// `fusekit mount passthrough SRC MNT extra...` over the test transport; killed and its
 /// mount removed on drop.
@@ -120,7 +107,9 @@ fn write_then_kill_daemon(extra: &[&str], fsync: bool) -> Vec<u8> {
 
 #[test]
 fn acknowledged_writes_survive_a_daemon_crash_without_writeback_cache() {
-    if !require_root("acknowledged_writes_survive_a_daemon_crash_without_writeback_cache") {
+    if !fusekit_testkit::require_kernel(
+        "acknowledged_writes_survive_a_daemon_crash_without_writeback_cache",
+    ) {
         return;
     }
     // As root the default is kernel passthrough: the kernel writes the source file itself.
@@ -138,7 +127,7 @@ fn acknowledged_writes_survive_a_daemon_crash_without_writeback_cache() {
 
 #[test]
 fn with_writeback_cache_fsync_is_what_reaches_the_source() {
-    if !require_root("with_writeback_cache_fsync_is_what_reaches_the_source") {
+    if !fusekit_testkit::require_kernel("with_writeback_cache_fsync_is_what_reaches_the_source") {
         return;
     }
     assert_eq!(

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 mod daemon_transport;
 
+fn is_mounted(path: &Path) -> bool {
+    fusekit_testkit::access::mountinfo_line(path).is_some()
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
 
 /// Runs the CLI to completion, failing the test after 60 s.
@@ -111,23 +115,6 @@ fn help_tells_the_request_timeout_from_the_cache_timeout() {
     }
 }
 
-fn require_root(test: &str) -> bool {
-    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: needs root and /dev/fuse (CI=true: must not skip)");
-        }
-        eprintln!("SKIPPED {test}: needs root and /dev/fuse");
-    }
-    ok
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let p = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4) == Some(&*p))
-}
-
 /// A `fusekit -v mount` daemon over the test transport, logging to a file; unmounted and
 /// reaped on drop.
 struct Daemon {
@@ -217,7 +204,7 @@ fn negotiated_flags(log: &str) -> &str {
 
 #[test]
 fn the_flag_reaches_the_kernel() {
-    if !require_root("the_flag_reaches_the_kernel") {
+    if !fusekit_testkit::require_kernel("the_flag_reaches_the_kernel") {
         return;
     }
     let top = tempfile::Builder::new()

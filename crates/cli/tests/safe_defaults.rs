@@ -6,24 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../../testkit/src/access.rs"]
-mod access;
 mod daemon_transport;
 
-use access::{mountinfo_line, nobody_can_list, super_options};
+use fusekit_testkit::access::{mountinfo_line, nobody_can_list, super_options};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fusekit");
-
-fn require_root(test: &str) -> bool {
-    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: needs root and /dev/fuse (CI=true: must not skip)");
-        }
-        eprintln!("SKIPPED {test}: needs root and /dev/fuse");
-    }
-    ok
-}
 
 /// A `fusekit mount` daemon over the test transport; unmounted and reaped on drop.
 struct Daemon {
@@ -82,7 +69,9 @@ impl Drop for Daemon {
 
 #[test]
 fn cli_mounts_with_default_permissions_and_without_allow_other() {
-    if !require_root("cli_mounts_with_default_permissions_and_without_allow_other") {
+    if !fusekit_testkit::require_kernel(
+        "cli_mounts_with_default_permissions_and_without_allow_other",
+    ) {
         return;
     }
     // The source is world-readable so that only the mount's own rules decide.

@@ -1,6 +1,5 @@
 //! Who may enter a mount, and with which options the kernel holds it: the probes of the
-//! safe-defaults tests. Depends on std and rustix only, so the CLI's tests (which have no
-//! dev-dependency on this crate) include this file by path.
+//! safe-defaults tests.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;

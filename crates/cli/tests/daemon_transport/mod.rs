@@ -2,17 +2,15 @@
 //! (`FUSEKIT_TEST_TRANSPORT=dev|uring`, unset = dev): the `--transport` arguments, the
 //! `enable_uring` guard, and the proof that a daemon served over that transport — the kernel's
 //! fdinfo of its io_uring descriptors (completions while mounted) and the transport its log
-//! names. The switch and the fdinfo reader are fusekit-testkit's, included by path: this
-//! crate's tests have no dev-dependency on it.
+//! names. The switch and the fdinfo reader are fusekit-testkit's.
 
 #![allow(dead_code, unused_imports)]
 
-#[path = "../../../testkit/src/ring_proof.rs"]
-mod ring_proof;
-#[path = "../../../testkit/src/transport.rs"]
-mod transport;
+use fusekit_testkit::{ring_proof, transport};
 
-pub use transport::{over_uring, param_for_test_transport, test_transport, UringParam};
+pub use fusekit_testkit::transport::{
+    over_uring, param_for_test_transport, test_transport, UringParam,
+};
 
 /// `--transport dev|uring` for `fusekit mount`.
 pub fn args() -> [&'static str; 2] {
