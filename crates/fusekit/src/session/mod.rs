@@ -72,8 +72,9 @@ pub enum SessionError {
 ///
 /// Why not more: the kernel hands each /dev/fuse request to the worker that has waited longest,
 /// so with more workers than CPUs every request wakes a cold thread on another CPU. On the
-/// virtual machines this was measured on (docs/kernel-notes.md, "Worker count"), 4 workers on
-/// 2 CPUs served the single-threaded `metadata` benchmark 3-4x slower than 2 workers. At least
+/// virtual machines this was measured on (docs/kernel-notes.md, "worker count"), 4 workers on
+/// 2 CPUs served the 2-thread `parallel-metadata` benchmark at 7.6k files/s, 2 workers at
+/// 12.7k (single-threaded `metadata`: equal). At least
 /// 2 so that one blocked handler never stops the session from reading INTERRUPT. Filesystems
 /// whose handlers block (network, long locks) should raise [`Session::workers`] or, better,
 /// complete their replies later from their own threads.
