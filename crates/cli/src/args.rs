@@ -208,7 +208,7 @@ pub struct CommonMount {
     /// Entries per io_uring queue (one queue per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub queue_depth: Option<u16>,
-    /// Worker threads serving /dev/fuse (default: two per CPU, 2..16).
+    /// Worker threads serving /dev/fuse (default: one per CPU, 2..16).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
 }
