@@ -530,7 +530,7 @@ mkdir -p "$RESULTS"
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)."
     echo "Load average (1/5/15 min) when measuring started: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     if [[ $(ulimit -n) == "$NOFILE_BEFORE" ]]; then
-        echo "Open-file limit of the daemons (ulimit -n): $NOFILE_BEFORE, which could not be raised here; passthroughs holding one fd per inode need over 100k for readdir-100k (run last for them)."
+        echo "Open-file limit of the daemons (ulimit -n): $NOFILE_BEFORE, which could not be raised here; a passthrough holding one descriptor per inode (libfuse's passthrough_ll) cannot serve readdir-100k under it; fusekit passthrough keeps descriptors within a budget and reopens the rest from file handles."
     else
         echo "Open-file limit of the daemons (ulimit -n): raised from $NOFILE_BEFORE to $(ulimit -n)."
     fi
