@@ -89,6 +89,7 @@ impl Harness {
             flags,
             max_write: 1 << 20,
             max_readahead: 1 << 20,
+            readahead_window: 1 << 20,
             max_pages: 256,
         });
         let sink = Arc::new(CaptureSink::default());

@@ -24,6 +24,9 @@ use crate::stats::{Counters, PassthroughStats, StatsHandle};
 use crate::xattr::XattrValue;
 use crate::{Error, PassthroughOptions};
 
+/// The readahead window asked for in INIT (see `KernelConfig::set_max_readahead`).
+const READAHEAD_WINDOW: u32 = 1 << 20;
+
 /// A filesystem mirroring a source directory. See the crate docs.
 #[derive(Debug)]
 pub struct Passthrough {
@@ -149,6 +152,9 @@ fn xattr_reply(reply: ReplyXattr, r: Result<XattrValue, Errno>) {
 impl Filesystem for Passthrough {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
         config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
+        // Sequential reads served by the daemon come as 1 MiB READs rather than 128 KiB ones
+        // (applied when the daemon is root; kernel-passthrough reads use the source's own).
+        config.set_max_readahead(READAHEAD_WINDOW);
         // The few direct-I/O handles (see `io::new_handle`) may still be mmapped.
         config.enable_if_offered(InitFlags::DIRECT_IO_ALLOW_MMAP);
         if self.opts.delegate_locks {

@@ -1,5 +1,6 @@
 //! Kernel passthrough keeps file I/O away from the daemon: a 64 MiB read through the mount
-//! reaches it as zero READ requests when on, and as about 64 MiB / max_read requests when off.
+//! reaches it as zero READ requests when on, and as about 64 MiB / max_read requests when off;
+//! as root the readahead window is raised to 1 MiB, so those requests are large.
 
 mod common;
 
@@ -12,8 +13,9 @@ use fusekit_passthrough::PassthroughOptions;
 const SIZE: usize = 64 << 20;
 
 /// Writes the file through the mount, drops the page cache's copy, reads it back through the
-/// mount. Returns (READ requests during the read, READ bytes, MB/s, session max read size).
-fn read_64m(kernel_passthrough: bool) -> (u64, u64, f64, u32) {
+/// mount. Returns (READ requests during the read, READ bytes, MB/s, session max read size,
+/// readahead window in effect).
+fn read_64m(kernel_passthrough: bool) -> (u64, u64, f64, u32, u32) {
     let src = Tmpfs::mount();
     let (mnt, stats) = mount_passthrough(
         src.path(),
@@ -49,6 +51,7 @@ fn read_64m(kernel_passthrough: bool) -> (u64, u64, f64, u32) {
         .negotiated()
         .max_readahead
         .max(mnt.session().negotiated().max_pages as u32 * 4096);
+    let window = mnt.session().negotiated().readahead_window;
     let reads = after.reads - before.reads;
     let bytes = after.read_bytes - before.read_bytes;
     let mbps = SIZE as f64 / secs / 1e6;
@@ -59,7 +62,7 @@ fn read_64m(kernel_passthrough: bool) -> (u64, u64, f64, u32) {
         );
     }
     drop(mnt);
-    (reads, bytes, mbps, max_read)
+    (reads, bytes, mbps, max_read, window)
 }
 
 #[test]
@@ -68,7 +71,7 @@ fn kernel_passthrough_read_sends_no_read_requests() {
         return;
     }
     with_deadline(Duration::from_secs(120), || {
-        let (reads, bytes, mbps, _) = read_64m(true);
+        let (reads, bytes, mbps, ..) = read_64m(true);
         println!("kernel passthrough: {reads} READs, {bytes} bytes, {mbps:.0} MB/s");
         assert_eq!(reads, 0);
         assert_eq!(bytes, 0);
@@ -81,14 +84,41 @@ fn ordinary_read_sends_read_requests() {
         return;
     }
     with_deadline(Duration::from_secs(120), || {
-        let (reads, bytes, mbps, max_read) = read_64m(false);
-        println!("daemon reads: {reads} READs, {bytes} bytes, {mbps:.0} MB/s, max read {max_read}");
+        let (reads, bytes, mbps, max_read, window) = read_64m(false);
+        println!(
+            "daemon reads: {reads} READs, {bytes} bytes, {mbps:.0} MB/s, max read {max_read}, \
+             readahead window {window}"
+        );
         assert_eq!(bytes, SIZE as u64, "every byte came through the daemon");
         let least = (SIZE / max_read as usize) as u64;
         assert!(reads >= least, "{reads} READs, expected at least {least}");
         assert!(
             reads <= (SIZE / 4096) as u64,
             "{reads} READs is more than one per page"
+        );
+    });
+}
+
+/// As root the session raises the readahead window past the kernel's 128 KiB proposal, and a
+/// sequential read then reaches the daemon in requests of several times that size.
+#[test]
+fn raised_readahead_window_makes_large_reads() {
+    if !require_kernel("raised_readahead_window_makes_large_reads") {
+        return;
+    }
+    with_deadline(Duration::from_secs(120), || {
+        let (reads, bytes, _, _, window) = read_64m(false);
+        assert_eq!(
+            window,
+            1 << 20,
+            "the session raises the window to 1 MiB as root"
+        );
+        assert_eq!(bytes, SIZE as u64);
+        // A 128 KiB window needs 512 READs for 64 MiB; with 1 MiB far fewer.
+        let most = (SIZE / (256 << 10)) as u64;
+        assert!(
+            reads <= most,
+            "{reads} READs: at most {most} expected with a 1 MiB window"
         );
     });
 }

@@ -31,8 +31,15 @@ pub struct Negotiated {
     pub flags: abi::InitFlags,
     /// Largest WRITE payload the kernel will send.
     pub max_write: u32,
-    /// Largest READ the kernel will ask for in one request.
+    /// The readahead window negotiated in INIT (at most the kernel's proposal, 128 KiB by
+    /// default).
     pub max_readahead: u32,
+    /// The readahead window in effect after INIT: `max_readahead`, or the larger window the
+    /// filesystem asked for with [`KernelConfig::set_max_readahead`] when the session could
+    /// raise it (needs root; see there).
+    ///
+    /// [`KernelConfig::set_max_readahead`]: crate::lowlevel::KernelConfig::set_max_readahead
+    pub readahead_window: u32,
     /// Pages per request.
     pub max_pages: u16,
 }

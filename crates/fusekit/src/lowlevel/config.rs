@@ -42,6 +42,7 @@ pub struct KernelConfig {
     pub(crate) minor: u32,
     pub(crate) max_write: u32,
     pub(crate) max_readahead: u32,
+    pub(crate) readahead_window: u32,
     pub(crate) max_background: u16,
     pub(crate) congestion_threshold: u16,
     pub(crate) time_gran: u32,
@@ -63,6 +64,7 @@ impl KernelConfig {
             minor,
             max_write: DEFAULT_MAX_WRITE,
             max_readahead,
+            readahead_window: max_readahead,
             max_background: 64,
             congestion_threshold: 48,
             time_gran: 1,
@@ -123,9 +125,24 @@ impl KernelConfig {
         self.max_write
     }
 
-    /// Maximum readahead (cannot exceed what the kernel proposed).
+    /// The readahead window: how far ahead of a sequential reader the kernel reads, in
+    /// bytes (whole pages). Up to what the kernel proposed ([`Self::max_readahead`], 128 KiB
+    /// unless the system changed the default) it is negotiated in INIT. A larger window is
+    /// applied right after INIT through the mount's `/sys/class/bdi/0:N/read_ahead_kb`,
+    /// which needs root: otherwise the proposal stays in effect (said at debug level).
+    /// Sequential reads then come as fewer, larger READs (up to `max_write` each).
+    /// [`Negotiated::readahead_window`] tells what took effect. Returns the window asked for.
+    ///
+    /// [`Negotiated::readahead_window`]: crate::Negotiated::readahead_window
     pub fn set_max_readahead(&mut self, bytes: u32) -> u32 {
+        let bytes = bytes / PAGE * PAGE;
+        self.readahead_window = bytes;
         self.max_readahead = self.max_readahead.min(bytes);
+        self.readahead_window
+    }
+
+    /// The readahead window the kernel proposed in INIT (bytes).
+    pub fn max_readahead(&self) -> u32 {
         self.max_readahead
     }
 

@@ -142,6 +142,7 @@ pub(crate) fn handshake<FS: Filesystem>(
             flags,
             max_write: config.max_write,
             max_readahead: config.max_readahead,
+            readahead_window: config.readahead_window.max(config.max_readahead),
             max_pages,
         };
         // Record before answering: requests may arrive the moment the kernel has the reply.

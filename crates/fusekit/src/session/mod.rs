@@ -7,6 +7,7 @@
 
 mod dispatch;
 mod init;
+mod readahead;
 pub(crate) mod worker;
 
 use std::path::{Path, PathBuf};
@@ -248,6 +249,11 @@ impl<FS: Filesystem> Session<FS> {
                 Ok(n) => n,
                 Err(e) => return fail(e),
             };
+        let mut negotiated = negotiated;
+        negotiated.readahead_window = apply_readahead_window(
+            &negotiated,
+            unmounter.as_ref().and_then(|u| u.connection_id()),
+        );
         let buf_len = negotiated.max_write as usize + BUFFER_HEADROOM;
         buf.resize(buf_len, 0);
 
@@ -541,5 +547,38 @@ impl Drop for BackgroundSession {
             tracing::warn!(error = %e, "unmount on drop failed");
         }
         let _ = self.join_inner();
+    }
+}
+
+/// Applies a readahead window larger than INIT could negotiate (see `readahead`) and returns
+/// the window in effect. Not being able to (not root, no connection id) is not an error: the
+/// negotiated window stays, said once at debug level.
+fn apply_readahead_window(negotiated: &Negotiated, connection_id: Option<u32>) -> u32 {
+    let wanted = negotiated.readahead_window;
+    if wanted <= negotiated.max_readahead {
+        return negotiated.max_readahead;
+    }
+    let Some(id) = connection_id else {
+        tracing::debug!(
+            wanted,
+            "readahead window stays at {} bytes: the connection id is unknown",
+            negotiated.max_readahead
+        );
+        return negotiated.max_readahead;
+    };
+    match readahead::raise(id, wanted) {
+        Ok(in_effect) => {
+            tracing::debug!(wanted, in_effect, "readahead window raised");
+            in_effect
+        }
+        Err(e) => {
+            tracing::debug!(
+                wanted,
+                error = %e,
+                "readahead window stays at {} bytes: cannot set it through sysfs",
+                negotiated.max_readahead
+            );
+            negotiated.max_readahead
+        }
     }
 }

@@ -29,6 +29,9 @@ use rustix::fs::OFlags;
 
 use crate::{Caller, MemFs, RenameFlags, XattrReply};
 
+/// The readahead window asked for in INIT (see `KernelConfig::set_max_readahead`).
+const READAHEAD_WINDOW: u32 = 1 << 20;
+
 /// How the adapter talks to the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdapterOptions {
@@ -159,6 +162,8 @@ impl Filesystem for MemFsAdapter {
                 );
             }
         }
+        // Sequential reads come as 1 MiB READs rather than 128 KiB ones (when root).
+        config.set_max_readahead(READAHEAD_WINDOW);
         config.set_time_gran(1);
         Ok(())
     }
