@@ -438,6 +438,11 @@ fusekit_contenders() {
     if fusekit_has memfs; then
         fusekit_nocache memfs
         with_nocache fusekit-memfs "fusekit memfs" "$FUSEKIT" mount memfs "$MNT"
+        # The same over /dev/fuse with busy polling on (off by default; see `--busy-poll`).
+        if fusekit_has memfs --busy-poll; then
+            with_nocache fusekit-memfs-busypoll "fusekit memfs (/dev/fuse, --busy-poll 50)" \
+                "$FUSEKIT" mount memfs "$MNT" --transport dev --busy-poll 50
+        fi
     else
         UNAVAILABLE[fusekit-memfs]="\`fusekit mount memfs\` $missing"
         contender fusekit-memfs "fusekit memfs" "" "" --

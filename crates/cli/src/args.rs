@@ -211,6 +211,12 @@ pub struct CommonMount {
     /// Worker threads serving /dev/fuse (default: one per CPU, 2..16).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
+    /// Microseconds a /dev/fuse worker keeps asking for the next request before it sleeps
+    /// (one worker at a time; 0 = never, the default). Faster single-threaded round trips
+    /// where waking a sleeping thread is slow (virtual machines), at the cost of CPU time and
+    /// of throughput when callers already keep every CPU busy. Not used over io_uring.
+    #[arg(long = "busy-poll", value_name = "MICROS", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub busy_poll_us: Option<u32>,
 }
 
 /// The kernel's request timeout (FUSE_REQUEST_TIMEOUT), for the filesystems that offer it.

@@ -132,6 +132,7 @@ mod tests {
             transport: crate::args::TransportArg::Auto,
             queue_depth: None,
             workers: None,
+            busy_poll_us: None,
         }
     }
 

@@ -31,6 +31,9 @@ pub fn serve<FS: Filesystem>(
     if let Some(n) = common.workers {
         session = session.workers(n.into());
     }
+    if let Some(us) = common.busy_poll_us {
+        session = session.busy_poll(std::time::Duration::from_micros(us.into()));
+    }
     session = session.transport(match common.transport {
         TransportArg::Auto => Transport::Auto,
         TransportArg::Dev => Transport::Dev,

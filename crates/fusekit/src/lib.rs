@@ -50,6 +50,6 @@ pub use reply::{
 pub use request::{InterruptToken, Request};
 pub use session::{
     default_workers, BackgroundSession, RingFlags, Session, SessionError, StatsHandle, Transport,
-    UringStats,
+    UringStats, DEFAULT_BUSY_POLL,
 };
 pub use transport::backing::{Backing, BackingId};

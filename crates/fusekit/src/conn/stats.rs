@@ -14,6 +14,7 @@ pub(crate) struct Stats {
     pub(crate) dropped_replies: AtomicU64,
     pub(crate) interrupts: AtomicU64,
     pub(crate) notify_errors: AtomicU64,
+    pub(crate) polled_requests: AtomicU64,
 }
 
 /// A snapshot of a session's counters.
@@ -39,6 +40,9 @@ pub struct StatsSnapshot {
     pub interrupts: u64,
     /// Notifications the kernel refused.
     pub notify_errors: u64,
+    /// Requests a /dev/fuse worker picked up while busy polling (`Session::busy_poll`),
+    /// without sleeping.
+    pub polled_requests: u64,
 }
 
 impl Stats {
@@ -58,6 +62,7 @@ impl Stats {
             dropped_replies: get(&self.dropped_replies),
             interrupts: get(&self.interrupts),
             notify_errors: get(&self.notify_errors),
+            polled_requests: get(&self.polled_requests),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use fusekit_abi::InitFlags;
 use fusekit_mount::{MountError, MountOptions, Unmounter};
@@ -26,7 +27,7 @@ use crate::reply::Channel;
 use crate::transport::dev::DevFd;
 use crate::transport::uring::{self, RunningUring, UringCounters, UringOptions};
 pub use crate::transport::uring::{RingFlags, Transport, UringStats};
-use worker::{run_worker, WorkerExit};
+use worker::{run_worker, BusyPoll, WorkerExit};
 
 /// Bytes a read buffer needs beyond max_write: the header and the largest argument struct.
 const BUFFER_HEADROOM: usize = 4096;
@@ -69,6 +70,11 @@ pub enum SessionError {
     UringUnavailable(String),
 }
 
+/// The default of [`Session::busy_poll`]: off. Measured on a 2-vCPU VM (docs/kernel-notes.md,
+/// "busy polling"), 50 µs lifted single-threaded round trips 1.5–2.5x but cost up to half the
+/// throughput when two callers kept both CPUs busy, so it is for the filesystem to choose.
+pub const DEFAULT_BUSY_POLL: Duration = Duration::ZERO;
+
 /// Default number of /dev/fuse worker threads: one per CPU, at least 2, at most 16.
 ///
 /// Why not more: the kernel hands each /dev/fuse request to the worker that has waited longest,
@@ -92,6 +98,7 @@ pub struct Session<FS: Filesystem> {
     unmounter: Option<Unmounter>,
     mountpoint: Option<PathBuf>,
     workers: usize,
+    busy_poll: Duration,
     extra_flags: InitFlags,
     transport: Transport,
     uring: UringOptions,
@@ -136,6 +143,7 @@ impl<FS: Filesystem> Session<FS> {
             unmounter: None,
             mountpoint: None,
             workers: default_workers(),
+            busy_poll: DEFAULT_BUSY_POLL,
             extra_flags: InitFlags::empty(),
             transport: Transport::Auto,
             uring: UringOptions::default(),
@@ -181,6 +189,17 @@ impl<FS: Filesystem> Session<FS> {
         self
     }
 
+    /// How long a /dev/fuse worker keeps asking for the next request without sleeping after
+    /// it served one (one worker at a time; zero: never). A request that arrives meanwhile is
+    /// picked up by a running thread instead of waking a sleeping one, which is most of a
+    /// round trip's cost where idle CPUs halt at once (virtual machines). Costs at most this
+    /// much CPU time after each burst of requests. Not used over io_uring.
+    /// Default: [`DEFAULT_BUSY_POLL`].
+    pub fn busy_poll(mut self, budget: Duration) -> Self {
+        self.busy_poll = budget;
+        self
+    }
+
     /// A notifier for this session (usable once the session runs).
     pub fn notifier(&self) -> Notifier {
         Notifier::new(Arc::clone(&self.conn))
@@ -211,6 +230,7 @@ impl<FS: Filesystem> Session<FS> {
             unmounter,
             mountpoint,
             workers,
+            busy_poll,
             extra_flags,
             transport,
             uring: uring_opts,
@@ -299,27 +319,31 @@ impl<FS: Filesystem> Session<FS> {
                 depth: r.depth,
             });
         }
+        let busy_poll = (transport_in_use == Transport::Dev && !busy_poll.is_zero())
+            .then(|| Arc::new(BusyPoll::new(busy_poll)));
         let mut inline = None;
         for i in 0..dev_workers {
-            let (dev, chan) = if i == 0 {
-                (master.clone(), master_chan.clone())
+            // Busy polling switches the descriptor's blocking mode: own descriptors only.
+            let (dev, chan, own_fd) = if i == 0 {
+                (master.clone(), master_chan.clone(), true)
             } else {
-                let dev = match master.clone_session() {
-                    Ok(d) => Arc::new(d),
+                let (dev, own_fd) = match master.clone_session() {
+                    Ok(d) => (Arc::new(d), true),
                     Err(e) => {
                         // Old kernels (or a fake transport) cannot clone: share the master fd.
                         tracing::debug!(error = %e, "FUSE_DEV_IOC_CLONE failed; workers share one fd");
-                        master.clone()
+                        (master.clone(), false)
                     }
                 };
                 let chan = Arc::new(Channel::new(dev.clone(), Arc::clone(&conn)));
-                (dev, chan)
+                (dev, chan, own_fd)
             };
             let job = WorkerJob {
                 fs: Arc::clone(&fs),
                 dev,
                 chan,
                 buf_len,
+                busy_poll: busy_poll.clone().filter(|_| own_fd),
             };
             if i == 0 && inline_first {
                 inline = Some(job);
@@ -377,12 +401,19 @@ struct WorkerJob<FS: Filesystem> {
     dev: Arc<DevFd>,
     chan: Arc<Channel>,
     buf_len: usize,
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 impl<FS: Filesystem> WorkerJob<FS> {
     fn run(self) -> WorkerExit {
         let mut buf = vec![0u8; self.buf_len];
-        let exit = run_worker(&*self.fs, &self.dev, &self.chan, &mut buf);
+        let exit = run_worker(
+            &*self.fs,
+            &self.dev,
+            &self.chan,
+            &mut buf,
+            self.busy_poll.as_deref(),
+        );
         // Wake handlers blocked waiting for interrupts: nothing will answer them now.
         self.chan.conn().interrupts.close();
         exit

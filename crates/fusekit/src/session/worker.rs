@@ -1,9 +1,13 @@
 //! One worker: read a request into its own reused buffer, decode, dispatch, repeat — until the
 //! device reports the filesystem unmounted. Malformed requests get an error reply and a warning;
 //! a panicking handler is caught (its dropped reply answers EIO) and the worker goes on.
+//! Optionally one worker at a time polls for the next request for a short while before it
+//! sleeps (see [`BusyPoll`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use fusekit_abi as abi;
 use rustix::io::Errno;
@@ -25,17 +29,127 @@ pub(crate) enum WorkerExit {
     DeviceError(Errno),
 }
 
+/// Busy polling shared by a session's /dev/fuse workers: after serving a request, one worker
+/// at a time (the one holding `token`) reads without blocking for up to `budget` before it
+/// goes to sleep in a blocking read. A request arriving in that window is taken by a running
+/// thread instead of waking a sleeping one; waking a thread on an idle CPU is most of a FUSE
+/// round trip's cost where idle CPUs halt at once (virtual machines; see docs/kernel-notes.md).
+#[derive(Debug)]
+pub(crate) struct BusyPoll {
+    budget: Duration,
+    token: AtomicBool,
+}
+
+impl BusyPoll {
+    pub(crate) fn new(budget: Duration) -> Self {
+        BusyPoll {
+            budget,
+            token: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the polling role, if polling is on and no other worker has it.
+    fn try_take(&self) -> bool {
+        !self.budget.is_zero()
+            && self
+                .token
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn give_back(&self) {
+        self.token.store(false, Ordering::Release);
+    }
+}
+
+/// A worker's side of [`BusyPoll`]: whether it polls now, until when, and whether its
+/// descriptor is in non-blocking mode.
+struct Poller<'a> {
+    shared: Option<&'a BusyPoll>,
+    until: Option<Instant>,
+    nonblocking: bool,
+}
+
+impl Poller<'_> {
+    /// After a request was served: take the polling role if it is free.
+    fn after_request(&mut self, dev: &DevFd) {
+        let Some(shared) = self.shared else { return };
+        if self.until.is_none() && shared.try_take() {
+            self.until = Some(Instant::now() + shared.budget);
+            self.set_nonblocking(dev, true);
+        }
+    }
+
+    /// A request was read: hand the polling role to whoever finishes next.
+    fn got_request(&mut self) {
+        if self.until.take().is_some() {
+            if let Some(shared) = self.shared {
+                shared.give_back();
+            }
+        }
+    }
+
+    /// The non-blocking read found nothing: true to poll again, false after switching back
+    /// to a blocking read (budget spent).
+    fn nothing_yet(&mut self, dev: &DevFd) -> bool {
+        match self.until {
+            Some(t) if Instant::now() < t => {
+                // Yield rather than spin: a runnable caller on this CPU gets it at once.
+                std::thread::yield_now();
+                true
+            }
+            _ => {
+                self.got_request();
+                self.set_nonblocking(dev, false);
+                false
+            }
+        }
+    }
+
+    fn set_nonblocking(&mut self, dev: &DevFd, on: bool) {
+        if self.nonblocking == on {
+            return;
+        }
+        match dev.set_nonblocking(on) {
+            Ok(()) => self.nonblocking = on,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot switch /dev/fuse blocking mode; polling off");
+                self.got_request();
+                self.shared = None;
+            }
+        }
+    }
+}
+
+/// Serves requests from `dev` until the filesystem is unmounted. `busy_poll` only when `dev`
+/// is this worker's own descriptor (the blocking mode belongs to the open file).
 pub(crate) fn run_worker<FS: Filesystem>(
     fs: &FS,
     dev: &DevFd,
     chan: &Arc<Channel>,
     buf: &mut [u8],
+    busy_poll: Option<&BusyPoll>,
 ) -> WorkerExit {
     let conn = chan.conn();
+    let mut poller = Poller {
+        shared: busy_poll,
+        until: None,
+        nonblocking: false,
+    };
     loop {
         let n = match dev.read(buf) {
             Ok(0) => return WorkerExit::Unmounted,
-            Ok(n) => n,
+            Ok(n) => {
+                if poller.nonblocking {
+                    Stats::bump(&conn.stats.polled_requests);
+                }
+                poller.got_request();
+                n
+            }
+            Err(Errno::AGAIN) if poller.nonblocking => {
+                poller.nothing_yet(dev);
+                continue;
+            }
             // ENOENT: the request was interrupted/aborted between poll and read.
             Err(Errno::INTR | Errno::AGAIN | Errno::NOENT) => continue,
             Err(Errno::NODEV | Errno::CONNABORTED) => return WorkerExit::Unmounted,
@@ -46,6 +160,7 @@ pub(crate) fn run_worker<FS: Filesystem>(
         };
         Stats::bump(&conn.stats.requests);
         serve_one(fs, chan, &buf[..n]);
+        poller.after_request(dev);
     }
 }
 

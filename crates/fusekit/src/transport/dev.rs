@@ -30,6 +30,12 @@ impl DevFd {
         rustix::io::read(&self.fd, buf)
     }
 
+    /// Switches reads between blocking and non-blocking (EAGAIN when no request is queued).
+    /// The mode belongs to the open file: only for a descriptor one worker owns.
+    pub(crate) fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
+        rustix::io::ioctl_fionbio(&self.fd, on)
+    }
+
     /// Opens a new descriptor attached to the same connection (FUSE_DEV_IOC_CLONE), so that a
     /// worker thread has its own request queue position and processing list.
     pub(crate) fn clone_session(&self) -> Result<DevFd, Errno> {
