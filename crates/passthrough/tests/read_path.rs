@@ -107,6 +107,13 @@ fn raised_readahead_window_makes_large_reads() {
         return;
     }
     with_deadline(Duration::from_secs(120), || {
+        // Root in a container may still see /sys read-only: nothing to raise the window with.
+        let sys_ro = rustix::fs::statvfs("/sys")
+            .is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
+        if sys_ro && std::env::var_os("CI").is_none() {
+            eprintln!("SKIP raised_readahead_window_makes_large_reads: /sys is read-only");
+            return;
+        }
         let (reads, bytes, _, _, window) = read_64m(false);
         assert_eq!(
             window,

@@ -141,7 +141,8 @@ impl KernelConfig {
         self.readahead_window
     }
 
-    /// The readahead window the kernel proposed in INIT (bytes).
+    /// The readahead window INIT will answer with (bytes): the kernel's proposal, or less
+    /// after [`Self::set_max_readahead`] asked for less.
     pub fn max_readahead(&self) -> u32 {
         self.max_readahead
     }

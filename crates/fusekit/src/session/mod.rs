@@ -191,9 +191,11 @@ impl<FS: Filesystem> Session<FS> {
 
     /// How long a /dev/fuse worker keeps asking for the next request without sleeping after
     /// it served one (one worker at a time; zero: never). A request that arrives meanwhile is
-    /// picked up by a running thread instead of waking a sleeping one, which is most of a
-    /// round trip's cost where idle CPUs halt at once (virtual machines). Costs at most this
-    /// much CPU time after each burst of requests. Not used over io_uring.
+    /// taken at once by a running thread: the round trip no longer waits for a sleeping
+    /// thread to be woken, which is most of its cost where idle CPUs halt at once (virtual
+    /// machines). Costs up to this much CPU time after each burst of requests, and
+    /// throughput when the callers already keep every CPU busy. Not used over io_uring, nor
+    /// when the workers share one descriptor (FUSE_DEV_IOC_CLONE unavailable).
     /// Default: [`DEFAULT_BUSY_POLL`].
     pub fn busy_poll(mut self, budget: Duration) -> Self {
         self.busy_poll = budget;
@@ -319,31 +321,37 @@ impl<FS: Filesystem> Session<FS> {
                 depth: r.depth,
             });
         }
-        let busy_poll = (transport_in_use == Transport::Dev && !busy_poll.is_zero())
+        // Each worker's descriptor: the master for the first, clones for the others.
+        let mut devs = Vec::with_capacity(dev_workers);
+        for i in 0..dev_workers {
+            if i == 0 {
+                devs.push((master.clone(), master_chan.clone()));
+                continue;
+            }
+            let dev = match master.clone_session() {
+                Ok(d) => Arc::new(d),
+                Err(e) => {
+                    // Old kernels (or a fake transport) cannot clone: share the master fd.
+                    tracing::debug!(error = %e, "FUSE_DEV_IOC_CLONE failed; workers share one fd");
+                    master.clone()
+                }
+            };
+            let chan = Arc::new(Channel::new(dev.clone(), Arc::clone(&conn)));
+            devs.push((dev, chan));
+        }
+        // Busy polling switches a descriptor's blocking mode, which belongs to the open file:
+        // only when every worker has its own.
+        let shared_fd = devs.iter().skip(1).any(|(d, _)| Arc::ptr_eq(d, &master));
+        let busy_poll = (transport_in_use == Transport::Dev && !busy_poll.is_zero() && !shared_fd)
             .then(|| Arc::new(BusyPoll::new(busy_poll)));
         let mut inline = None;
-        for i in 0..dev_workers {
-            // Busy polling switches the descriptor's blocking mode: own descriptors only.
-            let (dev, chan, own_fd) = if i == 0 {
-                (master.clone(), master_chan.clone(), true)
-            } else {
-                let (dev, own_fd) = match master.clone_session() {
-                    Ok(d) => (Arc::new(d), true),
-                    Err(e) => {
-                        // Old kernels (or a fake transport) cannot clone: share the master fd.
-                        tracing::debug!(error = %e, "FUSE_DEV_IOC_CLONE failed; workers share one fd");
-                        (master.clone(), false)
-                    }
-                };
-                let chan = Arc::new(Channel::new(dev.clone(), Arc::clone(&conn)));
-                (dev, chan, own_fd)
-            };
+        for (i, (dev, chan)) in devs.into_iter().enumerate() {
             let job = WorkerJob {
                 fs: Arc::clone(&fs),
                 dev,
                 chan,
                 buf_len,
-                busy_poll: busy_poll.clone().filter(|_| own_fd),
+                busy_poll: busy_poll.clone(),
             };
             if i == 0 && inline_first {
                 inline = Some(job);

@@ -7,7 +7,9 @@
 use std::io;
 use std::path::PathBuf;
 
-/// Where the mount's readahead window lives.
+/// Where the mount's readahead window lives. The kernel names a FUSE bdi after the
+/// superblock's device, `MAJOR:MINOR`; for type `fuse` (the only type this library mounts;
+/// `fuseblk` adds a suffix) that is an anonymous device, major 0, minor the connection id.
 fn bdi_path(connection_id: u32) -> PathBuf {
     PathBuf::from(format!("/sys/class/bdi/0:{connection_id}/read_ahead_kb"))
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fusekit_abi as abi;
+use rustix::event::{PollFd, PollFlags};
 use rustix::io::Errno;
 use zerocopy::FromBytes;
 
@@ -31,9 +32,10 @@ pub(crate) enum WorkerExit {
 
 /// Busy polling shared by a session's /dev/fuse workers: after serving a request, one worker
 /// at a time (the one holding `token`) reads without blocking for up to `budget` before it
-/// goes to sleep in a blocking read. A request arriving in that window is taken by a running
-/// thread instead of waking a sleeping one; waking a thread on an idle CPU is most of a FUSE
-/// round trip's cost where idle CPUs halt at once (virtual machines; see docs/kernel-notes.md).
+/// goes to sleep in a blocking read. A request arriving in that window is taken at once by a
+/// running thread, so the round trip does not wait for a sleeping one to be woken (the kernel
+/// still wakes a sleeping worker, but off the caller's path); that wake-up is most of a FUSE
+/// round trip's cost where idle CPUs halt at once (virtual machines; docs/kernel-notes.md).
 #[derive(Debug)]
 pub(crate) struct BusyPoll {
     budget: Duration,
@@ -63,8 +65,9 @@ impl BusyPoll {
 }
 
 /// A worker's side of [`BusyPoll`]: whether it polls now, until when, and whether its
-/// descriptor is in non-blocking mode.
+/// descriptor is in non-blocking mode. Gives the polling role back when dropped.
 struct Poller<'a> {
+    dev: &'a DevFd,
     shared: Option<&'a BusyPoll>,
     until: Option<Instant>,
     nonblocking: bool,
@@ -72,11 +75,11 @@ struct Poller<'a> {
 
 impl Poller<'_> {
     /// After a request was served: take the polling role if it is free.
-    fn after_request(&mut self, dev: &DevFd) {
+    fn after_request(&mut self) {
         let Some(shared) = self.shared else { return };
         if self.until.is_none() && shared.try_take() {
             self.until = Some(Instant::now() + shared.budget);
-            self.set_nonblocking(dev, true);
+            self.set_nonblocking(true);
         }
     }
 
@@ -89,31 +92,35 @@ impl Poller<'_> {
         }
     }
 
-    /// The non-blocking read found nothing: true to poll again, false after switching back
-    /// to a blocking read (budget spent).
-    fn nothing_yet(&mut self, dev: &DevFd) -> bool {
+    /// The non-blocking read found nothing: yield and let the caller read again while the
+    /// budget lasts; after it, switch back to blocking reads.
+    fn nothing_yet(&mut self) {
         match self.until {
             Some(t) if Instant::now() < t => {
                 // Yield rather than spin: a runnable caller on this CPU gets it at once.
                 std::thread::yield_now();
-                true
             }
             _ => {
                 self.got_request();
-                self.set_nonblocking(dev, false);
-                false
+                self.set_nonblocking(false);
+                if self.nonblocking {
+                    // Blocking mode could not be restored: wait for a request with poll(2)
+                    // rather than spin.
+                    let mut fds = [PollFd::new(self.dev, PollFlags::IN)];
+                    let _ = rustix::event::poll(&mut fds, None);
+                }
             }
         }
     }
 
-    fn set_nonblocking(&mut self, dev: &DevFd, on: bool) {
+    fn set_nonblocking(&mut self, on: bool) {
         if self.nonblocking == on {
             return;
         }
-        match dev.set_nonblocking(on) {
+        match self.dev.set_nonblocking(on) {
             Ok(()) => self.nonblocking = on,
             Err(e) => {
-                tracing::debug!(error = %e, "cannot switch /dev/fuse blocking mode; polling off");
+                tracing::warn!(error = %e, "cannot switch /dev/fuse blocking mode; polling off");
                 self.got_request();
                 self.shared = None;
             }
@@ -121,8 +128,15 @@ impl Poller<'_> {
     }
 }
 
-/// Serves requests from `dev` until the filesystem is unmounted. `busy_poll` only when `dev`
-/// is this worker's own descriptor (the blocking mode belongs to the open file).
+impl Drop for Poller<'_> {
+    fn drop(&mut self) {
+        // A worker that stops (device error) must not keep the others from polling.
+        self.got_request();
+    }
+}
+
+/// Serves requests from `dev` until the filesystem is unmounted. `busy_poll` only when no
+/// other worker reads `dev`'s open file (the blocking mode belongs to it).
 pub(crate) fn run_worker<FS: Filesystem>(
     fs: &FS,
     dev: &DevFd,
@@ -132,6 +146,7 @@ pub(crate) fn run_worker<FS: Filesystem>(
 ) -> WorkerExit {
     let conn = chan.conn();
     let mut poller = Poller {
+        dev,
         shared: busy_poll,
         until: None,
         nonblocking: false,
@@ -147,11 +162,16 @@ pub(crate) fn run_worker<FS: Filesystem>(
                 n
             }
             Err(Errno::AGAIN) if poller.nonblocking => {
-                poller.nothing_yet(dev);
+                poller.nothing_yet();
                 continue;
             }
             // ENOENT: the request was interrupted/aborted between poll and read.
-            Err(Errno::INTR | Errno::AGAIN | Errno::NOENT) => continue,
+            Err(Errno::INTR | Errno::NOENT) => continue,
+            // EAGAIN on a blocking descriptor: someone else made it non-blocking; do not spin.
+            Err(Errno::AGAIN) => {
+                std::thread::yield_now();
+                continue;
+            }
             Err(Errno::NODEV | Errno::CONNABORTED) => return WorkerExit::Unmounted,
             Err(e) => {
                 tracing::error!(error = %e, "reading /dev/fuse failed; worker stops");
@@ -160,7 +180,7 @@ pub(crate) fn run_worker<FS: Filesystem>(
         };
         Stats::bump(&conn.stats.requests);
         serve_one(fs, chan, &buf[..n]);
-        poller.after_request(dev);
+        poller.after_request();
     }
 }
 
