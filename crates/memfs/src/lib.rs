@@ -38,7 +38,9 @@
 //! - **Locks over FUSE.** The kernel never unlocks open-file-description (OFD) locks on
 //!   close over FUSE; the adapter records the handle each lock owner locks through
 //!   ([`MemFs::lock_through`]) so RELEASE drops them (see that method for why process-owned
-//!   POSIX locks keep their semantics).
+//!   POSIX locks keep their semantics). RELEASE is asynchronous, but the session serves a
+//!   lock request only after the RELEASEs queued before it, so `close(a)` followed by a lock
+//!   through `b` finds `a`'s locks gone.
 //!
 //! # Memory
 //! Measured by `tests/memory.rs` (a counting global allocator, 200,000 empty files in one

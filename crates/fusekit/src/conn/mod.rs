@@ -3,6 +3,7 @@
 //! Nothing here is locked on the hot path.
 
 mod interrupts;
+mod release_fence;
 mod stats;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use fusekit_abi as abi;
 
 pub(crate) use interrupts::InterruptTable;
+pub(crate) use release_fence::ReleaseFence;
 pub(crate) use stats::Stats;
 pub use stats::StatsSnapshot;
 
@@ -48,6 +50,8 @@ pub struct Negotiated {
 pub(crate) struct Connection {
     pub(crate) stats: Stats,
     pub(crate) interrupts: InterruptTable,
+    /// Keeps lock requests behind the RELEASEs queued before them.
+    pub(crate) release_fence: ReleaseFence,
     minor: AtomicU32,
     setxattr_ext: AtomicBool,
     next_notify_unique: AtomicU64,
@@ -62,6 +66,7 @@ impl Connection {
         Connection {
             stats: Stats::default(),
             interrupts: InterruptTable::default(),
+            release_fence: ReleaseFence::default(),
             minor: AtomicU32::new(abi::KERNEL_MINOR_VERSION),
             setxattr_ext: AtomicBool::new(false),
             next_notify_unique: AtomicU64::new(1),

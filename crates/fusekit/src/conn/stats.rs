@@ -15,6 +15,8 @@ pub(crate) struct Stats {
     pub(crate) interrupts: AtomicU64,
     pub(crate) notify_errors: AtomicU64,
     pub(crate) polled_requests: AtomicU64,
+    pub(crate) locks_after_release: AtomicU64,
+    pub(crate) request_id_gaps: AtomicU64,
 }
 
 /// A snapshot of a session's counters.
@@ -43,6 +45,14 @@ pub struct StatsSnapshot {
     /// Requests a /dev/fuse worker picked up while busy polling (`Session::busy_poll`),
     /// without sleeping.
     pub polled_requests: u64,
+    /// Lock requests (GETLK, SETLK, SETLKW) that waited for an earlier RELEASE of their
+    /// inode to be answered first. RELEASE is asynchronous (`close` does not wait for it);
+    /// the session still serves a lock request only after the RELEASEs the kernel queued
+    /// before it, so locking right after closing the holder's descriptor succeeds.
+    pub locks_after_release: u64,
+    /// Request ids a lock request waited for in vain: requests the kernel dropped before
+    /// any worker read them. Each cost that lock request up to 10 ms.
+    pub request_id_gaps: u64,
 }
 
 impl Stats {
@@ -63,6 +73,8 @@ impl Stats {
             interrupts: get(&self.interrupts),
             notify_errors: get(&self.notify_errors),
             polled_requests: get(&self.polled_requests),
+            locks_after_release: get(&self.locks_after_release),
+            request_id_gaps: get(&self.request_id_gaps),
         }
     }
 }

@@ -56,6 +56,7 @@ impl Channel {
         };
         let result = self.sink.send(&header, payload);
         self.conn.interrupts.finish(unique);
+        self.conn.release_fence.answered(unique);
         let stats = &self.conn.stats;
         match result {
             Ok(()) => {

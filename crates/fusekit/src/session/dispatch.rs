@@ -8,12 +8,40 @@ use fusekit_abi::{self as abi, Opcode};
 use rustix::io::Errno;
 
 use crate::attr::{Lock, SetAttr};
-use crate::conn::Stats;
+use crate::conn::{Connection, Stats};
 use crate::lowlevel::{CopyRange, Filesystem, IoctlArgs};
 use crate::notify::{Notifier, PollHandle};
 use crate::op::{Decoded, Op};
 use crate::reply::*;
 use crate::request::Request;
+
+/// Holds a lock request back until the RELEASEs of its inode that the kernel queued before
+/// it have been answered (`conn::ReleaseFence`): closing one descriptor and then locking
+/// through another must find the closed one's OFD locks and flocks gone.
+fn after_earlier_releases(conn: &Connection, unique: u64, ino: u64) {
+    let waited = conn.release_fence.wait_before(unique, ino);
+    if waited.releases > 0 {
+        Stats::bump(&conn.stats.locks_after_release);
+        tracing::debug!(unique, ino, "lock request waited for an earlier RELEASE");
+    }
+    if waited.gaps > 0 {
+        conn.stats
+            .request_id_gaps
+            .fetch_add(waited.gaps, Ordering::Relaxed);
+        tracing::debug!(
+            unique,
+            gaps = waited.gaps,
+            "lock request waited for request ids no worker read"
+        );
+    }
+    if waited.slow_releases > 0 {
+        tracing::warn!(
+            unique,
+            ino,
+            "an earlier RELEASE of this inode is still unanswered after 5 s; the lock request goes ahead"
+        );
+    }
+}
 
 /// Serves one request. Never panics on its own account; a panic inside the filesystem is
 /// caught by the worker.
@@ -191,15 +219,19 @@ pub(crate) fn dispatch<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, d: &Decoded
                 .contains(abi::FsyncFlags::FDATASYNC);
             fs.fsyncdir(&req, ino, arg.fh, datasync, ReplyEmpty::new(inner()))
         }
-        Op::Getlk { arg } => fs.getlk(
-            &req,
-            ino,
-            arg.fh,
-            arg.owner,
-            &Lock::from_abi(&arg.lk),
-            ReplyLock::new(inner()),
-        ),
+        Op::Getlk { arg } => {
+            after_earlier_releases(conn, h.unique, ino);
+            fs.getlk(
+                &req,
+                ino,
+                arg.fh,
+                arg.owner,
+                &Lock::from_abi(&arg.lk),
+                ReplyLock::new(inner()),
+            )
+        }
         Op::Setlk { arg } | Op::Setlkw { arg } => {
+            after_earlier_releases(conn, h.unique, ino);
             let sleep = matches!(d.op, Op::Setlkw { .. });
             let flock = abi::LkFlags::from_bits_retain(arg.lk_flags).contains(abi::LkFlags::FLOCK);
             fs.setlk(

@@ -147,6 +147,7 @@ pub(crate) fn handshake<FS: Filesystem>(
         };
         // Record before answering: requests may arrive the moment the kernel has the reply.
         conn.set_negotiated(negotiated);
+        conn.release_fence.begin(decoded.header.unique);
         if minor < 23 {
             reply.ok_struct_prefix(&out, abi::COMPAT_22_INIT_OUT_SIZE);
         } else {
