@@ -189,11 +189,14 @@ pub(crate) fn serve_one<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, bytes: &[u
     let conn = chan.conn();
     match op::decode(bytes, &conn.decode_context()) {
         Ok(decoded) => {
-            let release = matches!(decoded.op, op::Op::Release { .. });
-            conn.release_fence.stamp(
-                decoded.header.unique,
-                release.then_some(decoded.header.nodeid),
-            );
+            // NOTIFY_REPLY carries the session's own retrieve cookie, not a kernel id.
+            if !matches!(decoded.op, op::Op::NotifyReply { .. }) {
+                let release = matches!(decoded.op, op::Op::Release { .. });
+                conn.release_fence.stamp(
+                    decoded.header.unique,
+                    release.then_some(decoded.header.nodeid),
+                );
+            }
             let span = tracing::debug_span!(
                 "request",
                 unique = decoded.header.unique,
@@ -214,7 +217,9 @@ pub(crate) fn serve_one<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, bytes: &[u
             Stats::bump(&conn.stats.decode_errors);
             match abi::InHeader::read_from_prefix(bytes) {
                 Ok((header, _)) => {
-                    conn.release_fence.stamp(header.unique, None);
+                    if header.opcode != abi::Opcode::NotifyReply as u32 {
+                        conn.release_fence.stamp(header.unique, None);
+                    }
                     tracing::warn!(unique = header.unique, opcode = header.opcode, error = %e, "malformed request");
                     if !expects_no_reply(header.opcode) {
                         ReplyInner::new(header.unique, header.opcode, Arc::clone(chan))
