@@ -168,11 +168,11 @@ impl Filesystem for Passthrough {
                 .enable_if_offered(InitFlags::WRITEBACK_CACHE)
                 .is_empty();
         self.writeback.store(writeback, Ordering::Relaxed);
-        if writeback {
-            // Written-back pages carry no writer: let the kernel flag writes that must clear
-            // setuid/setgid (see `killpriv`).
-            config.enable_if_offered(InitFlags::HANDLE_KILLPRIV_V2);
-        }
+        // The kernel flags the WRITEs and truncating SETATTRs that must clear setuid/setgid
+        // instead of clearing anything itself (written-back pages carry no writer; see
+        // `killpriv`), and marks the superblock SB_NOSEC: without this it asks GETXATTR
+        // `security.capability` before every write (one more round trip per WRITE).
+        config.enable_if_offered(InitFlags::HANDLE_KILLPRIV_V2);
         let mut passthrough = false;
         if self.opts.kernel_passthrough {
             if writeback {

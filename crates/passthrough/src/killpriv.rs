@@ -1,14 +1,16 @@
-//! Clearing setuid/setgid when an unprivileged caller writes. The FUSE client clears S_ISUID
-//! and S_ISGID-with-group-exec itself (a SETATTR before the write), but by an older rule that
-//! keeps S_ISGID on files without group-exec; and the daemon writes as root, so the source
-//! filesystem never clears anything on its own. The daemon applies today's Linux rule
+//! Clearing setuid/setgid when an unprivileged caller writes. Without HANDLE_KILLPRIV_V2 the
+//! FUSE client clears S_ISUID and S_ISGID-with-group-exec itself (a SETATTR before the write),
+//! by an older rule that keeps S_ISGID on files without group-exec; with it (negotiated
+//! whenever offered) it clears nothing. The daemon writes as root, so the source filesystem
+//! never clears these bits on its own. The daemon applies today's Linux rule
 //! instead — S_ISUID always goes, S_ISGID goes when group-exec is set or the writer is not in
 //! the file's group — in two situations:
 //! - handles open for writing on such files are served by the daemon (not kernel
 //!   passthrough), and each write by an unprivileged caller applies the rule;
-//! - with the writeback cache, HANDLE_KILLPRIV_V2 is negotiated: the kernel then writes such
-//!   files through (in the writer's context) and flags the WRITE or truncating SETATTR with
-//!   "kill suid/sgid" instead of clearing anything itself.
+//! - HANDLE_KILLPRIV_V2 is negotiated: the kernel flags the WRITE or truncating SETATTR with
+//!   "kill suid/sgid" instead of clearing anything itself (with the writeback cache it writes
+//!   such files through, in the writer's context). security.capability needs nothing here:
+//!   the source filesystem drops it on any write or truncate, the daemon's included.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
