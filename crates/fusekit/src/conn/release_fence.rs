@@ -25,6 +25,8 @@
 //! it and each lock request rescans up to 4,095 slots (microseconds).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use fusekit_abi as abi;
 use std::time::{Duration, Instant};
 
 /// Ring size; ids further back than `2 * SLOTS` below a lock request count as seen.
@@ -84,6 +86,17 @@ impl ReleaseFence {
     /// Turns the fence on: `init_unique` is the id of INIT, the first request.
     pub(crate) fn begin(&self, init_unique: u64) {
         self.floor.fetch_max(init_unique, Ordering::AcqRel);
+    }
+
+    /// Records that a worker read the request with this header (every transport, decodable
+    /// or not). NOTIFY_REPLY carries the session's own retrieve cookie, not a kernel id.
+    pub(crate) fn request_read(&self, header: &abi::InHeader) {
+        let opcode = header.opcode;
+        if opcode == abi::Opcode::NotifyReply as u32 {
+            return;
+        }
+        let release = opcode == abi::Opcode::Release as u32;
+        self.stamp(header.unique, release.then_some(header.nodeid));
     }
 
     /// Records that request `id` was read; `release` is the inode of a RELEASE. Odd ids

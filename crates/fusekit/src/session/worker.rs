@@ -189,14 +189,7 @@ pub(crate) fn serve_one<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, bytes: &[u
     let conn = chan.conn();
     match op::decode(bytes, &conn.decode_context()) {
         Ok(decoded) => {
-            // NOTIFY_REPLY carries the session's own retrieve cookie, not a kernel id.
-            if !matches!(decoded.op, op::Op::NotifyReply { .. }) {
-                let release = matches!(decoded.op, op::Op::Release { .. });
-                conn.release_fence.stamp(
-                    decoded.header.unique,
-                    release.then_some(decoded.header.nodeid),
-                );
-            }
+            conn.release_fence.request_read(&decoded.header);
             let span = tracing::debug_span!(
                 "request",
                 unique = decoded.header.unique,
@@ -217,9 +210,7 @@ pub(crate) fn serve_one<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, bytes: &[u
             Stats::bump(&conn.stats.decode_errors);
             match abi::InHeader::read_from_prefix(bytes) {
                 Ok((header, _)) => {
-                    if header.opcode != abi::Opcode::NotifyReply as u32 {
-                        conn.release_fence.stamp(header.unique, None);
-                    }
+                    conn.release_fence.request_read(&header);
                     tracing::warn!(unique = header.unique, opcode = header.opcode, error = %e, "malformed request");
                     if !expects_no_reply(header.opcode) {
                         ReplyInner::new(header.unique, header.opcode, Arc::clone(chan))
