@@ -181,6 +181,131 @@ impl Opcode {
         self as u32
     }
 
+    /// The kernel's name for the opcode (`FUSE_` dropped), for logs and errors.
+    pub const fn name(self) -> &'static str {
+        // Exhaustive on purpose: a new opcode does not compile until it has a name.
+        match self {
+            Opcode::Lookup => "LOOKUP",
+            Opcode::Forget => "FORGET",
+            Opcode::Getattr => "GETATTR",
+            Opcode::Setattr => "SETATTR",
+            Opcode::Readlink => "READLINK",
+            Opcode::Symlink => "SYMLINK",
+            Opcode::Mknod => "MKNOD",
+            Opcode::Mkdir => "MKDIR",
+            Opcode::Unlink => "UNLINK",
+            Opcode::Rmdir => "RMDIR",
+            Opcode::Rename => "RENAME",
+            Opcode::Link => "LINK",
+            Opcode::Open => "OPEN",
+            Opcode::Read => "READ",
+            Opcode::Write => "WRITE",
+            Opcode::Statfs => "STATFS",
+            Opcode::Release => "RELEASE",
+            Opcode::Fsync => "FSYNC",
+            Opcode::Setxattr => "SETXATTR",
+            Opcode::Getxattr => "GETXATTR",
+            Opcode::Listxattr => "LISTXATTR",
+            Opcode::Removexattr => "REMOVEXATTR",
+            Opcode::Flush => "FLUSH",
+            Opcode::Init => "INIT",
+            Opcode::Opendir => "OPENDIR",
+            Opcode::Readdir => "READDIR",
+            Opcode::Releasedir => "RELEASEDIR",
+            Opcode::Fsyncdir => "FSYNCDIR",
+            Opcode::Getlk => "GETLK",
+            Opcode::Setlk => "SETLK",
+            Opcode::Setlkw => "SETLKW",
+            Opcode::Access => "ACCESS",
+            Opcode::Create => "CREATE",
+            Opcode::Interrupt => "INTERRUPT",
+            Opcode::Bmap => "BMAP",
+            Opcode::Destroy => "DESTROY",
+            Opcode::Ioctl => "IOCTL",
+            Opcode::Poll => "POLL",
+            Opcode::NotifyReply => "NOTIFY_REPLY",
+            Opcode::BatchForget => "BATCH_FORGET",
+            Opcode::Fallocate => "FALLOCATE",
+            Opcode::Readdirplus => "READDIRPLUS",
+            Opcode::Rename2 => "RENAME2",
+            Opcode::Lseek => "LSEEK",
+            Opcode::CopyFileRange => "COPY_FILE_RANGE",
+            Opcode::Setupmapping => "SETUPMAPPING",
+            Opcode::Removemapping => "REMOVEMAPPING",
+            Opcode::Syncfs => "SYNCFS",
+            Opcode::Tmpfile => "TMPFILE",
+            Opcode::Statx => "STATX",
+            Opcode::CopyFileRange64 => "COPY_FILE_RANGE_64",
+            Opcode::CuseInit => "CUSE_INIT",
+        }
+    }
+
+    /// Whether the kernel waits for a reply to this opcode. FORGET, BATCH_FORGET, INTERRUPT
+    /// and NOTIFY_REPLY are answered by nothing; every other request gets exactly one reply.
+    pub const fn expects_reply(self) -> bool {
+        // Exhaustive on purpose: a new opcode does not compile until it is sorted here.
+        match self {
+            Opcode::Forget | Opcode::Interrupt | Opcode::NotifyReply | Opcode::BatchForget => false,
+            Opcode::Lookup
+            | Opcode::Getattr
+            | Opcode::Setattr
+            | Opcode::Readlink
+            | Opcode::Symlink
+            | Opcode::Mknod
+            | Opcode::Mkdir
+            | Opcode::Unlink
+            | Opcode::Rmdir
+            | Opcode::Rename
+            | Opcode::Link
+            | Opcode::Open
+            | Opcode::Read
+            | Opcode::Write
+            | Opcode::Statfs
+            | Opcode::Release
+            | Opcode::Fsync
+            | Opcode::Setxattr
+            | Opcode::Getxattr
+            | Opcode::Listxattr
+            | Opcode::Removexattr
+            | Opcode::Flush
+            | Opcode::Init
+            | Opcode::Opendir
+            | Opcode::Readdir
+            | Opcode::Releasedir
+            | Opcode::Fsyncdir
+            | Opcode::Getlk
+            | Opcode::Setlk
+            | Opcode::Setlkw
+            | Opcode::Access
+            | Opcode::Create
+            | Opcode::Bmap
+            | Opcode::Destroy
+            | Opcode::Ioctl
+            | Opcode::Poll
+            | Opcode::Fallocate
+            | Opcode::Readdirplus
+            | Opcode::Rename2
+            | Opcode::Lseek
+            | Opcode::CopyFileRange
+            | Opcode::Setupmapping
+            | Opcode::Removemapping
+            | Opcode::Syncfs
+            | Opcode::Tmpfile
+            | Opcode::Statx
+            | Opcode::CopyFileRange64
+            | Opcode::CuseInit => true,
+        }
+    }
+
+    /// [`expects_reply`](Self::expects_reply) for a raw opcode; an unknown opcode is answered
+    /// (with an error), so it expects a reply.
+    pub const fn expects_reply_to(raw: u32) -> bool {
+        match Opcode::from_u32(raw) {
+            Some(op) => op.expects_reply(),
+            None => true,
+        }
+    }
+
     /// The opcode for a raw number, or `None` if protocol 7.45 has no such opcode.
     pub const fn from_u32(raw: u32) -> Option<Opcode> {
         Some(match raw {

@@ -2,8 +2,8 @@
 //! `fuzzing`, hidden from the documentation; not a stable API).
 //!
 //! It owns only the glue: a connection whose replies land in memory instead of /dev/fuse.
-//! Requests go through the session's own decode + dispatch path (`serve_one`, the function
-//! every transport calls), and replies through the real typed reply handles, so what a fuzzer
+//! Requests go through the serve loop's own decode + dispatch path (`serve::serve_frame`, what
+//! every transport's frames go through), and replies through the real typed reply handles, so what a fuzzer
 //! sees is exactly what the kernel would receive. Notifications, which need a device, go to
 //! `/dev/null`.
 
@@ -21,8 +21,9 @@ use crate::conn::{Connection, Negotiated, StatsSnapshot};
 use crate::lowlevel::Filesystem;
 use crate::op::DecodeContext;
 use crate::reply::*;
-use crate::session::worker::serve_one;
+use crate::serve::serve_frame;
 use crate::transport::dev::DevFd;
+use crate::transport::FrameSink;
 
 /// Every reply message sent on a harness connection, in order, as the bytes a transport would
 /// write (out header followed by the payload).
@@ -40,7 +41,7 @@ impl CaptureSink {
     }
 }
 
-impl ReplySink for CaptureSink {
+impl FrameSink for CaptureSink {
     fn send(&self, header: &abi::OutHeader, payload: &[IoSlice<'_>]) -> Result<(), Errno> {
         let mut msg = Vec::with_capacity(header.len as usize);
         msg.extend_from_slice(header.as_bytes());
@@ -102,7 +103,7 @@ impl Harness {
     /// those of this request answered synchronously, plus any a filesystem sent meanwhile
     /// from other threads.
     pub fn serve<FS: Filesystem>(&self, fs: &FS, request: &[u8]) -> Vec<Vec<u8>> {
-        serve_one(fs, &self.chan, request);
+        serve_frame(fs, &self.chan, request);
         self.take_replies()
     }
 

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod attr;
+mod backing;
 mod conn;
 mod ext;
 #[cfg(feature = "fuzzing")]
@@ -27,6 +28,7 @@ pub mod op;
 pub mod path;
 pub mod reply;
 mod request;
+mod serve;
 mod session;
 mod transport;
 
@@ -39,6 +41,7 @@ pub use rustix::io::Errno;
 pub use attr::{
     libc_mode, Entry, FileAttr, FileType, Ino, Lock, SetAttr, Statfs, TimeOrNow, Timestamp, ROOT_ID,
 };
+pub use backing::{Backing, BackingId};
 pub use conn::{Negotiated, StatsSnapshot};
 pub use lowlevel::{CopyRange, Filesystem, IoctlArgs, KernelConfig};
 pub use notify::{Notifier, PollHandle};
@@ -52,4 +55,3 @@ pub use session::{
     default_workers, BackgroundSession, RingFlags, Session, SessionError, StatsHandle, Transport,
     UringStats, DEFAULT_BUSY_POLL,
 };
-pub use transport::backing::{Backing, BackingId};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use fusekit_abi as abi;
 
+use crate::backing::Backing;
 use crate::conn::Connection;
 use crate::notify::Notifier;
-use crate::transport::backing::Backing;
 
 /// The caller's identity and the request's id, passed to every `Filesystem` method.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ impl<'a> Request<'a> {
 
     /// Registers backing files for kernel passthrough on this session.
     pub fn backing(&self) -> Backing {
-        Backing::new(Arc::clone(self.conn.device()))
+        Backing::new(Arc::clone(self.conn.control()))
     }
 }
 

@@ -1,5 +1,6 @@
-//! State of one kernel connection that workers, replies and notifiers share: what INIT
-//! negotiated, the interrupt table, the counters, and the descriptor notifications go to.
+//! State of one kernel connection that the serve loop, replies and notifiers share: what INIT
+//! negotiated, the interrupt table, the release fence, the counters, and the control path
+//! notifications go to. It holds no concrete transport (only `transport::ControlPath`).
 //! Nothing here is locked on the hot path.
 
 mod interrupts;
@@ -16,8 +17,7 @@ pub(crate) use release_fence::ReleaseFence;
 pub(crate) use stats::Stats;
 pub use stats::StatsSnapshot;
 
-use crate::reply::ReplySink;
-use crate::transport::dev::DevFd;
+use crate::transport::{ControlPath, FrameSink};
 
 /// What INIT settled, for decoding and for users who want to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +55,14 @@ pub(crate) struct Connection {
     minor: AtomicU32,
     setxattr_ext: AtomicBool,
     next_notify_unique: AtomicU64,
-    /// The session's first /dev/fuse descriptor: notifications and device ioctls go here.
-    device: Arc<DevFd>,
+    /// Where notifications go, and the device descriptor for connection ioctls.
+    control: Arc<dyn ControlPath>,
     /// Set once `Filesystem::destroy` has run (by DESTROY or at session end).
     pub(crate) destroyed: AtomicBool,
 }
 
 impl Connection {
-    pub(crate) fn new(device: Arc<DevFd>) -> Self {
+    pub(crate) fn new(control: Arc<dyn ControlPath>) -> Self {
         Connection {
             stats: Stats::default(),
             interrupts: InterruptTable::default(),
@@ -70,7 +70,7 @@ impl Connection {
             minor: AtomicU32::new(abi::KERNEL_MINOR_VERSION),
             setxattr_ext: AtomicBool::new(false),
             next_notify_unique: AtomicU64::new(1),
-            device,
+            control,
             destroyed: AtomicBool::new(false),
         }
     }
@@ -94,12 +94,12 @@ impl Connection {
         );
     }
 
-    pub(crate) fn notify_sink(&self) -> &dyn ReplySink {
-        &*self.device
+    pub(crate) fn notify_sink(&self) -> &dyn FrameSink {
+        &*self.control
     }
 
-    pub(crate) fn device(&self) -> &Arc<DevFd> {
-        &self.device
+    pub(crate) fn control(&self) -> &Arc<dyn ControlPath> {
+        &self.control
     }
 
     pub(crate) fn next_notify_unique(&self) -> u64 {

@@ -328,61 +328,7 @@ fn read_in(r: &mut ArgReader<'_>, ctx: &DecodeContext) -> Result<abi::ReadIn, De
     }
 }
 
-/// The kernel's name for an opcode, for logs and errors.
+/// The kernel's name for an opcode, for logs and errors (the same as [`abi::Opcode::name`]).
 pub fn opcode_name(code: abi::Opcode) -> &'static str {
-    use abi::Opcode as O;
-    match code {
-        O::Lookup => "LOOKUP",
-        O::Forget => "FORGET",
-        O::Getattr => "GETATTR",
-        O::Setattr => "SETATTR",
-        O::Readlink => "READLINK",
-        O::Symlink => "SYMLINK",
-        O::Mknod => "MKNOD",
-        O::Mkdir => "MKDIR",
-        O::Unlink => "UNLINK",
-        O::Rmdir => "RMDIR",
-        O::Rename => "RENAME",
-        O::Link => "LINK",
-        O::Open => "OPEN",
-        O::Read => "READ",
-        O::Write => "WRITE",
-        O::Statfs => "STATFS",
-        O::Release => "RELEASE",
-        O::Fsync => "FSYNC",
-        O::Setxattr => "SETXATTR",
-        O::Getxattr => "GETXATTR",
-        O::Listxattr => "LISTXATTR",
-        O::Removexattr => "REMOVEXATTR",
-        O::Flush => "FLUSH",
-        O::Init => "INIT",
-        O::Opendir => "OPENDIR",
-        O::Readdir => "READDIR",
-        O::Releasedir => "RELEASEDIR",
-        O::Fsyncdir => "FSYNCDIR",
-        O::Getlk => "GETLK",
-        O::Setlk => "SETLK",
-        O::Setlkw => "SETLKW",
-        O::Access => "ACCESS",
-        O::Create => "CREATE",
-        O::Interrupt => "INTERRUPT",
-        O::Bmap => "BMAP",
-        O::Destroy => "DESTROY",
-        O::Ioctl => "IOCTL",
-        O::Poll => "POLL",
-        O::NotifyReply => "NOTIFY_REPLY",
-        O::BatchForget => "BATCH_FORGET",
-        O::Fallocate => "FALLOCATE",
-        O::Readdirplus => "READDIRPLUS",
-        O::Rename2 => "RENAME2",
-        O::Lseek => "LSEEK",
-        O::CopyFileRange => "COPY_FILE_RANGE",
-        O::Setupmapping => "SETUPMAPPING",
-        O::Removemapping => "REMOVEMAPPING",
-        O::Syncfs => "SYNCFS",
-        O::Tmpfile => "TMPFILE",
-        O::Statx => "STATX",
-        O::CopyFileRange64 => "COPY_FILE_RANGE_64",
-        O::CuseInit => "CUSE_INIT",
-    }
+    code.name()
 }

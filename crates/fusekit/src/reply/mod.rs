@@ -18,26 +18,22 @@ use fusekit_abi as abi;
 use rustix::io::Errno;
 
 use crate::conn::{Connection, Stats};
+use crate::transport::FrameSink;
 
 pub use dir::{ReplyDirectory, ReplyDirectoryPlus};
 pub(crate) use handle::ReplyInner;
 pub use types::*;
 
-/// Where replies go: something that can deliver one complete reply message.
-pub(crate) trait ReplySink: Send + Sync + std::fmt::Debug {
-    /// Delivers `header` followed by `payload`. `header.len` is the total length.
-    fn send(&self, header: &abi::OutHeader, payload: &[IoSlice<'_>]) -> Result<(), Errno>;
-}
-
-/// The path back to the kernel for requests read by one worker.
+/// The path back to the kernel for the requests that came through one sink (a /dev/fuse
+/// worker's descriptor, an io_uring entry): the sink plus the connection's bookkeeping.
 #[derive(Debug)]
 pub(crate) struct Channel {
-    sink: Arc<dyn ReplySink>,
+    sink: Arc<dyn FrameSink>,
     conn: Arc<Connection>,
 }
 
 impl Channel {
-    pub(crate) fn new(sink: Arc<dyn ReplySink>, conn: Arc<Connection>) -> Self {
+    pub(crate) fn new(sink: Arc<dyn FrameSink>, conn: Arc<Connection>) -> Self {
         Channel { sink, conn }
     }
 

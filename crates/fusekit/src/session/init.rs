@@ -18,15 +18,17 @@ use crate::transport::dev::DevFd;
 /// The oldest protocol this library speaks (the kernel's since Linux 3.x).
 const MIN_MINOR: u32 = 12;
 
-/// Reads requests on `dev` until INIT arrives and answers it. Requests before INIT cannot
-/// happen with a real kernel; a fake transport sending them gets EIO.
+/// Reads requests on `dev` until INIT arrives and answers it, asking for what the filesystem
+/// requested plus `transport_flags` (what the chosen transport needs, e.g. OVER_IO_URING).
+/// Requests before INIT cannot happen with a real kernel; a fake transport sending them gets
+/// EIO.
 pub(crate) fn handshake<FS: Filesystem>(
     fs: &FS,
     dev: &Arc<DevFd>,
     chan: &Arc<Channel>,
     conn: &Arc<Connection>,
     buf: &mut [u8],
-    extra_flags: InitFlags,
+    transport_flags: InitFlags,
 ) -> Result<Negotiated, SessionError> {
     loop {
         let n = match dev.read(buf) {
@@ -105,7 +107,7 @@ pub(crate) fn handshake<FS: Filesystem>(
             reply.error(e);
             return Err(SessionError::InitRefused(e));
         }
-        let mut flags = (config.requested | extra_flags) & offered;
+        let mut flags = (config.requested | transport_flags) & offered;
         if offered.contains(InitFlags::INIT_EXT) {
             flags |= InitFlags::INIT_EXT;
         }

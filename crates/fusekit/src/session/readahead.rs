@@ -7,6 +7,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::conn::Negotiated;
+
 /// Where the mount's readahead window lives. The kernel names a FUSE bdi after the
 /// superblock's device, `MAJOR:MINOR`; for type `fuse` (the only type this library mounts;
 /// `fuseblk` adds a suffix) that is an anonymous device, major 0, minor the connection id.
@@ -16,7 +18,7 @@ fn bdi_path(connection_id: u32) -> PathBuf {
 
 /// Sets the window of connection `connection_id` to `bytes` (whole KiB) and returns the
 /// window now in effect, as the kernel reports it back.
-pub(crate) fn raise(connection_id: u32, bytes: u32) -> io::Result<u32> {
+fn raise(connection_id: u32, bytes: u32) -> io::Result<u32> {
     let path = bdi_path(connection_id);
     std::fs::write(&path, format!("{}\n", bytes / 1024))?;
     let text = std::fs::read_to_string(&path)?;
@@ -25,6 +27,39 @@ pub(crate) fn raise(connection_id: u32, bytes: u32) -> io::Result<u32> {
         .parse()
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{path:?}: {text:?}")))?;
     Ok(kib.saturating_mul(1024))
+}
+
+/// Applies a readahead window larger than INIT could negotiate (see `readahead`) and returns
+/// the window in effect. Not being able to (not root, no connection id) is not an error: the
+/// negotiated window stays, said once at debug level.
+pub(super) fn apply_readahead_window(negotiated: &Negotiated, connection_id: Option<u32>) -> u32 {
+    let wanted = negotiated.readahead_window;
+    if wanted <= negotiated.max_readahead {
+        return negotiated.max_readahead;
+    }
+    let Some(id) = connection_id else {
+        tracing::debug!(
+            wanted,
+            "readahead window stays at {} bytes: the connection id is unknown",
+            negotiated.max_readahead
+        );
+        return negotiated.max_readahead;
+    };
+    match raise(id, wanted) {
+        Ok(in_effect) => {
+            tracing::debug!(wanted, in_effect, "readahead window raised");
+            in_effect
+        }
+        Err(e) => {
+            tracing::debug!(
+                wanted,
+                error = %e,
+                "readahead window stays at {} bytes: cannot set it through sysfs",
+                negotiated.max_readahead
+            );
+            negotiated.max_readahead
+        }
+    }
 }
 
 #[cfg(test)]

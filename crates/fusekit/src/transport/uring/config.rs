@@ -1,31 +1,7 @@
-//! The knobs a user sets for the io_uring transport ([`Transport`], [`RingFlags`]) and the
+//! The knobs a user sets for the io_uring transport ([`RingFlags`], queue depth) and the
 //! counters it keeps ([`UringStats`]). No I/O here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// How a session talks to the kernel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// FUSE over io_uring when the kernel offers it (INIT's FUSE_OVER_IO_URING), otherwise
-    /// /dev/fuse, saying once (at info level) why.
-    #[default]
-    Auto,
-    /// /dev/fuse only: worker threads read and writev on cloned descriptors.
-    Dev,
-    /// FUSE over io_uring or nothing: the session fails to start (and unmounts) when the
-    /// kernel does not offer it or the queues cannot be registered.
-    Uring,
-}
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Transport::Auto => "auto",
-            Transport::Dev => "/dev/fuse",
-            Transport::Uring => "io_uring",
-        })
-    }
-}
 
 bitflags::bitflags! {
     /// io_uring setup flags for the per-CPU rings. Whatever is chosen, a ring is only ever

@@ -1,5 +1,5 @@
 //! One ring entry: the header buffer and payload buffer registered with the kernel, the
-//! per-entry request buffer the request is reassembled into, and the [`ReplySink`] that writes
+//! per-entry request buffer the request is reassembled into, and the [`FrameSink`] that writes
 //! a reply back into the registered buffers.
 //!
 //! Who may touch the buffers (the ownership argument behind the `unsafe` here):
@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, IntoBytes};
 use super::config::UringCounters;
 use super::handoff::{Handoff, Pushed};
 use super::sqe::Iovec;
-use crate::reply::ReplySink;
+use crate::transport::FrameSink;
 
 const IN_HEADER: usize = core::mem::size_of::<abi::InHeader>();
 const HEADER_BUF: usize = core::mem::size_of::<UringReqHeader>();
@@ -252,7 +252,7 @@ impl RingEntry {
     }
 }
 
-impl ReplySink for RingEntry {
+impl FrameSink for RingEntry {
     fn send(&self, header: &abi::OutHeader, payload: &[IoSlice<'_>]) -> Result<(), Errno> {
         if self
             .state

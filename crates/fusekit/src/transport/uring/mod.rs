@@ -4,12 +4,12 @@
 //! keeps one /dev/fuse worker for them).
 //!
 //! Shape:
-//! - [`config`]: the public knobs ([`Transport`], [`RingFlags`]) and counters ([`UringStats`]).
+//! - [`config`]: the public knobs ([`RingFlags`], queue depth) and counters ([`UringStats`]).
 //! - `cpus`: how many queues (highest possible CPU + 1, from sysfs).
 //! - `sqe`: the REGISTER / COMMIT_AND_FETCH SQEs (with the `len == 2` patch REGISTER needs).
 //! - `entry`: an entry's registered buffers, the reassembly of a request into one contiguous
-//!   buffer (so `serve_one` decodes it exactly like a /dev/fuse read), and the entry's
-//!   `ReplySink`. Its module docs carry the buffer-ownership argument.
+//!   frame (so the serve loop decodes it exactly like a /dev/fuse read), and the entry's
+//!   `FrameSink`. Its module docs carry the buffer-ownership argument.
 //! - `handoff`: replies from any thread reach the owner (mutex list + eventfd wake-up).
 //! - `queue`: the owner thread's loop.
 //!
@@ -62,8 +62,6 @@ mod entry;
 mod handoff;
 mod queue;
 mod sqe;
-#[cfg(test)]
-mod start_tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -74,12 +72,10 @@ use rustix::fd::{AsFd, AsRawFd};
 use rustix::io::Errno;
 
 pub(crate) use config::UringCounters;
-pub use config::{RingFlags, Transport, UringStats, DEFAULT_QUEUE_DEPTH, MAX_QUEUE_DEPTH};
+pub use config::{RingFlags, UringStats, DEFAULT_QUEUE_DEPTH, MAX_QUEUE_DEPTH};
 
-use crate::conn::{Connection, Negotiated};
-use crate::lowlevel::Filesystem;
-use crate::session::worker::WorkerExit;
 use crate::transport::dev::DevFd;
+use crate::transport::{FrameHandler, TransportExit};
 use handoff::Handoff;
 use queue::{QueueSpec, StartFailure};
 
@@ -127,9 +123,8 @@ pub(crate) struct Preflight {
 pub(crate) fn preflight(opts: &UringOptions) -> Result<Preflight, String> {
     // The kernel offers io_uring only with the module parameter on: say so without a round
     // trip (and without answering INIT first when the transport is required).
-    match std::fs::read_to_string(ENABLE_URING_PARAM) {
-        Ok(v) if matches!(v.trim(), "Y" | "y" | "1") => {}
-        _ => return Err(not_offered_reason()),
+    if !module_enabled() {
+        return Err(not_offered_reason());
     }
     let queues = cpus::possible_cpus()
         .map_err(|e| format!("io_uring transport unusable: cannot count possible CPUs: {e}"))?;
@@ -145,6 +140,11 @@ pub(crate) fn preflight(opts: &UringOptions) -> Result<Preflight, String> {
         )
     })?;
     Ok(Preflight { queues })
+}
+
+/// Whether the fuse module parameter `enable_uring` is on (the kernel then offers io_uring).
+pub(crate) fn module_enabled() -> bool {
+    std::fs::read_to_string(ENABLE_URING_PARAM).is_ok_and(|v| matches!(v.trim(), "Y" | "y" | "1"))
 }
 
 /// Why INIT did not offer FUSE_OVER_IO_URING, in words.
@@ -167,25 +167,34 @@ pub(crate) fn not_offered_reason() -> String {
 /// The running queues of a session.
 #[derive(Debug)]
 pub(crate) struct RunningUring {
-    pub(crate) threads: Vec<JoinHandle<WorkerExit>>,
+    pub(crate) threads: Vec<JoinHandle<TransportExit>>,
     pub(crate) counters: Arc<UringCounters>,
     pub(crate) queues: usize,
     pub(crate) depth: usize,
 }
 
-/// Starts one owner thread per queue and waits until each has registered its entries.
-/// Call only after the INIT reply (with FUSE_OVER_IO_URING) was written.
-pub(crate) fn start<FS: Filesystem>(
-    fs: &Arc<FS>,
+/// The largest request payload INIT allowed: what each entry's payload buffer must hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PayloadLimits {
+    /// Negotiated max_write.
+    pub(crate) max_write: u32,
+    /// Negotiated max_pages.
+    pub(crate) max_pages: u16,
+}
+
+/// Starts one owner thread per queue and waits until each has registered its entries; every
+/// request then goes to `handler`. Call only after the INIT reply (with FUSE_OVER_IO_URING)
+/// was written on `dev`.
+pub(crate) fn start<H: FrameHandler>(
+    handler: &Arc<H>,
     dev: &Arc<DevFd>,
-    conn: &Arc<Connection>,
-    negotiated: &Negotiated,
+    limits: PayloadLimits,
     pre: Preflight,
     opts: &UringOptions,
 ) -> Result<RunningUring, String> {
     let payload_size = MIN_PAYLOAD
-        .max(negotiated.max_write as usize)
-        .max(usize::from(negotiated.max_pages) * 4096);
+        .max(limits.max_write as usize)
+        .max(usize::from(limits.max_pages) * 4096);
     #[cfg(test)]
     let payload_size = payload_size - opts.payload_shortfall;
     let depth = opts.depth.clamp(1, MAX_QUEUE_DEPTH);
@@ -210,16 +219,15 @@ pub(crate) fn start<FS: Filesystem>(
             flags: opts.flags,
             pin: opts.pin,
             dev: Arc::clone(dev),
-            conn: Arc::clone(conn),
             counters: Arc::clone(&counters),
             handoff: Arc::clone(&handoff),
             stop: Arc::clone(&stop),
         };
-        let fs = Arc::clone(fs);
+        let handler = Arc::clone(handler);
         let tx = tx.clone();
         match std::thread::Builder::new()
             .name(format!("fusekit-uring-{qid}"))
-            .spawn(move || queue::run_queue(fs, spec, tx))
+            .spawn(move || queue::run_queue(handler, spec, tx))
         {
             Ok(h) => {
                 threads.push(h);

@@ -1,7 +1,7 @@
 //! One queue's owner thread: it creates the ring, REGISTERs the queue's entries, and then is
 //! the only thread that ever submits to or waits on that ring. A completion with res 0 means
-//! "an entry holds a request": the owner reassembles it and serves it with the shared
-//! `serve_one`; the reply (from any thread) lands in the handoff and the owner turns it into a
+//! "an entry holds a request": the owner reassembles it and hands it to the serve loop
+//! (`FrameHandler::handle`); the reply (from any thread) lands in the handoff and the owner turns it into a
 //! COMMIT_AND_FETCH. A POLL_ADD on the handoff's eventfd wakes the owner for foreign replies
 //! (a poll, not a read, so the kernel never writes to memory the thread might free).
 //!
@@ -22,11 +22,8 @@ use super::config::{RingFlags, UringCounters};
 use super::entry::RingEntry;
 use super::handoff::Handoff;
 use super::sqe;
-use crate::conn::{Connection, Stats};
-use crate::lowlevel::Filesystem;
-use crate::reply::Channel;
-use crate::session::worker::{serve_one, WorkerExit};
 use crate::transport::dev::DevFd;
+use crate::transport::{FrameHandler, TransportExit};
 
 /// user_data of the eventfd poll (entries use their index).
 const WAKE_TAG: u64 = u64::MAX;
@@ -41,7 +38,6 @@ pub(crate) struct QueueSpec {
     pub(crate) flags: RingFlags,
     pub(crate) pin: bool,
     pub(crate) dev: Arc<DevFd>,
-    pub(crate) conn: Arc<Connection>,
     pub(crate) counters: Arc<UringCounters>,
     pub(crate) handoff: Arc<Handoff>,
     pub(crate) stop: Arc<AtomicBool>,
@@ -88,12 +84,13 @@ enum Held {
     Dead,
 }
 
-struct Owner<FS: Filesystem> {
-    fs: Arc<FS>,
+struct Owner<H: FrameHandler> {
+    handler: Arc<H>,
     spec: QueueSpec,
     ring: Ring,
     entries: Vec<Arc<RingEntry>>,
-    chans: Vec<Arc<Channel>>,
+    /// Each entry's reply path (the entry as the sink), made once.
+    paths: Vec<H::ReplyPath>,
     held: Vec<Held>,
     commit_ids: Vec<u64>,
     in_kernel: usize,
@@ -103,11 +100,11 @@ struct Owner<FS: Filesystem> {
 
 /// Runs queue `spec.qid` on the calling thread until the connection goes away. Reports the
 /// outcome of the registration on `started` first.
-pub(crate) fn run_queue<FS: Filesystem>(
-    fs: Arc<FS>,
+pub(crate) fn run_queue<H: FrameHandler>(
+    handler: Arc<H>,
     spec: QueueSpec,
     started: Sender<(u16, Result<(), StartFailure>)>,
-) -> WorkerExit {
+) -> TransportExit {
     let qid = spec.qid;
     if spec.pin {
         pin_to_cpu(qid as usize);
@@ -118,7 +115,7 @@ pub(crate) fn run_queue<FS: Filesystem>(
         Ok(r) => r,
         Err(e) => {
             let _ = started.send((qid, Err(StartFailure::Ring(errno_of(&e)))));
-            return WorkerExit::DeviceError(errno_of(&e));
+            return TransportExit::DeviceError(errno_of(&e));
         }
     };
     let entries: Vec<Arc<RingEntry>> = (0..spec.depth)
@@ -131,19 +128,19 @@ pub(crate) fn run_queue<FS: Filesystem>(
             ))
         })
         .collect();
-    let chans = entries
+    let paths = entries
         .iter()
-        .map(|e| Arc::new(Channel::new(e.clone(), Arc::clone(&spec.conn))))
+        .map(|e| handler.reply_path(e.clone()))
         .collect();
     let fd = spec.dev.as_fd().as_raw_fd();
     let mut owner = Owner {
-        fs,
+        handler,
         held: vec![Held::User; spec.depth],
         commit_ids: vec![0; spec.depth],
         spec,
         ring,
         entries,
-        chans,
+        paths,
         in_kernel: 0,
         conn_gone: false,
         fd,
@@ -153,7 +150,7 @@ pub(crate) fn run_queue<FS: Filesystem>(
         // This queue has a refused entry, so the ring never becomes ready: the kernel queues
         // no request on the registered ones, and closing the ring cancels them.
         owner.in_kernel = 0;
-        return owner.finish(WorkerExit::DeviceError(match e {
+        return owner.finish(TransportExit::DeviceError(match e {
             StartFailure::Ring(e) | StartFailure::Register(e) => e,
         }));
     }
@@ -179,7 +176,7 @@ fn pin_to_cpu(cpu: usize) {
     }
 }
 
-impl<FS: Filesystem> Owner<FS> {
+impl<H: FrameHandler> Owner<H> {
     fn push(&mut self, sqe: &squeue::Entry128) -> Result<(), Errno> {
         // SAFETY: every SQE we push points only at memory that outlives its command: entry
         // iovecs/buffers (kept until the kernel holds no command, see `finish`), nothing else.
@@ -307,11 +304,10 @@ impl<FS: Filesystem> Owner<FS> {
             );
         }
         self.commit_ids[i] = fetched.commit_id;
-        Stats::bump(&self.spec.conn.stats.requests);
         UringCounters::bump(&self.spec.counters.requests);
         // SAFETY: owner thread, right after `fetch`; the slice dies before the next fetch.
         let bytes = unsafe { entry.request(fetched.len) };
-        serve_one(&*self.fs, &self.chans[i], bytes);
+        self.handler.handle(bytes, &self.paths[i]);
     }
 
     fn failed(&mut self, i: usize, res: i32, was: Held) {
@@ -339,42 +335,42 @@ impl<FS: Filesystem> Owner<FS> {
         }
     }
 
-    fn serve(&mut self) -> WorkerExit {
+    fn serve(&mut self) -> TransportExit {
         let mut scratch = Vec::with_capacity(self.entries.len());
         let mut cqes: Vec<(u64, i32)> = Vec::with_capacity(self.entries.len() + 2);
         loop {
             if let Err(e) = self.commit_ready(&mut scratch) {
                 tracing::error!(error = %e, "queueing a commit failed");
-                return WorkerExit::DeviceError(e);
+                return TransportExit::DeviceError(e);
             }
             if self.spec.stop.load(Ordering::Acquire) {
                 // Start-up was abandoned: the ring never became ready, so the kernel queues no
                 // request on our entries; closing the ring cancels them.
                 self.in_kernel = 0;
-                return WorkerExit::Unmounted;
+                return TransportExit::Unmounted;
             }
             if self.in_kernel == 0 {
                 if self.conn_gone {
-                    return WorkerExit::Unmounted;
+                    return TransportExit::Unmounted;
                 }
                 if self.held.iter().all(|h| *h == Held::Dead) {
                     tracing::error!(
                         qid = self.spec.qid,
                         "every entry of an io_uring queue failed"
                     );
-                    return WorkerExit::DeviceError(Errno::IO);
+                    return TransportExit::DeviceError(Errno::IO);
                 }
             }
             if let Err(e) = self.submit(1) {
                 tracing::error!(qid = self.spec.qid, error = %e, "io_uring_enter failed; queue stops");
-                return WorkerExit::DeviceError(e);
+                return TransportExit::DeviceError(e);
             }
             cqes.extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
             for (ud, res) in cqes.drain(..) {
                 if ud == WAKE_TAG {
                     self.woken(res);
                     if let Err(e) = self.arm_wake() {
-                        return WorkerExit::DeviceError(e);
+                        return TransportExit::DeviceError(e);
                     }
                     continue;
                 }
@@ -393,7 +389,7 @@ impl<FS: Filesystem> Owner<FS> {
 
     /// Ends the queue: refuses further replies, drops the ring, and frees the buffers only if
     /// the kernel can no longer write them.
-    fn finish(self, exit: WorkerExit) -> WorkerExit {
+    fn finish(self, exit: TransportExit) -> TransportExit {
         let leftover = self.spec.handoff.close();
         if !leftover.is_empty() {
             tracing::debug!(
@@ -404,12 +400,12 @@ impl<FS: Filesystem> Owner<FS> {
         let Owner {
             ring,
             entries,
-            chans,
+            paths,
             in_kernel,
             ..
         } = self;
         drop(ring);
-        drop(chans);
+        drop(paths);
         if in_kernel > 0 {
             tracing::error!(
                 in_kernel,

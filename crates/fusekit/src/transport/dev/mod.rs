@@ -1,7 +1,14 @@
 //! The /dev/fuse transport: one file descriptor per worker (cloned with FUSE_DEV_IOC_CLONE),
 //! whole requests read with read(2), whole replies written with writev(2). A reply must be
 //! written to the same descriptor its request was read from: the kernel keeps the list of
-//! requests being processed per descriptor.
+//! requests being processed per descriptor. `worker` is the read loop (with optional busy
+//! polling, `busy_poll`); this module owns the descriptor.
+
+mod busy_poll;
+mod worker;
+
+pub(crate) use busy_poll::BusyPoll;
+pub(crate) use worker::{run_worker, DevCounters};
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -11,7 +18,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use zerocopy::IntoBytes;
 
-use crate::reply::ReplySink;
+use crate::transport::{ControlPath, FrameSink};
 
 /// An open /dev/fuse descriptor belonging to one session.
 #[derive(Debug)]
@@ -68,7 +75,7 @@ impl AsFd for DevFd {
 /// Most replies are a header plus up to three slices; longer lists fall back to a Vec.
 const INLINE_IOVS: usize = 8;
 
-impl ReplySink for DevFd {
+impl FrameSink for DevFd {
     fn send(&self, header: &abi::OutHeader, payload: &[IoSlice<'_>]) -> Result<(), Errno> {
         let written = if payload.len() < INLINE_IOVS {
             let mut iov = [IoSlice::new(&[]); INLINE_IOVS];
@@ -86,5 +93,11 @@ impl ReplySink for DevFd {
             return Err(Errno::IO);
         }
         Ok(())
+    }
+}
+
+impl ControlPath for DevFd {
+    fn device(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.fd.as_fd())
     }
 }

@@ -4,13 +4,13 @@
 //! (FUSE_DEV_IOC_BACKING_CLOSE) when the last [`BackingId`] clone is dropped — keep it while
 //! any handle opened with it is open.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 
 use fusekit_abi as abi;
 use rustix::io::Errno;
 
-use super::dev::DevFd;
+use crate::transport::ControlPath;
 
 struct BackingOpen(abi::BackingMap);
 
@@ -38,7 +38,7 @@ unsafe impl rustix::ioctl::Ioctl for BackingOpen {
 
 struct BackingIdInner {
     id: i32,
-    dev: Arc<DevFd>,
+    control: Arc<dyn ControlPath>,
 }
 
 impl Drop for BackingIdInner {
@@ -46,14 +46,13 @@ impl Drop for BackingIdInner {
         const CLOSE: rustix::ioctl::Opcode =
             abi::ioctl::DEV_IOC_BACKING_CLOSE as rustix::ioctl::Opcode;
         let id = self.id as u32;
+        let Some(dev) = self.control.device() else {
+            return;
+        };
         // SAFETY: FUSE_DEV_IOC_BACKING_CLOSE reads one u32 (the id) through the pointer that
         // Setter passes; `id` outlives the call.
-        let result = unsafe {
-            rustix::ioctl::ioctl(
-                self.dev.as_fd(),
-                rustix::ioctl::Setter::<CLOSE, u32>::new(id),
-            )
-        };
+        let result =
+            unsafe { rustix::ioctl::ioctl(dev, rustix::ioctl::Setter::<CLOSE, u32>::new(id)) };
         if let Err(e) = result {
             // ENOTCONN/ENODEV after unmount: the kernel already dropped every id.
             tracing::debug!(id = self.id, error = %e, "closing a backing id failed");
@@ -84,12 +83,12 @@ impl BackingId {
 /// Registers backing files for one session. Obtain it from `Request::backing()`.
 #[derive(Debug, Clone)]
 pub struct Backing {
-    dev: Arc<DevFd>,
+    control: Arc<dyn ControlPath>,
 }
 
 impl Backing {
-    pub(crate) fn new(dev: Arc<DevFd>) -> Self {
-        Backing { dev }
+    pub(crate) fn new(control: Arc<dyn ControlPath>) -> Self {
+        Backing { control }
     }
 
     /// Registers `file` (opened for the I/O the kernel should do on it). Fails with EPERM
@@ -101,13 +100,15 @@ impl Backing {
             flags: 0,
             padding: 0,
         };
+        // A transport without a FUSE device has no kernel passthrough.
+        let dev = self.control.device().ok_or(Errno::OPNOTSUPP)?;
         // SAFETY: BackingOpen's Ioctl impl matches the kernel's contract (see above), and
         // the map lives across the call.
-        let id = unsafe { rustix::ioctl::ioctl(self.dev.as_fd(), BackingOpen(map)) }?;
+        let id = unsafe { rustix::ioctl::ioctl(dev, BackingOpen(map)) }?;
         Ok(BackingId {
             inner: Arc::new(BackingIdInner {
                 id,
-                dev: Arc::clone(&self.dev),
+                control: Arc::clone(&self.control),
             }),
         })
     }

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use fusekit_mount::MountOptions;
 
-use super::{Transport, ENABLE_URING_PARAM};
+use super::{Session, SessionError, Transport};
 use crate::lowlevel::Filesystem;
-use crate::session::{Session, SessionError};
+use crate::transport::uring::ENABLE_URING_PARAM;
 
 /// Answers GETATTR of the root only.
 struct Empty;

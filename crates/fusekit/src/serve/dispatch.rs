@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use fusekit_abi::{self as abi, Opcode};
+use fusekit_abi as abi;
 use rustix::io::Errno;
 
 use crate::attr::{Lock, SetAttr};
@@ -44,7 +44,7 @@ fn after_earlier_releases(conn: &Connection, unique: u64, ino: u64) {
 }
 
 /// Serves one request. Never panics on its own account; a panic inside the filesystem is
-/// caught by the worker.
+/// caught by the serve loop.
 pub(crate) fn dispatch<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, d: &Decoded<'_>) {
     let h = &d.header;
     let conn = chan.conn();
@@ -350,12 +350,4 @@ pub(crate) fn dispatch<FS: Filesystem>(fs: &FS, chan: &Arc<Channel>, d: &Decoded
             inner().error(Errno::NOSYS)
         }
     }
-}
-
-/// Whether the kernel expects no reply at all for this opcode.
-pub(crate) fn expects_no_reply(opcode: u32) -> bool {
-    opcode == Opcode::Forget as u32
-        || opcode == Opcode::BatchForget as u32
-        || opcode == Opcode::Interrupt as u32
-        || opcode == Opcode::NotifyReply as u32
 }
