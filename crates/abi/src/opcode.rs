@@ -106,7 +106,7 @@ pub enum Opcode {
     Syncfs = 50,
     /// Create an unnamed temporary file (`FUSE_TMPFILE`, 7.37).
     Tmpfile = 51,
-    /// Extended attributes, statx(2) (`FUSE_STATX`, 7.39).
+    /// Attributes for statx(2), birth time included (`FUSE_STATX`, 7.39).
     Statx = 52,
     /// Server-side copy with a 64-bit result (`FUSE_COPY_FILE_RANGE_64`, 7.45).
     CopyFileRange64 = 53,

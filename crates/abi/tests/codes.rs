@@ -100,6 +100,34 @@ fn opcode_all_is_complete_and_sorted() {
 }
 
 #[test]
+fn opcode_names_and_replies_follow_the_header() {
+    for &(_, op) in HEADER_OPCODES {
+        // The kernel's enum name without `FUSE_`/`CUSE_`, upper case with underscores.
+        let want = format!("{op:?}")
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                let sep = (i > 0 && (c.is_ascii_uppercase() || c.is_ascii_digit())).then_some('_');
+                sep.into_iter()
+                    .chain(std::iter::once(c.to_ascii_uppercase()))
+            })
+            .collect::<std::string::String>()
+            .replace("_6_4", "_64")
+            .replace("_2", "2");
+        assert_eq!(op.name(), want, "{op:?}");
+        let silent = matches!(
+            op,
+            Opcode::Forget | Opcode::BatchForget | Opcode::Interrupt | Opcode::NotifyReply
+        );
+        assert_eq!(op.expects_reply(), !silent, "{op:?}");
+        assert_eq!(Opcode::expects_reply_to(op.as_u32()), !silent, "{op:?}");
+    }
+    // Unknown opcodes are answered (ENOSYS), so they expect a reply.
+    assert!(Opcode::expects_reply_to(7));
+    assert!(Opcode::expects_reply_to(u32::MAX));
+}
+
+#[test]
 fn unknown_opcode_displays_its_number() {
     use std::string::ToString;
     assert_eq!(UnknownOpcode(7).to_string(), "unknown FUSE opcode 7");

@@ -171,7 +171,7 @@ pub enum Op<'a> {
     Syncfs { arg: abi::SyncfsIn },
     /// Create an unnamed temporary file in a directory (O_TMPFILE).
     Tmpfile { arg: abi::CreateIn },
-    /// Extended attributes (statx).
+    /// statx(2): attributes including birth time and the fields of `sx_mask` (7.39).
     Statx { arg: abi::StatxIn },
     /// DAX mapping requests (virtio-fs only); answered ENOSYS.
     DaxMapping { opcode: abi::Opcode },
