@@ -110,7 +110,13 @@ pub(super) fn start<FS: Filesystem>(
         Err(e) => return fail(&unmounter, e),
     };
     if let Some(reason) = &fallback {
-        tracing::info!("{reason}; using /dev/fuse");
+        // Not offered (module parameter off, old kernel) is the normal case of a default
+        // mount: no noise. Offered but unusable is worth a warning.
+        if uring::module_enabled() {
+            tracing::warn!("{reason}; using /dev/fuse");
+        } else {
+            tracing::debug!("{reason}; using /dev/fuse");
+        }
     }
     let Started {
         mut threads,

@@ -5,7 +5,12 @@
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// FUSE over io_uring when the kernel offers it (INIT's FUSE_OVER_IO_URING), otherwise
-    /// /dev/fuse, saying once (at info level) why.
+    /// /dev/fuse. Which one follows the fuse module parameter `enable_uring` at the moment the
+    /// session starts ([`BackgroundSession::transport_in_use`] tells). Falling back because
+    /// the kernel does not offer io_uring is normal and said once at debug level; falling
+    /// back although the parameter is on (a ring or its registration failed) is a warning.
+    ///
+    /// [`BackgroundSession::transport_in_use`]: crate::BackgroundSession::transport_in_use
     #[default]
     Auto,
     /// /dev/fuse only: worker threads read and writev on cloned descriptors.
