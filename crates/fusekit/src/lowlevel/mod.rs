@@ -16,14 +16,14 @@
 //! - A handler that blocks (waits for a lock, a network reply) holds a worker: keep the reply
 //!   and finish on another thread instead, or raise the worker count.
 
-mod config;
+mod kernel_config;
 
 use std::ffi::OsStr;
 
 use fusekit_abi as abi;
 use rustix::io::Errno;
 
-pub use config::{default_capabilities, KernelConfig, DEFAULT_MAX_WRITE};
+pub use kernel_config::{default_capabilities, KernelConfig, DEFAULT_MAX_WRITE};
 
 use crate::attr::{Ino, Lock, SetAttr};
 use crate::notify::PollHandle;

@@ -24,7 +24,7 @@ use fusekit_abi::{self as abi, UringReqHeader};
 use rustix::io::Errno;
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::config::UringCounters;
+use super::counters::UringCounters;
 use super::handoff::{Handoff, Pushed};
 use super::sqe::Iovec;
 use crate::transport::FrameSink;

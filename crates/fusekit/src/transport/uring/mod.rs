@@ -4,7 +4,8 @@
 //! keeps one /dev/fuse worker for them).
 //!
 //! Shape:
-//! - [`config`]: the public knobs ([`RingFlags`], queue depth) and counters ([`UringStats`]).
+//! - `flags`: the public knobs ([`RingFlags`], queue depth bounds).
+//! - `counters`: what the queues count ([`UringStats`]).
 //! - `cpus`: how many queues (highest possible CPU + 1, from sysfs).
 //! - `sqe`: the REGISTER / COMMIT_AND_FETCH SQEs (with the `len == 2` patch REGISTER needs).
 //! - `entry`: an entry's registered buffers, the reassembly of a request into one contiguous
@@ -56,9 +57,10 @@
 //! So the default ([`RingFlags::default_flags`]) is SINGLE_ISSUER | DEFER_TASKRUN, with queue
 //! threads pinned to their CPU.
 
-pub(crate) mod config;
+mod counters;
 mod cpus;
 mod entry;
+mod flags;
 mod handoff;
 mod queue;
 mod sqe;
@@ -71,8 +73,9 @@ use std::time::Duration;
 use rustix::fd::{AsFd, AsRawFd};
 use rustix::io::Errno;
 
-pub(crate) use config::UringCounters;
-pub use config::{RingFlags, UringStats, DEFAULT_QUEUE_DEPTH, MAX_QUEUE_DEPTH};
+pub(crate) use counters::UringCounters;
+pub use counters::UringStats;
+pub use flags::{RingFlags, DEFAULT_QUEUE_DEPTH, MAX_QUEUE_DEPTH};
 
 use crate::transport::dev::DevFd;
 use crate::transport::{FrameHandler, TransportExit};

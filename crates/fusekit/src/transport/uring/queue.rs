@@ -18,8 +18,9 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use rustix::fd::{AsFd, AsRawFd};
 use rustix::io::Errno;
 
-use super::config::{RingFlags, UringCounters};
+use super::counters::UringCounters;
 use super::entry::RingEntry;
+use super::flags::RingFlags;
 use super::handoff::Handoff;
 use super::sqe;
 use crate::transport::dev::DevFd;
