@@ -261,3 +261,64 @@ unsafe fn child_main(
     // SAFETY: _exit ends the child without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fs::{Mode, OFlags};
+
+    #[test]
+    fn a_blocked_waiter_is_reported_as_blocked_and_killed_on_drop() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fd = rustix::fs::open(
+            dir.path().join("f"),
+            OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )
+        .expect("create");
+        let whole = |cmd, kind| LockOp {
+            cmd,
+            kind,
+            start: 0,
+            len: 0,
+        };
+        let holder =
+            LockChild::spawn(fd.as_fd(), &[whole(libc::F_SETLK, libc::F_WRLCK)]).expect("holder");
+        assert_eq!(holder.answers[0].errno, 0);
+        let mut waiter =
+            LockChild::start(fd.as_fd(), &[whole(libc::F_SETLKW, libc::F_WRLCK)]).expect("waiter");
+        let t0 = Instant::now();
+        assert_eq!(waiter.collect(Some(Duration::from_millis(100))), Ok(false));
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+        drop(waiter);
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "drop waited for the blocked child"
+        );
+        holder.finish();
+    }
+
+    #[test]
+    fn flock_ops_run_in_the_child() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let open = || {
+            rustix::fs::open(
+                dir.path().join("f"),
+                OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            )
+            .expect("open")
+        };
+        let (a, b) = (open(), open());
+        rustix::fs::flock(&a, rustix::fs::FlockOperation::LockExclusive).expect("flock a");
+        let op = LockOp {
+            cmd: FLOCK,
+            kind: libc::LOCK_EX | libc::LOCK_NB,
+            start: 0,
+            len: 0,
+        };
+        let ch = LockChild::spawn(b.as_fd(), &[op]).expect("child");
+        assert_eq!(ch.answers[0].errno, libc::EWOULDBLOCK);
+        ch.finish();
+    }
+}

@@ -4,6 +4,8 @@
 //! through DIR2, and the bounded polling with which every peer case waits for visibility. Each
 //! wait is recorded (what, how long, whether it was seen) so the report can show it.
 
+#[cfg(test)]
+use std::os::fd::AsFd;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -117,7 +119,7 @@ impl PeerLink {
     fn record(&self, what: &str, waited: Duration, seen: bool) {
         let w = PeerWait {
             what: what.to_string(),
-            waited_ms: waited.as_secs_f64() * 1000.0,
+            waited_ms: (waited.as_secs_f64() * 1e6).round() / 1000.0,
             seen,
         };
         self.waits.lock().unwrap_or_else(|p| p.into_inner()).push(w);
@@ -225,5 +227,113 @@ pub fn verify(work: BorrowedFd<'_>, peer_dir: &Path, name: &str, bound: Duration
                 bound.as_secs_f64()
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(root: PeerRoot, bound_ms: u64) -> PeerLink {
+        PeerLink {
+            root,
+            bound: Duration::from_millis(bound_ms),
+            waits: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    #[test]
+    fn a_wait_that_is_never_satisfied_fails_with_the_last_observation_after_the_bound() {
+        let l = link(PeerRoot::None, 120);
+        let mut polls = 0;
+        let t0 = Instant::now();
+        let r: R<()> = l.wait("x on B", || {
+            polls += 1;
+            Err(format!("seen {polls}"))
+        });
+        assert!(t0.elapsed() >= Duration::from_millis(120));
+        assert!(polls >= 3, "polled {polls} times");
+        assert_eq!(
+            r,
+            Err(fail(
+                "x on B",
+                format!("seen {polls}"),
+                "on DIR2 after waiting 0.1 s (--peer-wait)"
+            ))
+        );
+        let w = l.waits.lock().expect("waits")[0].clone();
+        assert!(!w.seen && w.waited_ms >= 120.0, "{w:?}");
+    }
+
+    #[test]
+    fn a_wait_records_how_long_it_took_to_be_seen() {
+        let l = link(PeerRoot::None, 5000);
+        let t0 = Instant::now();
+        let got = l.wait("later", || {
+            if t0.elapsed() >= Duration::from_millis(30) {
+                Ok(7)
+            } else {
+                Err("not yet".to_string())
+            }
+        });
+        assert_eq!(got, Ok(7));
+        let w = l.waits.lock().expect("waits")[0].clone();
+        assert!(
+            w.seen && w.waited_ms >= 30.0 && w.waited_ms < 1000.0,
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn open_skips_without_a_peer_and_fails_with_a_blind_one() {
+        let none = link(PeerRoot::None, 10).open("c").map(drop);
+        assert_eq!(none, Err(skip("needs --peer DIR2")));
+        let blind = link(PeerRoot::Blind("why".into()), 10).open("c").map(drop);
+        assert_eq!(
+            blind,
+            Err(fail(
+                "DIR2 shows DIR's files",
+                "DIR2 does not show DIR's files",
+                "why"
+            ))
+        );
+    }
+
+    fn open_dir(p: &Path) -> OwnedFd {
+        rustix::fs::open(p, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open")
+    }
+
+    #[test]
+    fn verify_sees_the_same_directory_and_not_an_unrelated_one() {
+        let a = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(a.path().join("w")).expect("mkdir");
+        let work = open_dir(&a.path().join("w"));
+        let bound = Duration::from_millis(200);
+        match verify(work.as_fd(), a.path(), "w", bound) {
+            PeerRoot::Shown(root) => assert_eq!(root, a.path().join("w")),
+            other => panic!("expected Shown, got {other:?}"),
+        }
+        let unrelated = tempfile::tempdir().expect("temp dir");
+        match verify(work.as_fd(), unrelated.path(), "w", bound) {
+            PeerRoot::Blind(why) => {
+                assert!(why.starts_with("DIR2 does not show DIR's files"), "{why}");
+                assert!(why.contains("No such file"), "{why}");
+            }
+            other => panic!("expected Blind, got {other:?}"),
+        }
+        let left: Vec<_> = std::fs::read_dir(a.path().join("w")).expect("ls").collect();
+        assert!(left.is_empty(), "the probe file stayed: {left:?}");
+    }
+
+    #[test]
+    fn content_differences_are_described() {
+        assert_eq!(
+            describe_content(b"abc", b"abd"),
+            "3 bytes, the first difference at byte 2"
+        );
+        assert_eq!(
+            describe_content(b"abc", b"ab"),
+            "2 bytes where 3 were written"
+        );
     }
 }
