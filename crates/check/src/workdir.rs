@@ -220,7 +220,16 @@ fn setup(
     work.env = Env::probe(&dir, &probe);
     let _ = remove_tree(&work.fd, ".probe");
     if let Some((peer_dir, bound)) = peer {
+        let t0 = std::time::Instant::now();
         work.peer = peer::verify(work.fd.as_fd(), &peer_dir, &work.name, bound);
+        if matches!(work.peer, PeerRoot::Shown(_)) {
+            work.notes.push(format!(
+                "peer {} showed a file written through {} after {:.1} ms",
+                peer_dir.display(),
+                work.dir.display(),
+                t0.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
         work.env.features.insert("peer", Ok(()));
     }
     Ok(work)

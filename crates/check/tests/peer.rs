@@ -87,6 +87,14 @@ fn every_peer_case_passes_through_a_bind_mount_of_tmpfs() {
     );
     assert!(report.render_table().contains("ms for "));
     assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("showed a file written through")),
+        "{:?}",
+        report.notes
+    );
+    assert!(
         entries(fs.path()).is_empty(),
         "left behind: {:?}",
         entries(fs.path())
