@@ -4,8 +4,6 @@
 //! through DIR2, and the bounded polling with which every peer case waits for visibility. Each
 //! wait is recorded (what, how long, whether it was seen) so the report can show it.
 
-#[cfg(test)]
-use std::os::fd::AsFd;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -233,6 +231,7 @@ pub fn verify(work: BorrowedFd<'_>, peer_dir: &Path, name: &str, bound: Duration
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     fn link(root: PeerRoot, bound_ms: u64) -> PeerLink {
         PeerLink {
