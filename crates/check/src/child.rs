@@ -1,21 +1,31 @@
-//! A forked child process that performs POSIX record-lock operations, for the lock cases
-//! (POSIX locks belong to a process, so a second process is the only honest way to see a
-//! conflict). Everything the child needs is prepared before `fork`; the child itself only
-//! makes async-signal-safe calls (`fcntl`, `read`, `write`, `_exit`), so forking from this
-//! multi-threaded process is sound. The parent talks to it over two pipes and never waits for
-//! EOF (other children may hold copies of the write ends), only for exact byte counts.
+//! A forked child process that performs POSIX record-lock operations (or flock), for the lock
+//! and peer cases (POSIX locks belong to a process, so a second process is the only honest way
+//! to see a conflict; a child is also the only blocked waiter that can be killed at a
+//! deadline). Everything the child needs is prepared before `fork`; the child itself only
+//! makes async-signal-safe calls (`fcntl`, `flock`, `read`, `write`, `_exit`), so forking from
+//! this multi-threaded process is sound. The parent talks to it over two pipes and never waits
+//! for EOF (other children may hold copies of the write ends), only for exact byte counts; a
+//! child whose answers never came is killed, not waited for.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags};
 use rustix::io::Errno;
-use rustix::process::{Pid, WaitOptions};
+use rustix::process::{Pid, Signal, WaitOptions};
 
-/// One lock request: `F_SETLK`/`F_SETLKW`/`F_GETLK` with a type and byte range.
+/// The `cmd` of a [`LockOp`] that calls `flock(fd, kind)` instead of `fcntl`.
+pub const FLOCK: libc::c_int = -1;
+
+/// One lock request: `F_SETLK`/`F_SETLKW`/`F_GETLK` with a type and byte range, or
+/// [`FLOCK`] with a `LOCK_*` operation.
 #[derive(Debug, Clone, Copy)]
 pub struct LockOp {
-    /// `libc::F_SETLK`, `libc::F_SETLKW` or `libc::F_GETLK` (or the `F_OFD_*` forms).
+    /// `libc::F_SETLK`, `libc::F_SETLKW` or `libc::F_GETLK` (or the `F_OFD_*` forms), or
+    /// [`FLOCK`].
     pub cmd: libc::c_int,
-    /// `libc::F_RDLCK`, `libc::F_WRLCK` or `libc::F_UNLCK`.
+    /// `libc::F_RDLCK`, `libc::F_WRLCK` or `libc::F_UNLCK` (for [`FLOCK`]: `libc::LOCK_EX`,
+    /// `LOCK_SH`, `LOCK_UN`, optionally with `LOCK_NB`).
     pub kind: libc::c_int,
     /// First byte.
     pub start: i64,
@@ -70,21 +80,34 @@ fn answer(r: libc::c_int, fl: &libc::flock) -> LockAnswer {
     }
 }
 
-/// A running child: it performed its operations (answers already read) and now holds its
-/// locks until [`LockChild::finish`] (or drop) tells it to exit.
+/// A running child: it performs its operations (the answers are read by [`LockChild::spawn`]
+/// or [`LockChild::collect`]) and then holds its locks until [`LockChild::finish`] (or drop)
+/// tells it to exit.
 #[derive(Debug)]
 pub struct LockChild {
     pid: Option<Pid>,
     go: OwnedFd,
-    /// One answer per operation, in order.
+    res: OwnedFd,
+    buf: Vec<u8>,
+    got: usize,
+    /// One answer per operation, in order (complete once collected).
     pub answers: Vec<LockAnswer>,
 }
 
 const ANSWER_BYTES: usize = 12;
 
 impl LockChild {
-    /// Forks a child that runs `ops` on `fd` in order, reports each answer, then waits.
+    /// Forks a child that runs `ops` on `fd` in order, reports each answer, then waits; returns
+    /// once every answer is in.
     pub fn spawn(fd: BorrowedFd<'_>, ops: &[LockOp]) -> rustix::io::Result<LockChild> {
+        let mut child = LockChild::start(fd, ops)?;
+        child.collect(None)?;
+        Ok(child)
+    }
+
+    /// Forks the child like [`LockChild::spawn`] but returns at once, before its answers (an
+    /// operation may block, e.g. `F_SETLKW`); read them with [`LockChild::collect`].
+    pub fn start(fd: BorrowedFd<'_>, ops: &[LockOp]) -> rustix::io::Result<LockChild> {
         let (res_r, res_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let (go_r, go_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let mut prepared: Vec<(libc::c_int, libc::flock)> =
@@ -92,8 +115,8 @@ impl LockChild {
         let raw = fd.as_raw_fd();
         let (rw, gr) = (res_w.as_raw_fd(), go_r.as_raw_fd());
         // SAFETY: after fork the child touches only memory prepared above (no allocation, no
-        // locks) and calls only async-signal-safe functions (fcntl, write, read, _exit); it
-        // never returns into Rust code of the parent's threads.
+        // locks) and calls only async-signal-safe functions (fcntl, flock, write, read,
+        // _exit); it never returns into Rust code of the parent's threads.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(Errno::from_raw_os_error(
@@ -108,30 +131,59 @@ impl LockChild {
         }
         drop(res_w);
         drop(go_r);
-        let mut child = LockChild {
+        Ok(LockChild {
             pid: Pid::from_raw(pid),
             go: go_w,
+            res: res_r,
+            buf: vec![0u8; ops.len() * ANSWER_BYTES],
+            got: 0,
             answers: Vec::new(),
-        };
-        let mut buf = vec![0u8; ops.len() * ANSWER_BYTES];
-        let mut got = 0;
-        while got < buf.len() {
-            match rustix::io::read(&res_r, &mut buf[got..]) {
+        })
+    }
+
+    /// Reads the child's remaining answers, waiting at most `limit` (forever with `None`).
+    /// `Ok(false)` when the limit passed first (the answers stay incomplete).
+    pub fn collect(&mut self, limit: Option<Duration>) -> rustix::io::Result<bool> {
+        let t0 = Instant::now();
+        while self.got < self.buf.len() {
+            if let Some(limit) = limit {
+                let Some(left) = limit.checked_sub(t0.elapsed()) else {
+                    return Ok(false);
+                };
+                let ts = rustix::time::Timespec {
+                    tv_sec: left.as_secs() as _,
+                    tv_nsec: left.subsec_nanos() as _,
+                };
+                let mut fds = [PollFd::new(&self.res, PollFlags::IN)];
+                match rustix::event::poll(&mut fds, Some(&ts)) {
+                    Ok(0) => return Ok(false),
+                    Ok(_) | Err(Errno::INTR) => {}
+                    Err(e) => return Err(e),
+                }
+                if fds[0].revents().is_empty() {
+                    continue;
+                }
+            }
+            match rustix::io::read(&self.res, &mut self.buf[self.got..]) {
                 Ok(0) => return Err(Errno::PIPE),
-                Ok(n) => got += n,
+                Ok(n) => self.got += n,
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(e),
             }
         }
-        for c in buf.chunks(ANSWER_BYTES) {
-            let word = |i: usize| i32::from_ne_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
-            child.answers.push(LockAnswer {
-                errno: word(0),
-                kind: word(4),
-                pid: word(8),
-            });
-        }
-        Ok(child)
+        self.answers = self
+            .buf
+            .chunks(ANSWER_BYTES)
+            .map(|c| {
+                let word = |i: usize| i32::from_ne_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+                LockAnswer {
+                    errno: word(0),
+                    kind: word(4),
+                    pid: word(8),
+                }
+            })
+            .collect();
+        Ok(true)
     }
 
     /// The child's pid.
@@ -152,6 +204,10 @@ impl LockChild {
     fn stop(&mut self) {
         let _ = rustix::io::write(&self.go, b"x");
         if let Some(pid) = self.pid.take() {
+            if self.got < self.buf.len() {
+                // Still inside an operation (a blocked waiter): it cannot read the go byte.
+                let _ = rustix::process::kill_process(pid, Signal::KILL);
+            }
             let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
         }
     }
@@ -179,8 +235,13 @@ unsafe fn child_main(
     go_r: libc::c_int,
 ) -> ! {
     for (cmd, fl) in ops.iter_mut() {
-        // SAFETY: fd is inherited and open; fl is a valid flock owned by this loop.
-        let r = unsafe { libc::fcntl(fd, *cmd, fl as *mut libc::flock) };
+        let r = if *cmd == FLOCK {
+            // SAFETY: fd is inherited and open; flock takes only integers.
+            unsafe { libc::flock(fd, fl.l_type as libc::c_int) }
+        } else {
+            // SAFETY: fd is inherited and open; fl is a valid flock owned by this loop.
+            unsafe { libc::fcntl(fd, *cmd, fl as *mut libc::flock) }
+        };
         // SAFETY: __errno_location is async-signal-safe and returns this thread's errno.
         let e = if r < 0 {
             unsafe { *libc::__errno_location() }
@@ -199,4 +260,65 @@ unsafe fn child_main(
     unsafe { libc::read(go_r, b.as_mut_ptr().cast(), 1) };
     // SAFETY: _exit ends the child without running the parent's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fs::{Mode, OFlags};
+
+    #[test]
+    fn a_blocked_waiter_is_reported_as_blocked_and_killed_on_drop() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fd = rustix::fs::open(
+            dir.path().join("f"),
+            OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )
+        .expect("create");
+        let whole = |cmd, kind| LockOp {
+            cmd,
+            kind,
+            start: 0,
+            len: 0,
+        };
+        let holder =
+            LockChild::spawn(fd.as_fd(), &[whole(libc::F_SETLK, libc::F_WRLCK)]).expect("holder");
+        assert_eq!(holder.answers[0].errno, 0);
+        let mut waiter =
+            LockChild::start(fd.as_fd(), &[whole(libc::F_SETLKW, libc::F_WRLCK)]).expect("waiter");
+        let t0 = Instant::now();
+        assert_eq!(waiter.collect(Some(Duration::from_millis(100))), Ok(false));
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+        drop(waiter);
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "drop waited for the blocked child"
+        );
+        holder.finish();
+    }
+
+    #[test]
+    fn flock_ops_run_in_the_child() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let open = || {
+            rustix::fs::open(
+                dir.path().join("f"),
+                OFlags::CREATE | OFlags::RDWR | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            )
+            .expect("open")
+        };
+        let (a, b) = (open(), open());
+        rustix::fs::flock(&a, rustix::fs::FlockOperation::LockExclusive).expect("flock a");
+        let op = LockOp {
+            cmd: FLOCK,
+            kind: libc::LOCK_EX | libc::LOCK_NB,
+            start: 0,
+            len: 0,
+        };
+        let ch = LockChild::spawn(b.as_fd(), &[op]).expect("child");
+        assert_eq!(ch.answers[0].errno, libc::EWOULDBLOCK);
+        ch.finish();
+    }
 }

@@ -1,5 +1,5 @@
 //! `Ctx`: what a case gets — its own fresh directory (fd and path), the seed, the race
-//! duration and the probed `Env` — plus short helpers for the operations almost every case
+//! duration, the probed `Env` and the link to `--peer` — plus short helpers for the operations almost every case
 //! performs, each returning an `R<T>` whose failure names the step.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -10,6 +10,7 @@ use std::time::Duration;
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::env::Env;
+use crate::peer::{Peer, PeerLink};
 use crate::util::{errno_name, fail, hash_str, read_all, write_all, Must, Rng, St, R};
 
 /// The context one case runs in.
@@ -27,6 +28,8 @@ pub struct Ctx {
     pub race: Duration,
     /// Probed facts about the judged filesystem.
     pub env: Arc<Env>,
+    /// The second mount (`--peer`), its visibility bound and the case's recorded waits.
+    pub peer_link: PeerLink,
 }
 
 impl Ctx {
@@ -38,6 +41,12 @@ impl Ctx {
     /// Absolute path of `name` inside the case directory.
     pub fn p(&self, name: &str) -> PathBuf {
         self.path.join(name)
+    }
+
+    /// The case directory seen through `--peer` ("B"), once it shows there: skips without
+    /// `--peer`, fails when DIR2 does not show DIR's files.
+    pub fn peer(&self) -> R<Peer> {
+        self.peer_link.open(self.name)
     }
 
     /// A generator seeded from the run's seed and the case name.

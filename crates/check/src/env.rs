@@ -23,6 +23,7 @@ pub const FEATURES: &[&str] = &[
     "punch_hole",
     "mmap",
     "sparse_4g",
+    "peer",
 ];
 
 /// Facts about the environment, shared read-only by every case.
@@ -81,6 +82,10 @@ impl Env {
             },
         );
         features.insert("atime", atime_rule(&mount_opts));
+        features.insert(
+            "peer",
+            Err("needs --peer DIR2 (the same directory seen through another mount)".into()),
+        );
         let dir = rustix::fs::open(
             probe_dir,
             OFlags::DIRECTORY | OFlags::CLOEXEC,

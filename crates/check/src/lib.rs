@@ -23,9 +23,17 @@
 //! | `lock` | POSIX locks across processes, OFD locks, flock |
 //! | `xattr`, `fallocate`, `copy`, `statx`, `symlink`, `node`, `times` | the rest of what programs rely on |
 //! | `race` | seeded, time-bounded races (release vs unlink, O_EXCL winners, …) |
+//! | `peer` | coherence between two mounts of one shared store (`--peer DIR2`): close-to-open data and attributes, create/unlink/rename visibility, unlink or rename-over while open on the other side, POSIX/OFD/flock exclusion and blocked waiters, O_APPEND from both sides, size and mtime propagation |
+//!
+//! The `peer` family runs only when [`CheckOptions::peer`] names the same directory seen
+//! through another mount ("B"; `dir` is "A"); otherwise each case skips with "needs --peer".
+//! The run first proves that a file written through A appears through B within
+//! [`CheckOptions::peer_wait`]; if it never does, every peer case fails with "DIR2 does not
+//! show DIR's files". Each case polls B for what it waits for, bounded by `peer_wait`, and the
+//! report lists every wait with its latency ([`CaseResult::peer_waits`]).
 //!
 //! A case lists the feature tags it needs (`root`, `other_user`, `xattr`, `tmpfile`, `atime`,
-//! `fallocate`, `punch_hole`, `mmap`, `sparse_4g`); each is probed once per run and a missing
+//! `fallocate`, `punch_hole`, `mmap`, `sparse_4g`, `peer`); each is probed once per run and a missing
 //! one skips the case with the probe's answer as the reason.
 //!
 //! ```no_run
@@ -49,6 +57,7 @@ mod ctx;
 mod env;
 mod filter;
 mod map;
+mod peer;
 mod report;
 mod rng;
 mod runner;
@@ -56,6 +65,7 @@ mod stat;
 mod util;
 mod workdir;
 
+pub use peer::PeerWait;
 pub use report::{CaseResult, Outcome, Report};
 
 /// What to judge and how.
@@ -75,10 +85,17 @@ pub struct CheckOptions {
     pub race_seconds: f64,
     /// Print one line per finished case to stderr.
     pub progress: bool,
+    /// The same directory as `dir` seen through another mount (`--peer DIR2`); the `peer`
+    /// family runs only when it is given.
+    pub peer: Option<PathBuf>,
+    /// How long a peer case waits for a change made through `dir` to show through `peer`
+    /// (polling), in seconds.
+    pub peer_wait: f64,
 }
 
 impl CheckOptions {
-    /// Defaults for `dir`: all cases, seed 1, 2 s per race case, no progress lines.
+    /// Defaults for `dir`: all cases, seed 1, 2 s per race case, no progress lines, no peer,
+    /// 5 s peer visibility bound.
     pub fn new(dir: impl Into<PathBuf>) -> CheckOptions {
         CheckOptions {
             dir: dir.into(),
@@ -87,6 +104,8 @@ impl CheckOptions {
             seed: 1,
             race_seconds: 2.0,
             progress: false,
+            peer: None,
+            peer_wait: 5.0,
         }
     }
 }
@@ -115,6 +134,14 @@ pub enum CheckError {
         dir: PathBuf,
         /// The deadline that passed.
         secs: u64,
+    },
+    /// `--peer` names no usable second view of the directory.
+    #[error("--peer {peer}: {reason}")]
+    BadPeer {
+        /// The peer directory given.
+        peer: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The patterns selected no case.
     #[error("no case matches --only {only:?} / --skip {skip:?}; see the case list")]

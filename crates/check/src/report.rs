@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::peer::PeerWait;
+
 /// What one case concluded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
@@ -53,6 +55,10 @@ pub struct CaseResult {
     /// Wall time the case took (up to the deadline for a case that timed out).
     #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration: Duration,
+    /// Peer cases: each bounded wait for visibility through `--peer`, in order (empty for
+    /// other cases).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peer_waits: Vec<PeerWait>,
 }
 
 /// Longest value shown in a table cell; the JSON form always carries the whole text.
@@ -67,6 +73,18 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// "waited 3 ms for X; 5000 ms for Y (not seen)" for a table row.
+fn waits_cell(waits: &[PeerWait]) -> String {
+    let parts: Vec<String> = waits
+        .iter()
+        .map(|w| {
+            let miss = if w.seen { "" } else { " (not seen)" };
+            format!("{:.0} ms for {}{miss}", w.waited_ms, w.what)
+        })
+        .collect();
+    clip(&format!("waited {}", parts.join("; ")))
+}
+
 fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
@@ -76,6 +94,9 @@ fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 pub struct Report {
     /// The directory that was judged.
     pub dir: PathBuf,
+    /// The same directory seen through another mount (`--peer`), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PathBuf>,
     /// Filesystem type of `dir` as /proc/self/mountinfo names it (e.g. `tmpfs`, `fuse.memfs`).
     pub fs_type: String,
     /// Per-mount options of `dir` (e.g. `rw`, `relatime`).
@@ -164,6 +185,9 @@ impl Report {
                 Outcome::Skip { reason } => {
                     let _ = write!(out, "  {reason}");
                 }
+            }
+            if !c.peer_waits.is_empty() {
+                let _ = write!(out, "  [{}]", waits_cell(&c.peer_waits));
             }
             out.push('\n');
         }

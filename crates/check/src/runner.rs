@@ -5,7 +5,7 @@
 //! after each case, the work directory at the end.
 
 use std::os::fd::OwnedFd;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
@@ -13,6 +13,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use crate::cases::Case;
 use crate::ctx::Ctx;
 use crate::env::Env;
+use crate::peer::{PeerLink, PeerWait};
 use crate::report::{CaseResult, Outcome, Report};
 use crate::util::{errno_name, fail, skip, R};
 use crate::workdir::{remove_tree, WorkDir};
@@ -90,20 +91,28 @@ pub fn run(
     limits: Limits,
 ) -> Result<Report, CheckError> {
     let started = Instant::now();
-    let mut work = WorkDir::create(&opts.dir, opts.seed, limits.setup)?;
+    let bound = peer_bound(opts);
+    let peer = opts.peer.as_deref().map(|p| (p, bound));
+    let mut work = WorkDir::create(&opts.dir, opts.seed, limits.setup, peer)?;
     let env = Arc::new(work.env.clone());
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
     let mut timeouts_in_a_row = 0;
     for (i, case) in cases.into_iter().enumerate() {
         let t0 = Instant::now();
+        let link = PeerLink {
+            root: work.peer.clone(),
+            bound,
+            waits: Arc::new(Mutex::new(Vec::new())),
+        };
         let outcome = if timeouts_in_a_row >= limits.max_timeouts_in_a_row {
             skip(format!(
                 "not run: {timeouts_in_a_row} cases in a row timed out, the filesystem looks hung"
             ))
         } else {
-            run_one(case, opts, &env, &mut work, limits)
+            run_one(case, opts, &env, &mut work, limits, link.clone())
         };
+        let peer_waits: Vec<PeerWait> = link.waits.lock().map(|w| w.clone()).unwrap_or_default();
         let timed_out =
             matches!(&outcome, Outcome::Fail { observed, .. } if observed == "timed out");
         timeouts_in_a_row = if timed_out { timeouts_in_a_row + 1 } else { 0 };
@@ -112,6 +121,7 @@ pub fn run(
             family: case.family.to_string(),
             outcome,
             duration: t0.elapsed(),
+            peer_waits,
         };
         tracing::debug!(case = %r.name, outcome = r.outcome.word(), ms = r.duration.as_millis() as u64, "case finished");
         if opts.progress {
@@ -125,10 +135,21 @@ pub fn run(
         fs_type: env.fs_type.clone(),
         mount_options: env.mount_opts.clone(),
         seed: opts.seed,
+        peer: opts.peer.clone(),
         cases: results,
         notes: std::mem::take(&mut work.notes),
         elapsed: started.elapsed(),
     })
+}
+
+/// `--peer-wait` as a duration (clamped to 0..=3600 s).
+fn peer_bound(opts: &CheckOptions) -> Duration {
+    let secs = if opts.peer_wait.is_finite() {
+        opts.peer_wait
+    } else {
+        5.0
+    };
+    Duration::from_secs_f64(secs.clamp(0.0, 3600.0))
 }
 
 /// Makes the case's fresh directory and returns an fd of it.
@@ -150,6 +171,7 @@ fn run_one(
     env: &Arc<Env>,
     work: &mut WorkDir,
     limits: Limits,
+    peer_link: PeerLink,
 ) -> Outcome {
     if let Err(reason) = env.check_needs(case.needs) {
         return skip(reason);
@@ -159,10 +181,11 @@ fn run_one(
         Err(e) => return fail("success", e, "dup of the work directory fd"),
     };
     let race = Duration::from_secs_f64(opts.race_seconds.clamp(0.0, 3600.0));
-    let deadline = if case.family == "race" {
-        limits.case + race * 2
-    } else {
-        limits.case
+    let deadline = match case.family {
+        "race" => limits.case + race * 2,
+        // A peer case may wait out the visibility bound a few times before it fails.
+        "peer" => limits.case + peer_link.bound * 4,
+        _ => limits.case,
     };
     let (path, seed, env, run) = (work.path.join(case.name), opts.seed, env.clone(), case.run);
     let body = move || -> R<()> {
@@ -180,6 +203,7 @@ fn run_one(
             seed,
             race,
             env,
+            peer_link,
         };
         run(&ctx)
     };

@@ -1,6 +1,7 @@
 //! The run's work directory: validating the judged directory, creating
 //! `DIR/.fusekit-check-<pid>-<seed>-<n>` and probing the environment inside it (all bounded by
-//! a deadline, so a wedged mount gives an error instead of a hang), and removing everything
+//! a deadline, so a wedged mount gives an error instead of a hang), proving that `--peer`
+//! shows it, and removing everything
 //! again — recursively, restoring permissions first — even after failures or panics.
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -12,6 +13,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::env::Env;
+use crate::peer::{self, PeerRoot};
 use crate::runner::{with_deadline, Abort};
 use crate::util::errno_name;
 use crate::CheckError;
@@ -91,6 +93,8 @@ pub struct WorkDir {
     pub fd: OwnedFd,
     /// Probed facts.
     pub env: Env,
+    /// The work directory as `--peer` shows it (or why it does not).
+    pub peer: PeerRoot,
     name: String,
     /// Trouble worth reporting (cleanup failures, stuck threads).
     pub notes: Vec<String>,
@@ -98,16 +102,24 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    /// Validates `dir`, makes the work directory and probes the environment, all within
-    /// `limit`.
-    pub fn create(dir: &Path, seed: u64, limit: Duration) -> Result<WorkDir, CheckError> {
+    /// Validates `dir` (and `peer`: a directory other than `dir`), makes the work directory,
+    /// probes the environment and proves that `peer` shows it within its bound, all within
+    /// `limit` plus that bound.
+    pub fn create(
+        dir: &Path,
+        seed: u64,
+        limit: Duration,
+        peer: Option<(&Path, Duration)>,
+    ) -> Result<WorkDir, CheckError> {
         let dir = dir.to_path_buf();
         let shown = dir.clone();
-        match with_deadline("setup", limit, move || setup(&dir, seed, limit)) {
+        let peer = peer.map(|(p, bound)| (p.to_path_buf(), bound));
+        let total = limit + peer.as_ref().map(|p| p.1).unwrap_or_default();
+        match with_deadline("setup", total, move || setup(&dir, seed, limit, peer)) {
             Ok(r) => r,
             Err(Abort::TimedOut) => Err(CheckError::Unresponsive {
                 dir: shown,
-                secs: limit.as_secs(),
+                secs: total.as_secs(),
             }),
             Err(Abort::Panicked(msg)) => Err(CheckError::Io {
                 what: format!("setting up in {}", shown.display()),
@@ -147,8 +159,37 @@ impl Drop for WorkDir {
     }
 }
 
-fn setup(dir: &Path, seed: u64, limit: Duration) -> Result<WorkDir, CheckError> {
+fn validate_peer(dir: &Path, peer: &Path) -> Result<PathBuf, CheckError> {
+    let bad = |reason: String| CheckError::BadPeer {
+        peer: peer.to_path_buf(),
+        reason,
+    };
+    let canon = match validate(peer) {
+        Ok(p) => p,
+        Err(CheckError::Missing(_)) => return Err(bad("no such directory".into())),
+        Err(CheckError::NotADirectory(_)) => return Err(bad("not a directory".into())),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    if canon == dir {
+        return Err(bad(format!(
+            "is {} itself; give the same directory seen through another mount",
+            dir.display()
+        )));
+    }
+    Ok(canon)
+}
+
+fn setup(
+    dir: &Path,
+    seed: u64,
+    limit: Duration,
+    peer: Option<(PathBuf, Duration)>,
+) -> Result<WorkDir, CheckError> {
     let dir = validate(dir)?;
+    let peer = match peer {
+        Some((p, bound)) => Some((validate_peer(&dir, &p)?, bound)),
+        None => None,
+    };
     let n = RUNS.fetch_add(1, Ordering::Relaxed);
     let name = format!(".fusekit-check-{}-{}-{}", std::process::id(), seed, n);
     let path = dir.join(&name);
@@ -168,6 +209,7 @@ fn setup(dir: &Path, seed: u64, limit: Duration) -> Result<WorkDir, CheckError> 
         path: path.clone(),
         fd: fd.map_err(|e| io_err(format!("open {}", path.display()), e))?,
         env: Env::placeholder(),
+        peer: PeerRoot::None,
         name,
         notes: Vec::new(),
         limit,
@@ -177,6 +219,19 @@ fn setup(dir: &Path, seed: u64, limit: Duration) -> Result<WorkDir, CheckError> 
     let _ = rustix::fs::mkdir(&probe, perm);
     work.env = Env::probe(&dir, &probe);
     let _ = remove_tree(&work.fd, ".probe");
+    if let Some((peer_dir, bound)) = peer {
+        let t0 = std::time::Instant::now();
+        work.peer = peer::verify(work.fd.as_fd(), &peer_dir, &work.name, bound);
+        if matches!(work.peer, PeerRoot::Shown(_)) {
+            work.notes.push(format!(
+                "peer {} showed a file written through {} after {:.1} ms",
+                peer_dir.display(),
+                work.dir.display(),
+                t0.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
+        work.env.features.insert("peer", Ok(()));
+    }
     Ok(work)
 }
 
@@ -238,7 +293,7 @@ mod tests {
     fn an_unanswering_mount_is_reported_not_waited_on() {
         let Some(fs) = dead_fuse() else { return };
         let t0 = std::time::Instant::now();
-        let r = WorkDir::create(fs.dir.path(), 1, Duration::from_millis(500));
+        let r = WorkDir::create(fs.dir.path(), 1, Duration::from_millis(500), None);
         assert!(
             t0.elapsed() < Duration::from_secs(5),
             "took {:?}",

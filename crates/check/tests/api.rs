@@ -91,9 +91,11 @@ fn sample() -> Report {
         family: "open".into(),
         outcome,
         duration: Duration::from_millis(3),
+        peer_waits: vec![],
     };
     Report {
         dir: PathBuf::from("/mnt/x"),
+        peer: None,
         fs_type: "tmpfs".into(),
         mount_options: vec!["rw".into()],
         seed: 7,

@@ -96,6 +96,13 @@ pub struct CheckArgs {
         allow_negative_numbers = true
     )]
     pub race_seconds: f64,
+    /// The same directory as DIR seen through another mount (NFS, CephFS, a second FUSE
+    /// daemon over one store...): runs the `peer` coherence cases between DIR and DIR2.
+    #[arg(long, value_name = "DIR2")]
+    pub peer: Option<PathBuf>,
+    /// How long a peer case waits for a change made through DIR to show through DIR2.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub peer_wait: f64,
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,

@@ -32,11 +32,19 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             args.race_seconds
         );
     }
+    if !(args.peer_wait.is_finite() && (0.0..=3600.0).contains(&args.peer_wait)) {
+        anyhow::bail!(
+            "--peer-wait {}: must be a number of seconds from 0 to 3600",
+            args.peer_wait
+        );
+    }
     let mut opts = CheckOptions::new(&dir);
     opts.only = args.only;
     opts.skip = args.skip;
     opts.seed = args.seed;
     opts.race_seconds = args.race_seconds;
+    opts.peer = args.peer;
+    opts.peer_wait = args.peer_wait;
     opts.progress = !args.json && !args.quiet_progress;
     let report = run(&opts).with_context(|| format!("check {}", dir.display()))?;
     if args.json {

@@ -46,6 +46,9 @@ mod lock;
 mod mmap;
 mod node;
 mod open;
+mod peer;
+mod peer_lock;
+mod peer_open;
 mod race;
 mod race_data;
 mod readdir;
@@ -85,6 +88,9 @@ pub fn all() -> &'static [&'static Case] {
             times::CASES,
             race::CASES,
             race_data::CASES,
+            peer::CASES,
+            peer_open::CASES,
+            peer_lock::CASES,
         ]
         .iter()
         .flat_map(|t| t.iter())
