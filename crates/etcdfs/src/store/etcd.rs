@@ -113,13 +113,19 @@ impl EtcdStore {
         Ok((r.ttl() > 0).then_some(r.ttl()))
     }
 
-    async fn bounded<T>(
+    /// Bounds `fut` by the timeout. The client's future is boxed at once: its state is large,
+    /// and leaving it inline would make every future built on the store's calls large too.
+    fn bounded<'f, T: 'f>(
         &self,
-        fut: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(r) => r.map_err(StoreError::from),
-            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        fut: impl std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'f,
+    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'f {
+        let timeout = self.timeout;
+        let fut = Box::pin(fut);
+        async move {
+            match tokio::time::timeout(timeout, fut).await {
+                Ok(r) => r.map_err(StoreError::from),
+                Err(_) => Err(StoreError::Timeout(timeout)),
+            }
         }
     }
 }
@@ -234,12 +240,12 @@ impl Store for EtcdStore {
     async fn lease_keep_alive(&self, lease: LeaseId) -> Result<i64, StoreError> {
         let mut c = self.client.clone();
         let timeout = self.timeout;
-        let once = async move {
+        let once = Box::pin(async move {
             let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
             keeper.keep_alive().await?;
             let answer = stream.message().await?;
             Ok::<_, etcd_client::Error>(answer.map_or(0, |a| a.ttl().max(0)))
-        };
+        });
         match tokio::time::timeout(timeout, once).await {
             Ok(r) => match r.map_err(StoreError::from) {
                 Err(StoreError::LeaseNotFound) => Ok(0),

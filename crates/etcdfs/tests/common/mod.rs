@@ -1,11 +1,13 @@
 //! Shared by the etcdfs integration tests: a real etcd cluster per test (tests of one binary
-//! run one at a time, the CPU is small), a connected store, deadlines.
+//! run one at a time, the CPU is small), a connected store, a formatted namespace, deadlines.
 #![allow(dead_code)]
 
 use std::future::Future;
 use std::time::Duration;
 
 use fusekit_etcd_cluster::{Cluster, ClusterOptions};
+use fusekit_etcdfs::fsck;
+use fusekit_etcdfs::ns::Namespace;
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -37,9 +39,35 @@ pub async fn client(cluster: &Cluster) -> EtcdStore {
     EtcdStore::connect(&config).await.expect("connect")
 }
 
-/// Runs `fut` with a deadline, failing the test when it passes.
-pub async fn deadline<T>(secs: u64, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), fut)
-        .await
-        .unwrap_or_else(|_| panic!("test exceeded its {secs} s deadline"))
+/// A formatted namespace under `prefix`.
+pub async fn namespace(store: &EtcdStore, prefix: &str) -> Namespace<EtcdStore> {
+    let ns = Namespace::new(store.clone(), prefix.as_bytes().to_vec(), None);
+    ns.format(0, 0).await.expect("format");
+    ns
+}
+
+/// Nothing is open.
+pub fn none_open(_ino: u64) -> bool {
+    false
+}
+
+/// The checker passes on `prefix`.
+pub async fn assert_clean(store: &EtcdStore, prefix: &str) -> fsck::Report {
+    let report = fsck::check(store, prefix.as_bytes()).await.expect("fsck");
+    assert!(report.is_clean(), "{report}");
+    report
+}
+
+/// Runs `fut` with a deadline, failing the test when it passes. The future is boxed before
+/// anything else holds it: test bodies awaiting many namespace calls are large.
+pub fn deadline<'a, T: 'a>(
+    secs: u64,
+    fut: impl Future<Output = T> + 'a,
+) -> std::pin::Pin<Box<dyn Future<Output = T> + 'a>> {
+    let fut = Box::pin(fut);
+    Box::pin(async move {
+        tokio::time::timeout(Duration::from_secs(secs), fut)
+            .await
+            .unwrap_or_else(|_| panic!("test exceeded its {secs} s deadline"))
+    })
 }
