@@ -24,6 +24,9 @@ pub enum FsError {
     /// Conflicting concurrent changes made every attempt fail.
     #[error("gave up after {0} conflicting attempts")]
     Contention(usize),
+    /// This daemon's session (lease) has ended: it can no longer keep open inodes.
+    #[error("the daemon's etcd session has ended")]
+    SessionEnded,
     /// The stored tree breaks an invariant (run the checker).
     #[error("corrupt tree: {0}")]
     Corrupt(String),
@@ -43,7 +46,7 @@ impl FsError {
             FsError::NameTooLong => libc::ENAMETOOLONG,
             FsError::Invalid(_) => libc::EINVAL,
             FsError::NotPermitted(_) => libc::EPERM,
-            FsError::Contention(_) | FsError::Corrupt(_) => libc::EIO,
+            FsError::Contention(_) | FsError::SessionEnded | FsError::Corrupt(_) => libc::EIO,
             FsError::Store(e) => e.errno(),
         }
     }

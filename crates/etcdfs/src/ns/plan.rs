@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::FsError;
 use crate::schema::{Entry, Inode, Keys};
-use crate::store::{prefix_end, CmpOp, CmpTarget, Compare, LeaseId, Store, Txn, TxnOp};
+use crate::store::{prefix_end, Compare, LeaseId, Store, Txn, TxnOp};
 
 struct Slot<T> {
     value: Option<T>,
@@ -182,17 +182,16 @@ impl<'a, S: Store> Plan<'a, S> {
         Ok(r.kvs.is_empty())
     }
 
-    /// Marks inode `ino` as an orphan held by `lease`, guarded on the session being alive.
-    pub(crate) fn put_orphan(&mut self, ino: u64, lease: LeaseId) {
-        let session = self.keys.session(lease.0);
-        self.compares.insert(
-            session.clone(),
-            Compare {
-                key: session,
-                op: CmpOp::Greater,
-                target: CmpTarget::Version(0),
-            },
-        );
+    /// Marks inode `ino` as an orphan held by `lease`, guarded on the session key existing
+    /// (an orphan of an ended session would be reclaimed under its holder's feet).
+    pub(crate) async fn put_orphan(&mut self, ino: u64, lease: LeaseId) -> Result<(), FsError> {
+        if self
+            .read_guarded(self.keys.session(lease.0))
+            .await?
+            .is_none()
+        {
+            return Err(FsError::SessionEnded);
+        }
         let key = self.keys.orphan(ino);
         self.other.insert(
             key.clone(),
@@ -202,6 +201,7 @@ impl<'a, S: Store> Plan<'a, S> {
                 lease: None,
             },
         );
+        Ok(())
     }
 
     /// Adds a raw guard.

@@ -88,7 +88,7 @@ impl<S: Store> Namespace<S> {
         match self.session {
             Some(lease) if is_open(ino) => {
                 plan.put_inode(ino, inode);
-                plan.put_orphan(ino, lease);
+                plan.put_orphan(ino, lease).await?;
             }
             _ => plan.delete_inode(ino),
         }
