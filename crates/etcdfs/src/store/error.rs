@@ -51,6 +51,8 @@ impl From<etcd_client::Error> for StoreError {
                     StoreError::NoSpace
                 } else if msg.contains("requested lease not found") {
                     StoreError::LeaseNotFound
+                } else if msg.contains("transport error") {
+                    StoreError::Unavailable(msg.to_string())
                 } else if msg.contains("compacted") {
                     StoreError::Compacted(0)
                 } else {

@@ -1,9 +1,10 @@
-//! [`Store`] on etcd v3 through the `etcd-client` crate. Every call runs under
-//! `tokio::time::timeout` with the configured deadline (on top of the gRPC deadline the client
+//! [`Store`] on etcd v3 through the `etcd-client` crate. Every call is bounded as a whole by
+//! the configured deadline (`tokio::time::timeout`, on top of the gRPC deadline the client
 //! sets), so a stopped or quorum-less cluster fails calls in bounded time; the same client works
-//! again once the cluster does.
+//! again once the cluster does. Requests that never reached a member are retried within the
+//! deadline (see `EtcdStore::call`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_client::{
     Client, Compare as EtcdCompare, CompareOp, ConnectOptions, DeleteOptions, EventType,
@@ -97,8 +98,13 @@ impl EtcdStore {
 
     /// Status of whichever member answers.
     pub async fn status(&self) -> Result<StoreStatus, StoreError> {
-        let mut c = self.client.clone();
-        let r = self.bounded(c.status()).await?;
+        let c = self.client.clone();
+        let r = self
+            .call(true, || {
+                let mut c = c.clone();
+                async move { c.status().await }
+            })
+            .await?;
         Ok(StoreStatus {
             db_size: r.db_size(),
             db_size_in_use: r.raft_used_db_size(),
@@ -108,25 +114,66 @@ impl EtcdStore {
 
     /// The remaining TTL of `lease` in seconds, `None` when it expired or never existed.
     pub async fn lease_ttl(&self, lease: LeaseId) -> Result<Option<i64>, StoreError> {
-        let mut c = self.client.clone();
-        let r = self.bounded(c.lease_time_to_live(lease.0, None)).await?;
+        let c = self.client.clone();
+        let r = self
+            .call(true, || {
+                let mut c = c.clone();
+                async move { c.lease_time_to_live(lease.0, None).await }
+            })
+            .await?;
         Ok((r.ttl() > 0).then_some(r.ttl()))
     }
 
-    /// Bounds `fut` by the timeout. The client's future is boxed at once: its state is large,
-    /// and leaving it inline would make every future built on the store's calls large too.
-    fn bounded<'f, T: 'f>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'f,
-    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'f {
-        let timeout = self.timeout;
-        let fut = Box::pin(fut);
-        async move {
-            match tokio::time::timeout(timeout, fut).await {
-                Ok(r) => r.map_err(StoreError::from),
-                Err(_) => Err(StoreError::Timeout(timeout)),
+    /// Runs one call made by `make`, bounded by the timeout as a whole. A failure that says
+    /// the request never reached a member (a refused connection to a dead member, which the
+    /// balanced channel may still pick) is retried within the deadline; so is any transport
+    /// failure of an `idempotent` call (reads). A transaction that may have reached the
+    /// cluster is never resent: its outcome is the caller's to find out. Each attempt's
+    /// future is boxed: the client's futures are large, and inline they would make every
+    /// future built on the store large too.
+    async fn call<T, F, Fut>(&self, idempotent: bool, mut make: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>> + Send + 'static,
+        T: Send,
+    {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let attempt = Box::pin(make());
+            let err = match tokio::time::timeout(left, attempt).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => e,
+                Err(_) => return Err(StoreError::Timeout(self.timeout)),
+            };
+            if !retryable(&err, idempotent) || Instant::now() + RETRY_PAUSE >= deadline {
+                return Err(err.into());
             }
+            tracing::debug!("etcd call failed, retrying: {err}");
+            tokio::time::sleep(RETRY_PAUSE).await;
         }
+    }
+}
+
+/// Pause between attempts of a retried call.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// Whether `e` allows another attempt (see [`EtcdStore::call`]).
+fn retryable(e: &etcd_client::Error, idempotent: bool) -> bool {
+    use etcd_client::Error as E;
+    match e {
+        E::TransportError(_) => true,
+        E::GRpcStatus(s) => {
+            let never_sent = s.code() == tonic::Code::Unavailable
+                && (s.message().contains("connect") || s.message().contains("refused"));
+            let transient = matches!(
+                s.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+            ) && !s.message().contains("database space exceeded");
+            never_sent || (idempotent && transient)
+        }
+        E::IoError(_) => idempotent,
+        _ => false,
     }
 }
 
@@ -186,8 +233,14 @@ impl Store for EtcdStore {
     type Watch = EtcdWatch;
 
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
-        let mut c = self.client.clone();
-        let r = self.bounded(c.get(key, None)).await?;
+        let c = self.client.clone();
+        let key = key.to_vec();
+        let r = self
+            .call(true, || {
+                let (mut c, key) = (c.clone(), key.clone());
+                async move { c.get(key, None).await }
+            })
+            .await?;
         Ok(r.kvs().first().map(convert_kv))
     }
 
@@ -198,13 +251,19 @@ impl Store for EtcdStore {
         limit: usize,
         revision: i64,
     ) -> Result<RangeResult, StoreError> {
-        let mut c = self.client.clone();
+        let c = self.client.clone();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let opts = GetOptions::new()
-            .with_range(end)
-            .with_limit(limit)
-            .with_revision(revision);
-        let r = self.bounded(c.get(start, Some(opts))).await?;
+        let (start, end) = (start.to_vec(), end.to_vec());
+        let r = self
+            .call(true, || {
+                let (mut c, start) = (c.clone(), start.clone());
+                let opts = GetOptions::new()
+                    .with_range(end.clone())
+                    .with_limit(limit)
+                    .with_revision(revision);
+                async move { c.get(start, Some(opts)).await }
+            })
+            .await?;
         Ok(RangeResult {
             kvs: r.kvs().iter().map(convert_kv).collect(),
             more: r.more(),
@@ -213,8 +272,14 @@ impl Store for EtcdStore {
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResult, StoreError> {
-        let mut c = self.client.clone();
-        let r = self.bounded(c.txn(convert_txn(txn))).await?;
+        let c = self.client.clone();
+        let txn = convert_txn(txn);
+        let r = self
+            .call(false, || {
+                let (mut c, txn) = (c.clone(), txn.clone());
+                async move { c.txn(txn).await }
+            })
+            .await?;
         Ok(TxnResult {
             succeeded: r.succeeded(),
             revision: r.header().map_or(0, |h| h.revision()),
@@ -222,42 +287,59 @@ impl Store for EtcdStore {
     }
 
     async fn watch(&self, prefix: &[u8], from: i64) -> Result<EtcdWatch, StoreError> {
-        let mut c = self.client.clone();
+        let c = self.client.clone();
         let mut opts = WatchOptions::new().with_prefix();
         if from > 0 {
             opts = opts.with_start_revision(from);
         }
-        let stream = self.bounded(c.watch(prefix, Some(opts))).await?;
+        let prefix = prefix.to_vec();
+        let stream = self
+            .call(true, || {
+                let (mut c, prefix, opts) = (c.clone(), prefix.clone(), opts.clone());
+                async move { c.watch(prefix, Some(opts)).await }
+            })
+            .await?;
         Ok(EtcdWatch { stream })
     }
 
     async fn lease_grant(&self, ttl_secs: i64) -> Result<LeaseId, StoreError> {
-        let mut c = self.client.clone();
-        let r = self.bounded(c.lease_grant(ttl_secs, None)).await?;
+        let c = self.client.clone();
+        let r = self
+            .call(false, || {
+                let mut c = c.clone();
+                async move { c.lease_grant(ttl_secs, None).await }
+            })
+            .await?;
         Ok(LeaseId(r.id()))
     }
 
     async fn lease_keep_alive(&self, lease: LeaseId) -> Result<i64, StoreError> {
-        let mut c = self.client.clone();
-        let timeout = self.timeout;
-        let once = Box::pin(async move {
-            let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
-            keeper.keep_alive().await?;
-            let answer = stream.message().await?;
-            Ok::<_, etcd_client::Error>(answer.map_or(0, |a| a.ttl().max(0)))
-        });
-        match tokio::time::timeout(timeout, once).await {
-            Ok(r) => match r.map_err(StoreError::from) {
-                Err(StoreError::LeaseNotFound) => Ok(0),
-                other => other,
-            },
-            Err(_) => Err(StoreError::Timeout(timeout)),
+        let c = self.client.clone();
+        let r = self
+            .call(true, || {
+                let mut c = c.clone();
+                async move {
+                    let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
+                    keeper.keep_alive().await?;
+                    let answer = stream.message().await?;
+                    Ok::<_, etcd_client::Error>(answer.map_or(0, |a| a.ttl().max(0)))
+                }
+            })
+            .await;
+        match r {
+            Err(StoreError::LeaseNotFound) => Ok(0),
+            other => other,
         }
     }
 
     async fn lease_revoke(&self, lease: LeaseId) -> Result<(), StoreError> {
-        let mut c = self.client.clone();
-        self.bounded(c.lease_revoke(lease.0)).await.map(|_| ())
+        let c = self.client.clone();
+        self.call(true, || {
+            let mut c = c.clone();
+            async move { c.lease_revoke(lease.0).await }
+        })
+        .await
+        .map(|_| ())
     }
 }
 
