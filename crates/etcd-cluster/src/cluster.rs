@@ -10,6 +10,7 @@ use crate::health::healthy;
 use crate::member::{Member, MemberSpec};
 use crate::options::ClusterOptions;
 use crate::ports::free_ports;
+use crate::reaper::{Reaper, PIDS_FILE};
 use crate::tempdir::TempDir;
 
 /// Attempts with fresh ports when a member dies at start (a port taken in between).
@@ -22,8 +23,16 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct Cluster {
     // Field order matters: members are killed before their directory is removed.
     members: Vec<Member>,
+    reaper: Option<Reaper>,
     options: ClusterOptions,
     dir: TempDir,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.members.clear();
+        self.reaper.take();
+    }
 }
 
 impl Cluster {
@@ -118,14 +127,17 @@ impl Cluster {
                 args,
             }));
         }
+        let reaper = Reaper::spawn(dir.path())?;
         let mut cluster = Cluster {
             members,
+            reaper: Some(reaper),
             options,
             dir,
         };
         for m in &mut cluster.members {
             m.spawn()?;
         }
+        cluster.write_pids()?;
         Ok(cluster)
     }
 
@@ -212,7 +224,18 @@ impl Cluster {
 
     /// kill -9 member `i` and reap it.
     pub fn kill(&mut self, i: usize) -> Result<(), ClusterError> {
-        self.member(i)?.kill()
+        self.member(i)?.kill()?;
+        self.write_pids()
+    }
+
+    /// Records the members' pids for the reaper.
+    fn write_pids(&self) -> Result<(), ClusterError> {
+        let pids: Vec<String> = self.pids().iter().map(u32::to_string).collect();
+        let path = self.dir.path().join(PIDS_FILE);
+        let tmp = self.dir.path().join("pids.tmp");
+        std::fs::write(&tmp, pids.join(" ") + "\n")
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| ClusterError::Io("write pids file", e))
     }
 
     /// SIGSTOP member `i`: it keeps its sockets but answers nothing.
@@ -233,6 +256,7 @@ impl Cluster {
         m.kill()?;
         m.spawn()?;
         let port = m.spec.client_port;
+        self.write_pids()?;
         let start = Instant::now();
         while !healthy(port, PROBE_TIMEOUT) {
             if start.elapsed() >= deadline {

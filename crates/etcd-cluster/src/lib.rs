@@ -2,7 +2,8 @@
 //! loopback ports (127.0.0.1 only), each with its data dir in one temp dir, waited on until
 //! every member answers `/health` over HTTP, with member control (kill -9, SIGSTOP/SIGCONT,
 //! restart) for fault tests. Dropping the [`Cluster`] (also while a test panics) kills every
-//! member, reaps it and removes the temp dir.
+//! member, reaps it and removes the temp dir. If the test process dies without unwinding
+//! (abort, SIGKILL), a small watchdog shell process does the same within about a second.
 //!
 //! When `etcd` is missing, [`Cluster::start_or_skip`] prints why and returns `None`, except under
 //! `CI=true`, where it panics: CI installs `etcd-server` and must not skip silently.
@@ -16,6 +17,7 @@ mod health;
 mod member;
 mod options;
 mod ports;
+mod reaper;
 mod tempdir;
 
 pub use cluster::Cluster;

@@ -97,3 +97,49 @@ fn missing_binary_is_reported_as_missing() {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn an_aborted_test_process_leaves_nothing_behind() {
+    // The child starts a cluster, prints its pids and dir, and aborts: no Drop runs.
+    if std::env::var_os("FUSEKIT_ETCD_CLUSTER_ABORT_CHILD").is_some() {
+        let Some(cluster) = Cluster::start_or_skip(ClusterOptions::default().members(1)) else {
+            println!("SKIP");
+            return;
+        };
+        println!("PIDS {:?} DIR {}", cluster.pids(), cluster.dir().display());
+        std::process::abort();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "an_aborted_test_process_leaves_nothing_behind",
+            "--nocapture",
+        ])
+        .env("FUSEKIT_ETCD_CLUSTER_ABORT_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout.contains("SKIP") {
+        return;
+    }
+    assert!(!out.status.success(), "the child did not abort");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PIDS "))
+        .unwrap_or_else(|| panic!("no PIDS line in {stdout}"));
+    let (pids, dir) = line.split_once(" DIR ").unwrap();
+    let pids: Vec<u32> = pids
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| alive(p)) || Path::new(dir).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "etcd {pids:?} or {dir} survived the aborted test process"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
