@@ -15,6 +15,7 @@
 
 mod alloc;
 mod create;
+mod data;
 mod error;
 mod orphan;
 mod plan;
@@ -24,6 +25,7 @@ mod rename;
 use std::time::Duration;
 
 pub use create::NewNode;
+pub use data::MAX_WRITE;
 pub use error::FsError;
 pub use orphan::Session;
 pub use remove::IsOpen;

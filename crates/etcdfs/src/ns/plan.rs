@@ -204,6 +204,28 @@ impl<'a, S: Store> Plan<'a, S> {
         Ok(())
     }
 
+    /// Data chunk `index` of `ino`, guarded; `None` for a hole.
+    pub(crate) async fn chunk(&mut self, ino: u64, index: u64) -> Result<Option<Vec<u8>>, FsError> {
+        let key = self.keys.chunk(ino, index);
+        if let Some(TxnOp::Put { value, .. }) = self.other.get(&key) {
+            return Ok(Some(value.clone()));
+        }
+        self.read_guarded(key).await
+    }
+
+    /// Writes data chunk `index` of `ino`.
+    pub(crate) fn put_chunk(&mut self, ino: u64, index: u64, data: Vec<u8>) {
+        let key = self.keys.chunk(ino, index);
+        self.other.insert(
+            key.clone(),
+            TxnOp::Put {
+                key,
+                value: data,
+                lease: None,
+            },
+        );
+    }
+
     /// Adds a raw guard.
     pub(crate) fn guard(&mut self, compare: Compare) {
         self.compares.insert(compare.key.clone(), compare);
