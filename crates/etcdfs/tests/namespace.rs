@@ -304,3 +304,38 @@ async fn an_empty_file_grows_the_database_by_at_most_300_bytes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemons_sharing_a_prefix_never_hand_out_one_inode_twice() {
+    let Some(env) = env(ClusterOptions::default()).await else {
+        return;
+    };
+    deadline(60, async {
+        let p = "/alloc/";
+        namespace(&env.store, p).await;
+        // Three daemons with their own clients and allocators, creating concurrently.
+        let mut tasks = Vec::new();
+        for d in 0..3 {
+            let store = common::client(&env.cluster).await;
+            let ns = Namespace::new(store, p.as_bytes().to_vec(), None);
+            tasks.push(tokio::spawn(async move {
+                let mut inos = Vec::new();
+                for i in 0..100 {
+                    let name = format!("d{d}-{i}");
+                    inos.push(ns.create(ROOT, name.as_bytes(), file()).await.unwrap().0);
+                }
+                inos
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "an inode number was handed out twice");
+        assert_clean(&env.store, p).await;
+    })
+    .await;
+}
