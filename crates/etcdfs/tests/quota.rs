@@ -45,6 +45,20 @@ async fn data_round_trips_through_chunks() {
             libc::EISDIR
         );
         assert_clean(&env.store, p).await;
+        // More chunk data than one gRPC message holds (4 MiB): the checker reads chunk keys
+        // without their values, so it still sees the whole tree.
+        let (g, _) = ns
+            .create(ROOT_INO, b"g", NewNode::new(libc::S_IFREG | 0o644, 0, 0))
+            .await
+            .unwrap();
+        for i in 0..5u64 {
+            ns.write(g, i * MAX_WRITE as u64, &pattern(i as u8, MAX_WRITE))
+                .await
+                .unwrap();
+        }
+        let report = assert_clean(&env.store, p).await;
+        assert!(report.keys > 5 * 16, "{report}");
+        ns.unlink(ROOT_INO, b"g", &none_open).await.unwrap();
         // Unlink deletes the chunks with the inode.
         ns.unlink(ROOT_INO, b"f", &none_open).await.unwrap();
         let report = assert_clean(&env.store, p).await;
@@ -78,8 +92,9 @@ async fn full_quota_is_enospc_without_corruption() {
             match ns.write(ino, 0, &data).await {
                 Ok(_) => written.push((ino, data)),
                 Err(e) => {
-                    // The failed write left the file as it was: empty.
-                    assert_eq!(ns.getattr(ino).await.unwrap().size, 0);
+                    // A write refused for space left the file as it was: empty.
+                    assert_eq!(e.errno(), libc::ENOSPC, "{e}");
+                    assert_eq!(ns.getattr(ino).await.unwrap().size, 0, "{e}");
                     failure = Some(e);
                     break;
                 }

@@ -1,5 +1,5 @@
-//! The consistency checker: reads a whole prefix at one revision (paginated, so the snapshot is
-//! consistent even while daemons write) and verifies the invariants listed in
+//! The consistency checker: reads a whole prefix at one revision (paginated, keys only where
+//! values may be large; one revision, so the snapshot is consistent even while daemons write) and verifies the invariants listed in
 //! [`crate::schema`], returning a [`Report`] with every violation.
 
 mod report;
@@ -10,10 +10,13 @@ pub use report::{Report, Violation};
 
 use crate::ns::FsError;
 use crate::schema::{varint, Entry, Inode, Keys, ParsedKey, ROOT_INO};
-use crate::store::Store;
+use crate::store::{prefix_end, KeyValue, Store};
 
-/// Keys read per range call.
-const PAGE: usize = 1000;
+/// Keys read per keys-only range call.
+const KEY_PAGE: usize = 1000;
+/// Keys read per range call with values: an inode record is at most ~4.2 KiB (symlink
+/// target), so a page stays far below the client's 4 MiB message limit.
+const VALUE_PAGE: usize = 256;
 
 /// Everything under the prefix, decoded.
 #[derive(Default)]
@@ -39,24 +42,65 @@ pub async fn check<S: Store>(store: &S, prefix: &[u8]) -> Result<Report, FsError
     Ok(report)
 }
 
+/// Reads the tree at one revision in two passes: every key without values (chunks and xattrs
+/// may be large), then the values of the metadata sections.
 async fn load<S: Store>(store: &S, keys: &Keys, report: &mut Report) -> Result<Tree, FsError> {
-    let (mut start, end) = keys.all();
     let mut tree = Tree::default();
+    let (start, end) = keys.all();
+    for kv in scan(store, &start, &end, true, report).await? {
+        report.keys += 1;
+        let parsed = keys.parse(&kv.key);
+        let has_metadata = matches!(
+            parsed,
+            Some(
+                ParsedKey::Next
+                    | ParsedKey::Inode(_)
+                    | ParsedKey::Entry { .. }
+                    | ParsedKey::Orphan(_)
+            )
+        );
+        if !has_metadata {
+            decode(keys, &kv.key, &[], &mut tree, &mut report.violations);
+        }
+    }
+    for section in keys.metadata_sections() {
+        let end = prefix_end(&section);
+        for kv in scan(store, &section, &end, false, report).await? {
+            decode(keys, &kv.key, &kv.value, &mut tree, &mut report.violations);
+        }
+    }
+    Ok(tree)
+}
+
+/// Every key in `[start, end)` at the report's revision (the first call fixes it).
+async fn scan<S: Store>(
+    store: &S,
+    start: &[u8],
+    end: &[u8],
+    keys_only: bool,
+    report: &mut Report,
+) -> Result<Vec<KeyValue>, FsError> {
+    let mut out = Vec::new();
+    let mut from = start.to_vec();
     loop {
-        let page = store.range(&start, &end, PAGE, report.revision).await?;
+        let page = if keys_only {
+            store
+                .range_keys(&from, end, KEY_PAGE, report.revision)
+                .await?
+        } else {
+            store.range(&from, end, VALUE_PAGE, report.revision).await?
+        };
         if report.revision == 0 {
             report.revision = page.revision;
         }
-        report.keys += page.kvs.len();
-        for kv in &page.kvs {
-            decode(keys, &kv.key, &kv.value, &mut tree, &mut report.violations);
-        }
-        match page.kvs.last() {
-            Some(last) if page.more => {
-                start = last.key.clone();
-                start.push(0);
+        let more = page.more;
+        out.extend(page.kvs);
+        match out.last() {
+            Some(last) if more => {
+                from = last.key.clone();
+                from.push(0);
             }
-            _ => return Ok(tree),
+            _ => return Ok(out),
         }
     }
 }

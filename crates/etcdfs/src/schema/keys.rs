@@ -115,6 +115,17 @@ impl Keys {
         k
     }
 
+    /// Prefixes of the key kinds whose values are small metadata (counter, inodes, entries,
+    /// orphans), as opposed to chunks and xattrs, whose values may be large.
+    pub fn metadata_sections(&self) -> [Vec<u8>; 4] {
+        [
+            self.tagged(NEXT, None),
+            self.tagged(INODE, None),
+            self.tagged(ENTRY, None),
+            self.tagged(ORPHAN, None),
+        ]
+    }
+
     /// `[start, end)` of every key of the tree.
     pub fn all(&self) -> (Vec<u8>, Vec<u8>) {
         (self.prefix.clone(), prefix_end(&self.prefix))

@@ -124,6 +124,37 @@ impl EtcdStore {
         Ok((r.ttl() > 0).then_some(r.ttl()))
     }
 
+    async fn range_with(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        revision: i64,
+        keys_only: bool,
+    ) -> Result<RangeResult, StoreError> {
+        let c = self.client.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (start, end) = (start.to_vec(), end.to_vec());
+        let r = self
+            .call(true, || {
+                let (mut c, start) = (c.clone(), start.clone());
+                let mut opts = GetOptions::new()
+                    .with_range(end.clone())
+                    .with_limit(limit)
+                    .with_revision(revision);
+                if keys_only {
+                    opts = opts.with_keys_only();
+                }
+                async move { c.get(start, Some(opts)).await }
+            })
+            .await?;
+        Ok(RangeResult {
+            kvs: r.kvs().iter().map(convert_kv).collect(),
+            more: r.more(),
+            revision: r.header().map_or(0, |h| h.revision()),
+        })
+    }
+
     /// Runs one call made by `make`, bounded by the timeout as a whole. A failure that says
     /// the request never reached a member (a refused connection to a dead member, which the
     /// balanced channel may still pick) is retried within the deadline; so is any transport
@@ -251,24 +282,17 @@ impl Store for EtcdStore {
         limit: usize,
         revision: i64,
     ) -> Result<RangeResult, StoreError> {
-        let c = self.client.clone();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (start, end) = (start.to_vec(), end.to_vec());
-        let r = self
-            .call(true, || {
-                let (mut c, start) = (c.clone(), start.clone());
-                let opts = GetOptions::new()
-                    .with_range(end.clone())
-                    .with_limit(limit)
-                    .with_revision(revision);
-                async move { c.get(start, Some(opts)).await }
-            })
-            .await?;
-        Ok(RangeResult {
-            kvs: r.kvs().iter().map(convert_kv).collect(),
-            more: r.more(),
-            revision: r.header().map_or(0, |h| h.revision()),
-        })
+        self.range_with(start, end, limit, revision, false).await
+    }
+
+    async fn range_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        revision: i64,
+    ) -> Result<RangeResult, StoreError> {
+        self.range_with(start, end, limit, revision, true).await
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResult, StoreError> {

@@ -41,6 +41,16 @@ pub trait Store: Clone + Send + Sync + 'static {
         revision: i64,
     ) -> impl Future<Output = Result<RangeResult, StoreError>> + Send;
 
+    /// Like [`Store::range`], with keys and revisions only (values left empty): for scans over
+    /// keys whose values may be large (file data).
+    fn range_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        revision: i64,
+    ) -> impl Future<Output = Result<RangeResult, StoreError>> + Send;
+
     /// Runs `txn` atomically: if every compare holds, its `then` ops, else its `otherwise` ops.
     fn txn(&self, txn: Txn) -> impl Future<Output = Result<TxnResult, StoreError>> + Send;
 
