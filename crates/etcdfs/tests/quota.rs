@@ -1,11 +1,11 @@
 //! A full etcd quota (NOSPACE alarm) through the namespace: writes and namespace changes
 //! fail with ENOSPC, nothing half-done is left (the checker is clean, sizes match the data
-//! that was written), and reads keep working. Also: file data round-trips through chunks.
+//! that was written), and reads keep working.
 
 mod common;
 
 use fusekit_etcd_cluster::ClusterOptions;
-use fusekit_etcdfs::ns::{NewNode, RenameFlags, MAX_WRITE};
+use fusekit_etcdfs::ns::{NewNode, RenameFlags};
 use fusekit_etcdfs::schema::{CHUNK_SIZE, ROOT_INO};
 
 use common::{assert_clean, deadline, env, namespace, none_open};
@@ -14,57 +14,6 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| seed.wrapping_add((i % 251) as u8))
         .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn data_round_trips_through_chunks() {
-    let Some(env) = env(ClusterOptions::default()).await else {
-        return;
-    };
-    deadline(60, async {
-        let p = "/data/";
-        let ns = namespace(&env.store, p).await;
-        let file = NewNode::new(libc::S_IFREG | 0o644, 0, 0);
-        let (f, _) = ns.create(ROOT_INO, b"f", file).await.unwrap();
-        // Unaligned, spanning three chunks, after a hole.
-        let data = pattern(3, 2 * CHUNK_SIZE + 100);
-        let off = (CHUNK_SIZE / 2) as u64 + 7;
-        let attr = ns.write(f, off, &data).await.unwrap();
-        assert_eq!(attr.size, off + data.len() as u64);
-        let back = ns.read(f, 0, attr.size as usize + 10).await.unwrap();
-        assert_eq!(back.len() as u64, attr.size);
-        assert!(back[..off as usize].iter().all(|&b| b == 0));
-        assert_eq!(&back[off as usize..], &data[..]);
-        // Overwrite inside, then read a window across a chunk boundary.
-        ns.write(f, CHUNK_SIZE as u64 - 2, b"XYZW").await.unwrap();
-        let w = ns.read(f, CHUNK_SIZE as u64 - 3, 6).await.unwrap();
-        assert_eq!(&w[1..5], b"XYZW");
-        assert!(ns.write(f, 0, &vec![0; MAX_WRITE + 1]).await.is_err());
-        assert_eq!(
-            ns.write(ROOT_INO, 0, b"x").await.unwrap_err().errno(),
-            libc::EISDIR
-        );
-        assert_clean(&env.store, p).await;
-        // More chunk data than one gRPC message holds (4 MiB): the checker reads chunk keys
-        // without their values, so it still sees the whole tree.
-        let (g, _) = ns
-            .create(ROOT_INO, b"g", NewNode::new(libc::S_IFREG | 0o644, 0, 0))
-            .await
-            .unwrap();
-        for i in 0..5u64 {
-            ns.write(g, i * MAX_WRITE as u64, &pattern(i as u8, MAX_WRITE))
-                .await
-                .unwrap();
-        }
-        let report = assert_clean(&env.store, p).await;
-        assert!(report.keys > 5 * 16, "{report}");
-        ns.unlink(ROOT_INO, b"g", &none_open).await.unwrap();
-        // Unlink deletes the chunks with the inode.
-        ns.unlink(ROOT_INO, b"f", &none_open).await.unwrap();
-        let report = assert_clean(&env.store, p).await;
-        assert_eq!(report.keys, 2, "{report}");
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! File data: a write is one transaction over the chunks it touches (each read and guarded,
 //! then rewritten) and the inode (size, mtime); a read gets the chunks it needs, holes read as
-//! zeros. Truncation and xattr operations are not here yet.
+//! zeros. Truncation is [`Namespace::setattr`]'s.
 
 use super::{transact, FsError, Namespace};
 use crate::schema::{FileType, Inode, Timestamp, CHUNK_SIZE};

@@ -14,6 +14,7 @@
 //! host while open only on another is deleted.
 
 mod alloc;
+mod attr;
 mod create;
 mod data;
 mod error;
@@ -24,6 +25,7 @@ mod rename;
 
 use std::time::Duration;
 
+pub use attr::SetAttr;
 pub use create::NewNode;
 pub use data::MAX_WRITE;
 pub use error::FsError;

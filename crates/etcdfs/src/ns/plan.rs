@@ -226,6 +226,15 @@ impl<'a, S: Store> Plan<'a, S> {
         );
     }
 
+    /// Deletes every data chunk of `ino` from chunk `index` on (guarded through the inode,
+    /// which every write rewrites).
+    pub(crate) fn delete_chunks_from(&mut self, ino: u64, index: u64) {
+        self.ranges.push(TxnOp::DeleteRange {
+            start: self.keys.chunk(ino, index),
+            end: prefix_end(&self.keys.chunks(ino)),
+        });
+    }
+
     /// Adds a raw guard.
     pub(crate) fn guard(&mut self, compare: Compare) {
         self.compares.insert(compare.key.clone(), compare);

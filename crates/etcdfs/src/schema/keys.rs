@@ -86,10 +86,11 @@ impl Keys {
         self.tagged(XATTR, Some(ino))
     }
 
-    /// `P c <ino> <index>`.
+    /// `P c <ino> <index>`; the index is 8 bytes big endian, so an inode's chunks sort in
+    /// file order and "every chunk from index k on" is one key range.
     pub fn chunk(&self, ino: u64, index: u64) -> Vec<u8> {
         let mut k = self.chunks(ino);
-        varint::put(&mut k, index);
+        k.extend_from_slice(&index.to_be_bytes());
         k
     }
 
@@ -151,13 +152,10 @@ impl Keys {
                         ino,
                         name: rest.to_vec(),
                     },
-                    CHUNK => {
-                        let index = varint::get(&mut rest)?;
-                        if !rest.is_empty() {
-                            return None;
-                        }
-                        ParsedKey::Chunk { ino, index }
-                    }
+                    CHUNK => ParsedKey::Chunk {
+                        ino,
+                        index: u64::from_be_bytes(rest.try_into().ok()?),
+                    },
                     _ => return None,
                 }
             }
@@ -206,6 +204,8 @@ mod tests {
         assert_eq!(k.parse(b"/u/i\x01"), None);
         assert_eq!(k.parse(b"/t/i\x01x"), None);
         assert_eq!(k.parse(b"/t/d\x01"), None);
+        assert_eq!(k.parse(b"/t/c\x01\x00"), None);
+        assert!(k.chunk(1, 255) < k.chunk(1, 256));
     }
 
     #[test]

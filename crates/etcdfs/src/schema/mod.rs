@@ -10,7 +10,7 @@
 //! | `P i <ino>`            | inode record ([`Inode`]); a symlink's target is inlined      |
 //! | `P d <parent> <name>`  | directory entry ([`Entry`]): child ino + file type           |
 //! | `P x <ino> <name>`     | extended attribute value                                     |
-//! | `P c <ino> <index>`    | file data chunk `index` (varint), [`CHUNK_SIZE`] bytes max   |
+//! | `P c <ino> <index>`    | file data chunk `index` (u64 big endian: file order), [`CHUNK_SIZE`] bytes max; bytes past the file size are never kept |
 //! | `P o <ino>`            | orphan: inode with no name kept for an open handle; value is the holder's lease (8 bytes, big endian) |
 //! | `P s <lease>`          | session of a live daemon (lease id, 8 bytes big endian), attached to that lease |
 //!

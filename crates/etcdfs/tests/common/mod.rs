@@ -19,12 +19,12 @@ pub struct Env {
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
-/// Starts a cluster with `options` and connects (timeout 2 s); `None` when etcd is missing
+/// Starts a cluster with `options` and connects (timeout 5 s: the CPU may be shared); `None` when etcd is missing
 /// (and CI is not set).
 pub async fn env(options: ClusterOptions) -> Option<Env> {
     let serial = SERIAL.lock().await;
     let cluster = Cluster::start_or_skip(options)?;
-    let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(2));
+    let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(5));
     let store = EtcdStore::connect(&config).await.expect("connect");
     Some(Env {
         store,
@@ -35,7 +35,7 @@ pub async fn env(options: ClusterOptions) -> Option<Env> {
 
 /// A second, independent client of the same cluster (its own connections).
 pub async fn client(cluster: &Cluster) -> EtcdStore {
-    let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(2));
+    let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(5));
     EtcdStore::connect(&config).await.expect("connect")
 }
 
