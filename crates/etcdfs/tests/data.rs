@@ -1,11 +1,12 @@
 //! File data and attributes against a real cluster: writes and reads through chunks (holes,
 //! unaligned spans, more data than one gRPC message), setattr of mode, owner, times and size
-//! (truncation trims chunks; growing again reads zeros), all leaving a clean tree.
+//! (truncation trims chunks; growing again reads zeros), extended attributes, all leaving a
+//! clean tree.
 
 mod common;
 
 use fusekit_etcd_cluster::ClusterOptions;
-use fusekit_etcdfs::ns::{NewNode, SetAttr, MAX_WRITE};
+use fusekit_etcdfs::ns::{NewNode, SetAttr, XattrFlags, MAX_WRITE, XATTR_SIZE_MAX};
 use fusekit_etcdfs::schema::{Keys, Timestamp, CHUNK_SIZE, ROOT_INO};
 use fusekit_etcdfs::store::{prefix_end, Store};
 
@@ -166,6 +167,73 @@ async fn setattr_changes_mode_owner_times_and_truncates() {
             libc::EISDIR
         );
         assert_clean(&env.store, p).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xattrs_set_get_list_remove() {
+    let Some(env) = env(ClusterOptions::default()).await else {
+        return;
+    };
+    deadline(60, async {
+        let p = "/xattr/";
+        let ns = namespace(&env.store, p).await;
+        let (f, _) = ns
+            .create(ROOT_INO, b"f", NewNode::new(libc::S_IFREG | 0o644, 0, 0))
+            .await
+            .unwrap();
+        let none = XattrFlags::default();
+        let create = XattrFlags {
+            create: true,
+            replace: false,
+        };
+        let replace = XattrFlags {
+            create: false,
+            replace: true,
+        };
+        let errno = |r: Result<(), fusekit_etcdfs::ns::FsError>| r.unwrap_err().errno();
+        assert_eq!(
+            errno(ns.setxattr(f, b"user.a", b"1", replace).await),
+            libc::ENODATA
+        );
+        ns.setxattr(f, b"user.b", b"2", create).await.unwrap();
+        ns.setxattr(f, b"user.a", b"1", none).await.unwrap();
+        assert_eq!(
+            errno(ns.setxattr(f, b"user.a", b"x", create).await),
+            libc::EEXIST
+        );
+        ns.setxattr(f, b"user.a", b"11", replace).await.unwrap();
+        assert_eq!(ns.getxattr(f, b"user.a").await.unwrap(), b"11");
+        assert_eq!(
+            ns.getxattr(f, b"user.zz").await.unwrap_err().errno(),
+            libc::ENODATA
+        );
+        assert_eq!(
+            ns.getxattr(9999, b"user.zz").await.unwrap_err().errno(),
+            libc::ENOENT
+        );
+        assert_eq!(
+            ns.listxattr(f).await.unwrap(),
+            [b"user.a".to_vec(), b"user.b".to_vec()]
+        );
+        let big = vec![0u8; XATTR_SIZE_MAX + 1];
+        assert_eq!(
+            errno(ns.setxattr(f, b"user.big", &big, none).await),
+            libc::E2BIG
+        );
+        assert_eq!(
+            errno(ns.setxattr(f, &[b'n'; 256], b"", none).await),
+            libc::ERANGE
+        );
+        ns.removexattr(f, b"user.b").await.unwrap();
+        assert_eq!(errno(ns.removexattr(f, b"user.b").await), libc::ENODATA);
+        assert_eq!(ns.listxattr(f).await.unwrap(), [b"user.a".to_vec()]);
+        assert_clean(&env.store, p).await;
+        // Unlink takes the xattrs with the inode.
+        ns.unlink(ROOT_INO, b"f", &none_open).await.unwrap();
+        let report = assert_clean(&env.store, p).await;
+        assert_eq!(report.keys, 2, "{report}");
     })
     .await;
 }

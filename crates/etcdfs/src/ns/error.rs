@@ -17,6 +17,12 @@ pub enum FsError {
     NotEmpty,
     #[error("name longer than 255 bytes")]
     NameTooLong,
+    #[error("no such attribute")]
+    NoData,
+    #[error("attribute name too long")]
+    Range,
+    #[error("attribute value too large")]
+    TooBig,
     #[error("invalid argument: {0}")]
     Invalid(&'static str),
     #[error("operation not permitted: {0}")]
@@ -44,6 +50,9 @@ impl FsError {
             FsError::IsDir => libc::EISDIR,
             FsError::NotEmpty => libc::ENOTEMPTY,
             FsError::NameTooLong => libc::ENAMETOOLONG,
+            FsError::NoData => libc::ENODATA,
+            FsError::Range => libc::ERANGE,
+            FsError::TooBig => libc::E2BIG,
             FsError::Invalid(_) => libc::EINVAL,
             FsError::NotPermitted(_) => libc::EPERM,
             FsError::Contention(_) | FsError::SessionEnded | FsError::Corrupt(_) => libc::EIO,

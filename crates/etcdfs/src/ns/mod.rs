@@ -22,6 +22,7 @@ mod orphan;
 mod plan;
 mod remove;
 mod rename;
+mod xattr;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ pub use error::FsError;
 pub use orphan::Session;
 pub use remove::IsOpen;
 pub use rename::RenameFlags;
+pub use xattr::{XattrFlags, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 
 use crate::schema::{Entry, Inode, Keys, NAME_MAX};
 use crate::store::{prefix_end, LeaseId, Store};

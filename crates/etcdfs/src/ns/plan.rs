@@ -235,6 +235,24 @@ impl<'a, S: Store> Plan<'a, S> {
         });
     }
 
+    /// Any other key (an xattr), guarded.
+    pub(crate) async fn other(&mut self, key: Vec<u8>) -> Result<Option<Vec<u8>>, FsError> {
+        self.read_guarded(key).await
+    }
+
+    /// Writes (`Some`) or deletes (`None`) a key read through [`Plan::other`].
+    pub(crate) fn set_other(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let op = match value {
+            Some(value) => TxnOp::Put {
+                key: key.clone(),
+                value,
+                lease: None,
+            },
+            None => TxnOp::Delete { key: key.clone() },
+        };
+        self.other.insert(key, op);
+    }
+
     /// Adds a raw guard.
     pub(crate) fn guard(&mut self, compare: Compare) {
         self.compares.insert(compare.key.clone(), compare);
