@@ -1,0 +1,149 @@
+//! Daemon sessions and orphans. A [`Session`] is an etcd lease kept alive by a background task,
+//! plus the key `P s <lease>` attached to it: while the daemon lives, the key exists; when the
+//! daemon dies, the lease expires and etcd deletes the key. An orphan `P o <ino>` names the
+//! session holding the nlink-0 inode open, so an orphan whose session key is gone is
+//! reclaimable by anyone.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::{transact, FsError, Namespace};
+use crate::schema::Keys;
+use crate::store::{CmpOp, CmpTarget, Compare, LeaseId, Store, Txn, TxnOp};
+
+/// A daemon's liveness in the store; the keep-alive task stops when this is dropped.
+#[derive(Debug)]
+pub struct Session {
+    lease: LeaseId,
+    keeper: JoinHandle<()>,
+}
+
+impl Session {
+    /// Grants a lease of `ttl_secs`, writes the session key attached to it, and keeps the lease
+    /// alive every third of its TTL (on the current tokio runtime).
+    pub async fn start<S: Store>(
+        store: &S,
+        keys: &Keys,
+        ttl_secs: i64,
+    ) -> Result<Session, FsError> {
+        let lease = store.lease_grant(ttl_secs).await?;
+        let txn = Txn {
+            compares: Vec::new(),
+            then: vec![TxnOp::Put {
+                key: keys.session(lease.0),
+                value: Vec::new(),
+                lease: Some(lease),
+            }],
+            otherwise: Vec::new(),
+        };
+        store.txn(txn).await?;
+        let period = Duration::from_millis((ttl_secs.max(1) as u64) * 1000 / 3);
+        let store = store.clone();
+        let keeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                match store.lease_keep_alive(lease).await {
+                    Ok(0) => {
+                        tracing::error!(lease = lease.0, "etcdfs session lease expired");
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(lease = lease.0, "session keep-alive failed: {e}"),
+                }
+            }
+        });
+        Ok(Session { lease, keeper })
+    }
+
+    /// The session's lease.
+    pub fn lease(&self) -> LeaseId {
+        self.lease
+    }
+
+    /// Stops the keep-alive without revoking: the lease expires after its TTL, as if the daemon
+    /// had died.
+    pub fn abandon(self) {
+        self.keeper.abort();
+    }
+
+    /// Stops the keep-alive and revokes the lease (its session key goes at once).
+    pub async fn end<S: Store>(self, store: &S) -> Result<(), FsError> {
+        self.keeper.abort();
+        store.lease_revoke(self.lease).await?;
+        Ok(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.keeper.abort();
+    }
+}
+
+impl<S: Store> Namespace<S> {
+    /// The daemon's last handle on `ino` closed: if `ino` is an orphan of this daemon's
+    /// session, delete it with its data and orphan key in one transaction. Returns whether it
+    /// was deleted.
+    pub async fn release(&self, ino: u64) -> Result<bool, FsError> {
+        let Some(lease) = self.session else {
+            return Ok(false);
+        };
+        let deleted = transact!(self, |plan| {
+            let orphan = self.keys.orphan(ino);
+            let Some(kv) = self.store.get(&orphan).await? else {
+                return Ok(false);
+            };
+            if kv.value != lease.0.to_be_bytes() {
+                return Ok(false);
+            }
+            plan.guard(Compare::mod_revision(orphan, kv.mod_revision));
+            match plan.inode(ino).await? {
+                Some(inode) if inode.nlink > 0 => {
+                    return Err(FsError::Corrupt(format!("orphan {ino} has links")))
+                }
+                _ => plan.delete_inode(ino),
+            }
+            true
+        });
+        Ok(deleted)
+    }
+
+    /// Deletes every orphan whose session has ended (its lease expired or was revoked), each
+    /// with its inode and data in one transaction guarded on the session key still being
+    /// absent. Returns how many were deleted.
+    pub async fn reclaim_expired_orphans(&self) -> Result<usize, FsError> {
+        let prefix = self.keys.orphans();
+        let end = crate::store::prefix_end(&prefix);
+        let orphans = self.store.range(&prefix, &end, 0, 0).await?;
+        let mut reclaimed = 0;
+        for kv in orphans.kvs {
+            let Some(crate::schema::ParsedKey::Orphan(ino)) = self.keys.parse(&kv.key) else {
+                continue;
+            };
+            let Ok(lease) = <[u8; 8]>::try_from(kv.value.as_slice()).map(i64::from_be_bytes) else {
+                continue;
+            };
+            let session = self.keys.session(lease);
+            if self.store.get(&session).await?.is_some() {
+                continue;
+            }
+            let txn = {
+                let mut plan = super::plan::Plan::new(&self.store, &self.keys);
+                plan.guard(Compare {
+                    key: session,
+                    op: CmpOp::Equal,
+                    target: CmpTarget::Version(0),
+                });
+                plan.guard(Compare::mod_revision(kv.key.clone(), kv.mod_revision));
+                plan.inode(ino).await?;
+                plan.delete_inode(ino);
+                plan.build()
+            };
+            if self.store.txn(txn).await?.succeeded {
+                reclaimed += 1;
+            }
+        }
+        Ok(reclaimed)
+    }
+}

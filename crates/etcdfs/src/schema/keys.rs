@@ -1,0 +1,217 @@
+//! Building and parsing keys under one prefix.
+
+use super::varint;
+use crate::store::prefix_end;
+
+const NEXT: u8 = b'n';
+const INODE: u8 = b'i';
+const ENTRY: u8 = b'd';
+const XATTR: u8 = b'x';
+const CHUNK: u8 = b'c';
+const ORPHAN: u8 = b'o';
+const SESSION: u8 = b's';
+
+/// The keys of one etcdfs tree.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: Vec<u8>,
+}
+
+/// What a key under the prefix is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedKey {
+    Next,
+    Inode(u64),
+    Entry { parent: u64, name: Vec<u8> },
+    Xattr { ino: u64, name: Vec<u8> },
+    Chunk { ino: u64, index: u64 },
+    Orphan(u64),
+    Session(i64),
+}
+
+impl Keys {
+    /// Keys under `prefix` (e.g. `b"/fs1/"`).
+    pub fn new(prefix: impl Into<Vec<u8>>) -> Keys {
+        Keys {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The prefix itself.
+    pub fn prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    fn tagged(&self, tag: u8, ino: Option<u64>) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + 12);
+        k.extend_from_slice(&self.prefix);
+        k.push(tag);
+        if let Some(ino) = ino {
+            varint::put(&mut k, ino);
+        }
+        k
+    }
+
+    /// `P n`.
+    pub fn next(&self) -> Vec<u8> {
+        self.tagged(NEXT, None)
+    }
+
+    /// `P i <ino>`.
+    pub fn inode(&self, ino: u64) -> Vec<u8> {
+        self.tagged(INODE, Some(ino))
+    }
+
+    /// `P d <parent> <name>`.
+    pub fn entry(&self, parent: u64, name: &[u8]) -> Vec<u8> {
+        let mut k = self.entries(parent);
+        k.extend_from_slice(name);
+        k
+    }
+
+    /// `P d <parent>`: the prefix of a directory's entries.
+    pub fn entries(&self, parent: u64) -> Vec<u8> {
+        self.tagged(ENTRY, Some(parent))
+    }
+
+    /// `P x <ino> <name>`.
+    pub fn xattr(&self, ino: u64, name: &[u8]) -> Vec<u8> {
+        let mut k = self.xattrs(ino);
+        k.extend_from_slice(name);
+        k
+    }
+
+    /// `P x <ino>`: the prefix of an inode's xattrs.
+    pub fn xattrs(&self, ino: u64) -> Vec<u8> {
+        self.tagged(XATTR, Some(ino))
+    }
+
+    /// `P c <ino> <index>`; the index is 8 bytes big endian, so an inode's chunks sort in
+    /// file order and "every chunk from index k on" is one key range.
+    pub fn chunk(&self, ino: u64, index: u64) -> Vec<u8> {
+        let mut k = self.chunks(ino);
+        k.extend_from_slice(&index.to_be_bytes());
+        k
+    }
+
+    /// `P c <ino>`: the prefix of an inode's chunks.
+    pub fn chunks(&self, ino: u64) -> Vec<u8> {
+        self.tagged(CHUNK, Some(ino))
+    }
+
+    /// `P o <ino>`.
+    pub fn orphan(&self, ino: u64) -> Vec<u8> {
+        self.tagged(ORPHAN, Some(ino))
+    }
+
+    /// `P o`: the prefix of every orphan.
+    pub fn orphans(&self) -> Vec<u8> {
+        self.tagged(ORPHAN, None)
+    }
+
+    /// `P s <lease>`.
+    pub fn session(&self, lease: i64) -> Vec<u8> {
+        let mut k = self.tagged(SESSION, None);
+        k.extend_from_slice(&lease.to_be_bytes());
+        k
+    }
+
+    /// Prefixes of the key kinds whose values are small metadata (counter, inodes, entries,
+    /// orphans), as opposed to chunks and xattrs, whose values may be large.
+    pub fn metadata_sections(&self) -> [Vec<u8>; 4] {
+        [
+            self.tagged(NEXT, None),
+            self.tagged(INODE, None),
+            self.tagged(ENTRY, None),
+            self.tagged(ORPHAN, None),
+        ]
+    }
+
+    /// `[start, end)` of every key of the tree.
+    pub fn all(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.prefix.clone(), prefix_end(&self.prefix))
+    }
+
+    /// Tells what `key` (a full key, with the prefix) is; `None` if it is not one of ours.
+    pub fn parse(&self, key: &[u8]) -> Option<ParsedKey> {
+        let rest = key.strip_prefix(self.prefix.as_slice())?;
+        let (&tag, mut rest) = rest.split_first()?;
+        let parsed = match tag {
+            NEXT if rest.is_empty() => ParsedKey::Next,
+            SESSION => ParsedKey::Session(i64::from_be_bytes(rest.try_into().ok()?)),
+            _ => {
+                let ino = varint::get(&mut rest)?;
+                match tag {
+                    INODE if rest.is_empty() => ParsedKey::Inode(ino),
+                    ORPHAN if rest.is_empty() => ParsedKey::Orphan(ino),
+                    ENTRY if !rest.is_empty() => ParsedKey::Entry {
+                        parent: ino,
+                        name: rest.to_vec(),
+                    },
+                    XATTR if !rest.is_empty() => ParsedKey::Xattr {
+                        ino,
+                        name: rest.to_vec(),
+                    },
+                    CHUNK => ParsedKey::Chunk {
+                        ino,
+                        index: u64::from_be_bytes(rest.try_into().ok()?),
+                    },
+                    _ => return None,
+                }
+            }
+        };
+        Some(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_parses_back() {
+        let k = Keys::new(b"/t/".to_vec());
+        let cases = [
+            (k.next(), ParsedKey::Next),
+            (k.inode(300), ParsedKey::Inode(300)),
+            (
+                k.entry(1, b"name"),
+                ParsedKey::Entry {
+                    parent: 1,
+                    name: b"name".to_vec(),
+                },
+            ),
+            (
+                k.xattr(7, b"user.a"),
+                ParsedKey::Xattr {
+                    ino: 7,
+                    name: b"user.a".to_vec(),
+                },
+            ),
+            (
+                k.chunk(9, 1000),
+                ParsedKey::Chunk {
+                    ino: 9,
+                    index: 1000,
+                },
+            ),
+            (k.orphan(5), ParsedKey::Orphan(5)),
+            (k.session(-3), ParsedKey::Session(-3)),
+        ];
+        for (key, want) in cases {
+            assert_eq!(k.parse(&key), Some(want));
+        }
+        assert_eq!(k.parse(b"/u/i\x01"), None);
+        assert_eq!(k.parse(b"/t/i\x01x"), None);
+        assert_eq!(k.parse(b"/t/d\x01"), None);
+        assert_eq!(k.parse(b"/t/c\x01\x00"), None);
+        assert!(k.chunk(1, 255) < k.chunk(1, 256));
+    }
+
+    #[test]
+    fn keys_of_an_empty_file_are_short() {
+        let k = Keys::new(b"/t/".to_vec());
+        assert_eq!(k.inode(1000).len(), 3 + 1 + 2);
+        assert_eq!(k.entry(1, b"f").len(), 3 + 1 + 1 + 1);
+    }
+}
