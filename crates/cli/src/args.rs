@@ -247,6 +247,15 @@ impl RequestTimeout {
 pub struct UnmountArgs {
     /// The mount point.
     pub mountpoint: PathBuf,
+    /// Detach it even when busy (open files, working directories): it disappears from the
+    /// tree now and the filesystem lives on until its last user lets go. Without it a busy
+    /// mount is refused and left as it is.
+    #[arg(long)]
+    pub lazy: bool,
+    /// Abort the FUSE connection first, then detach: every request in progress fails with
+    /// ENOTCONN, so callers stuck on a hung filesystem return, and the daemon stops.
+    #[arg(long, conflicts_with = "lazy")]
+    pub abort: bool,
 }
 
 /// Parses a byte count with an optional binary suffix: 4096, 64k, 512M, 2G, 1T.

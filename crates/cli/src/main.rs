@@ -3,6 +3,7 @@
 mod args;
 mod bench_cmd;
 mod check_cmd;
+mod layout;
 mod limits;
 mod logging;
 mod mount_cmd;

@@ -11,11 +11,15 @@ use crate::args::{CommonMount, TransportArg};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+/// Mounts `fs` on `mountpoint` and serves it until it is unmounted. `own_mount`, when given,
+/// learns the new mount's device before the first request is served (passthrough refuses
+/// lookups that reach it).
 pub fn serve<FS: Filesystem>(
     fs: FS,
     mountpoint: &Path,
     options: &MountOptions,
     common: &CommonMount,
+    own_mount: Option<fusekit_passthrough::OwnMount>,
 ) -> anyhow::Result<ExitCode> {
     // Register before mounting so a signal during start-up is not lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install signal handlers")?;
@@ -28,6 +32,12 @@ pub fn serve<FS: Filesystem>(
             anyhow::Error::new(e).context(format!("cannot mount on {shown}"))
         }
     })?;
+    if let (Some(own), Some(path)) = (&own_mount, session.mountpoint()) {
+        let dev = own
+            .set_from_mountpoint(path)
+            .context("cannot find the new mount's device")?;
+        tracing::debug!(dev, "lookups reaching this mount itself will be refused");
+    }
     if let Some(n) = common.workers {
         session = session.workers(n.into());
     }
@@ -43,10 +53,16 @@ pub fn serve<FS: Filesystem>(
         session = session.uring_queue_depth(n.into());
     }
     let background = session.spawn().context("the session failed to start")?;
+    let shown = background
+        .mountpoint()
+        .unwrap_or(mountpoint)
+        .display()
+        .to_string();
+    let transport = background.transport_in_use();
     tracing::info!(
-        mountpoint = %mountpoint.display(),
-        transport = %background.transport_in_use(),
-        "mounted; Ctrl-C or `fusekit unmount` to stop"
+        mountpoint = %shown,
+        transport = %transport,
+        "mounted on {shown}, serving over {transport}; stop with Ctrl-C or `fusekit unmount {shown}`"
     );
     let unmounter = background.unmounter();
     let signal_handle = signals.handle();

@@ -27,6 +27,18 @@ pub enum MountError {
     #[error("cannot unmount {}: no FUSE filesystem is mounted there", .0.display())]
     NotMounted(PathBuf),
 
+    /// The mount is in use (an open file, a working directory, a request in progress), so
+    /// a non-lazy unmount was refused and nothing changed.
+    #[error(
+        "cannot unmount {}: it is busy (a process has a file or directory open in it, or a \
+         request is in progress); nothing was changed. Close what uses it and retry, or \
+         `fusekit unmount --lazy` to detach it now (it goes away when the last user lets \
+         go), or `fusekit unmount --abort` to fail every request in progress (unsticks \
+         callers of a hung filesystem) and detach it",
+        .0.display()
+    )]
+    Busy(PathBuf),
+
     /// `/dev/fuse` is missing or cannot be used.
     #[error(
         "/dev/fuse is not available ({source}); load the fuse kernel module \

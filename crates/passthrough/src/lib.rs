@@ -52,6 +52,7 @@ mod locks;
 mod name;
 mod namespace;
 mod options;
+mod own_mount;
 mod stats;
 mod sys;
 mod xattr;
@@ -60,6 +61,7 @@ pub use error::Error;
 pub use fs::Passthrough;
 pub use name::check_name;
 pub use options::PassthroughOptions;
+pub use own_mount::{OwnMount, OwnMountError};
 pub use stats::{PassthroughStats, StatsHandle};
 
 #[cfg(test)]
