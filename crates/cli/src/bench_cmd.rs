@@ -9,11 +9,12 @@ use anyhow::Context;
 use fusekit_bench::{list_workloads, print_progress, BenchOptions};
 
 use crate::args::BenchArgs;
+use crate::out;
 
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         for w in list_workloads() {
-            println!("{:<18} {}", w.name, w.description);
+            out::println(&format!("{:<18} {}", w.name, w.description))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -43,7 +44,7 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let report = fusekit_bench::run(&opts, &mut print_progress)
         .with_context(|| format!("bench {}", dir.display()))?;
-    print!("{}", report.render_table());
+    out::print(&report.render_table())?;
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json())
             .with_context(|| format!("--json {}", path.display()))?;

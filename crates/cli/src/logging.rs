@@ -17,5 +17,8 @@ pub fn init(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
+        // A closed stderr must not turn a log line into a panic (the default reports the
+        // failed write with eprint!, which panics).
+        .log_internal_errors(false)
         .init();
 }

@@ -7,6 +7,7 @@ mod layout;
 mod limits;
 mod logging;
 mod mount_cmd;
+mod out;
 mod serve;
 
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fusekit: {}", error_chain(&e));
+            out::eprintln(&format!("fusekit: {}", error_chain(&e)));
             ExitCode::FAILURE
         }
     }
