@@ -49,6 +49,7 @@ mod ctx;
 mod env;
 mod filter;
 mod map;
+mod progress;
 mod report;
 mod rng;
 mod runner;
@@ -73,7 +74,8 @@ pub struct CheckOptions {
     pub seed: u64,
     /// How long each race case runs, in seconds.
     pub race_seconds: f64,
-    /// Print one line per finished case to stderr.
+    /// Progress on stderr: one line per finished case, or, when stderr is a terminal, one
+    /// status line rewritten in place and cleared at the end.
     pub progress: bool,
 }
 
