@@ -260,6 +260,8 @@ pub struct UnmountArgs {
 
 /// Parses a byte count with an optional binary suffix: 4096, 64k, 512M, 2G, 1T.
 pub fn parse_size(text: &str) -> Result<u64, String> {
+    const FORMS: &str = "a whole number of bytes, optionally followed by k, M, G or T \
+                         (powers of 1024), e.g. 1048576, 64k, 512M, 2G";
     let t = text.trim();
     let (digits, shift) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
@@ -268,22 +270,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
                 'm' => 20,
                 'g' => 30,
                 't' => 40,
-                _ => {
-                    return Err(format!(
-                        "{text:?}: unknown size suffix {c:?} (use k, M, G or T)"
-                    ))
-                }
+                _ => u32::MAX,
             };
             (&t[..i], shift)
         }
         _ => (t, 0),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?}: not a size (examples: 1048576, 64k, 512M, 2G)"))?;
+    let n: u64 = match digits.parse() {
+        Ok(n) if digits.bytes().all(|b| b.is_ascii_digit()) && shift != u32::MAX => n,
+        _ => return Err(format!("{text:?} is not a size: give {FORMS}")),
+    };
     n.checked_shl(shift)
         .filter(|v| v >> shift == n)
-        .ok_or_else(|| format!("{text:?}: too large"))
+        .ok_or_else(|| format!("{text:?} is too large (at most 16 EiB - 1)"))
 }
 
 /// Parses `--request-timeout`: whole seconds, 0 (none) up to 65535 (the protocol's u16 field).

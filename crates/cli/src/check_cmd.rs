@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use fusekit_check::{list_cases, run, CheckOptions};
 
 use crate::args::CheckArgs;
@@ -39,7 +38,8 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     opts.seed = args.seed;
     opts.race_seconds = args.race_seconds;
     opts.progress = !args.json && !args.quiet_progress;
-    let report = run(&opts).with_context(|| format!("check {}", dir.display()))?;
+    // The suite's errors name the directory already.
+    let report = run(&opts).map_err(|e| anyhow::anyhow!("check: {e}"))?;
     if args.json {
         out::println(&report.to_json())?;
     } else {

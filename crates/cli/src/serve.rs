@@ -52,7 +52,13 @@ pub fn serve<FS: Filesystem>(
     if let Some(n) = common.queue_depth {
         session = session.uring_queue_depth(n.into());
     }
-    let background = session.spawn().context("the session failed to start")?;
+    let background = session.spawn().map_err(|e| {
+        let text = e.to_string();
+        match uring_hint(&text) {
+            Some(hint) => anyhow::anyhow!("the session failed to start: {text}. {hint}"),
+            None => anyhow::Error::new(e).context("the session failed to start"),
+        }
+    })?;
     let shown = background
         .mountpoint()
         .unwrap_or(mountpoint)
@@ -96,4 +102,39 @@ pub fn serve<FS: Filesystem>(
     result.context("the session ended with an error")?;
     tracing::info!("unmounted");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to get FUSE over io_uring, when `message` says the kernel did not offer it.
+fn uring_hint(message: &str) -> Option<&'static str> {
+    if message.contains("enable_uring=N") {
+        Some(
+            "To enable it, as root: `echo Y > /sys/module/fuse/parameters/enable_uring` \
+             (Linux 6.14 or later; lasts until reboot, or set fuse.enable_uring=1 on the \
+             kernel command line), then mount again; or use --transport auto or dev",
+        )
+    } else if message.contains("needs Linux 6.14") {
+        Some("FUSE over io_uring needs Linux 6.14 or later: use --transport auto or dev")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uring_hint;
+
+    #[test]
+    fn a_refused_uring_mount_says_how_to_enable_it() {
+        let refused = "io_uring transport not offered by the kernel (fuse module parameter \
+                       enable_uring=N)";
+        let hint = uring_hint(refused).unwrap();
+        assert!(
+            hint.contains("echo Y > /sys/module/fuse/parameters/enable_uring")
+                && hint.contains("as root")
+                && hint.contains("6.14"),
+            "{hint}"
+        );
+        assert!(uring_hint("needs Linux 6.14 or later").is_some());
+        assert_eq!(uring_hint("cannot mount on /x: not a directory"), None);
+    }
 }

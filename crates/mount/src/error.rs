@@ -70,9 +70,10 @@ pub enum MountError {
 
     /// fusermount3 ran and reported failure.
     #[error(
-        "fusermount3 failed to {action} {} ({status}): {}",
+        "fusermount3 failed to {action} {} ({status}): {}{}",
         .mountpoint.display(),
-        stderr_text(.stderr)
+        stderr_text(.stderr),
+        fusermount_hint(.stderr)
     )]
     FusermountFailed {
         /// "mount" or "unmount".
@@ -192,6 +193,23 @@ fn fusermount_missing(path: Option<&Path>) -> String {
     match path {
         Some(path) => format!("fusermount3 not found at {}", path.display()),
         None => "fusermount3 not found in PATH (install the fuse3 package)".to_string(),
+    }
+}
+
+/// What to do about a failure fusermount3 reported, when we know (empty otherwise).
+fn fusermount_hint(stderr: &str) -> String {
+    if stderr.contains("/dev/fuse") && stderr.contains("Permission denied") {
+        use std::os::unix::fs::MetadataExt;
+        let mode = std::fs::metadata("/dev/fuse")
+            .map(|m| format!("mode {:04o}", m.mode() & 0o7777))
+            .unwrap_or_else(|_| "not accessible".into());
+        format!(
+            ". /dev/fuse is {mode}: unprivileged mounts need it readable and writable by \
+             everyone (0666, what the fuse3 package's udev rule sets); as root run \
+             `chmod 0666 /dev/fuse`, or mount as root"
+        )
+    } else {
+        String::new()
     }
 }
 
