@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// fusekit: userspace filesystems you can trust, and the tools to prove it.
+///
+/// Also a mount helper: `mount -t fuse.fusekit SOURCE MOUNTPOINT -o OPTIONS` (fstab type
+/// `fuse.fusekit`; SOURCE is memfs, hello or passthrough:/DIR) runs
+/// `fusekit SOURCE MOUNTPOINT -o OPTIONS`, which returns once the mount is ready and serves
+/// it in the background (-f or -o foreground: in the foreground).
 #[derive(Debug, Parser)]
 #[command(name = "fusekit", version, about)]
 pub struct Cli {
@@ -14,6 +19,13 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Where logs go: `syslog` (via /dev/log) or a file to append to (default: stderr).
+    #[arg(long, global = true, value_name = "syslog|FILE")]
+    pub log: Option<String>,
+    /// Print `fusekit: ready` on stdout once the mount serves requests (used to run the
+    /// server in the background).
+    #[arg(long, global = true, hide = true)]
+    pub notify_ready: bool,
     #[command(subcommand)]
     pub command: Command,
 }

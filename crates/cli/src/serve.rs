@@ -8,6 +8,10 @@ use anyhow::Context;
 use fusekit::{Filesystem, MountOptions, Session, Transport};
 
 use crate::args::{CommonMount, TransportArg};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Print [`crate::daemon::READY`] on stdout once serving (`--notify-ready`).
+pub static NOTIFY_READY: AtomicBool = AtomicBool::new(false);
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -65,11 +69,19 @@ pub fn serve<FS: Filesystem>(
         .display()
         .to_string();
     let transport = background.transport_in_use();
+    let stop = if NOTIFY_READY.load(Ordering::Relaxed) {
+        format!("`fusekit unmount {shown}` or `umount {shown}`")
+    } else {
+        format!("Ctrl-C or `fusekit unmount {shown}`")
+    };
     tracing::info!(
         mountpoint = %shown,
         transport = %transport,
-        "mounted on {shown}, serving over {transport}; stop with Ctrl-C or `fusekit unmount {shown}`"
+        "mounted on {shown}, serving over {transport}; stop with {stop}"
     );
+    if NOTIFY_READY.load(Ordering::Relaxed) {
+        crate::out::println(crate::daemon::READY)?;
+    }
     let unmounter = background.unmounter();
     let signal_handle = signals.handle();
     let watcher = std::thread::Builder::new()
