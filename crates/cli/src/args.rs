@@ -195,7 +195,7 @@ pub enum MountMethodArg {
 /// Request transport.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum TransportArg {
-    /// io_uring when offered (fuse module parameter enable_uring=Y), else /dev/fuse.
+    /// io_uring when the kernel offers it at mount time (enable_uring=Y), else /dev/fuse.
     #[default]
     Auto,
     /// /dev/fuse only.
@@ -213,8 +213,11 @@ pub struct CommonMount {
     /// How to mount.
     #[arg(long, value_enum, default_value_t)]
     pub method: MountMethodArg,
-    /// How requests travel: io_uring when the kernel offers it (auto), /dev/fuse only (dev),
-    /// or io_uring only (uring: fail when the kernel does not offer it).
+    /// How requests travel. auto: io_uring when the kernel offers it at mount time (the fuse
+    /// module parameter /sys/module/fuse/parameters/enable_uring is Y, Linux 6.14+; read
+    /// once, at mount: changing it later does not change a running mount), else /dev/fuse.
+    /// dev: /dev/fuse only. uring: io_uring only (fails when the kernel does not offer it).
+    /// The "mounted" line says which one is in use.
     #[arg(long, value_enum, default_value_t)]
     pub transport: TransportArg,
     /// Entries per io_uring queue (one queue per CPU).

@@ -216,3 +216,51 @@ fn a_closed_dev_fuse_says_what_to_do() {
     );
     assert!(!is_mounted(&mnt));
 }
+
+#[test]
+fn the_transport_is_documented_and_announced() {
+    let out = run(Command::new(BIN).args(["mount", "hello", "--help"]));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("enable_uring") && help.contains("at mount time"),
+        "{help}"
+    );
+    if !fusekit_testkit::require_kernel("the_transport_is_documented_and_announced") {
+        return;
+    }
+    let dir = fusekit_testkit::temp_dir("transport-line");
+    let mut child = Command::new(BIN)
+        .args(["mount", "hello"])
+        .arg(dir.path())
+        .args(["--transport", "dev"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !is_mounted(dir.path()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = Command::new(BIN).arg("unmount").arg(dir.path()).output();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = Command::new(BIN)
+                .args(["unmount", "--abort"])
+                .arg(dir.path())
+                .output();
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let line = log
+        .lines()
+        .find(|l| l.contains("mounted on"))
+        .unwrap_or_else(|| panic!("no mounted line: {log}"));
+    assert!(line.contains("serving over /dev/fuse"), "{line}");
+    assert!(!is_mounted(dir.path()));
+}
