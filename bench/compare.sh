@@ -210,7 +210,7 @@ EOF
 if out=$(build_fuser); then
     FUSER_VERSION=$out
     FUSER_SIMPLE=$SCRATCH/fuser-target/release/examples/simple
-    VERSIONS+=("fuser: $FUSER_VERSION (crates.io; its examples/simple.rs built with cargo --release)")
+    VERSIONS+=("fuser: $FUSER_VERSION (from the Rust package registry; its examples/simple.rs built with cargo --release)")
 else
     UNAVAILABLE[fuser-simple]=$out
     log "fuser example not available: $out"
