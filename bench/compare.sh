@@ -534,6 +534,10 @@ for id in "${ORDER[@]}"; do
 done
 mkdir -p "$RESULTS"
 "$BENCH_BIN" merge "${MERGE[@]}" --markdown "$WORK/table.md" --plot "$RESULTS/chart.svg"
+# Keep the raw reports next to the chart, so that it can be redrawn without rerunning.
+rm -rf "$RESULTS/json"
+mkdir -p "$RESULTS/json"
+cp "$WORK"/json/*.json "$RESULTS/json/"
 
 {
     echo "# fusekit bench: fusekit and peer FUSE frameworks against native tmpfs"
