@@ -45,6 +45,15 @@ pub fn translate(args: &[OsString]) -> Option<Result<HelperMount, String>> {
     if !as_helper && (first.starts_with('-') || SUBCOMMANDS.contains(&first) || args.len() < 3) {
         return None;
     }
+    let is_source = matches!(first, "memfs" | "hello") || first.starts_with("passthrough:");
+    if !as_helper && !is_source {
+        // More likely a mistyped subcommand than a mount source.
+        return Some(Err(format!(
+            "{first:?} is neither a subcommand ({}) nor a mount source (memfs, hello, \
+             passthrough:/DIR, as in `mount -t fuse.fusekit SOURCE MOUNTPOINT`)",
+            SUBCOMMANDS.join(", ")
+        )));
+    }
     Some(translate_helper(&args[1..]))
 }
 
@@ -231,11 +240,19 @@ mod tests {
 
     #[test]
     fn mistakes_say_what_is_accepted() {
-        let e = translate(&args(&["fusekit", "nfs", "/m"]))
+        let e = translate(&args(&["mount.fusekit", "nfs", "/m"]))
             .unwrap()
             .unwrap_err();
         assert!(
-            e.contains("\"nfs\"") && e.contains("passthrough:/DIR"),
+            e.contains("unknown source \"nfs\"") && e.contains("passthrough:/DIR"),
+            "{e}"
+        );
+        let e = translate(&args(&["fusekit", "moutn", "memfs", "/m"]))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            e.contains("\"moutn\" is neither a subcommand (mount, unmount")
+                && e.contains("passthrough:/DIR"),
             "{e}"
         );
         let e = translate(&args(&["mount.fusekit", "memfs"]))
