@@ -210,7 +210,7 @@ EOF
 if out=$(build_fuser); then
     FUSER_VERSION=$out
     FUSER_SIMPLE=$SCRATCH/fuser-target/release/examples/simple
-    VERSIONS+=("fuser: $FUSER_VERSION (crates.io; its examples/simple.rs built with cargo --release)")
+    VERSIONS+=("fuser: $FUSER_VERSION (from the Rust package registry; its examples/simple.rs built with cargo --release)")
 else
     UNAVAILABLE[fuser-simple]=$out
     log "fuser example not available: $out"
@@ -534,6 +534,10 @@ for id in "${ORDER[@]}"; do
 done
 mkdir -p "$RESULTS"
 "$BENCH_BIN" merge "${MERGE[@]}" --markdown "$WORK/table.md" --plot "$RESULTS/chart.svg"
+# Keep the raw reports next to the chart, so that it can be redrawn without rerunning.
+rm -rf "$RESULTS/json"
+mkdir -p "$RESULTS/json"
+cp "$WORK"/json/*.json "$RESULTS/json/"
 
 {
     echo "# fusekit bench: fusekit and peer FUSE frameworks against native tmpfs"

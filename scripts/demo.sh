@@ -11,9 +11,16 @@ case "$FS" in memfs|hello) ;; *) echo "usage: $0 [memfs|hello]" >&2; exit 2 ;; e
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
 
-echo "== building the fusekit CLI (cargo build --release -p fusekit-cli)"
-cargo build --release -q -p fusekit-cli
 BIN="${CARGO_TARGET_DIR:-target}/release/fusekit"
+if [ -x "$BIN" ]; then
+  echo "== building the fusekit CLI (cargo build --release -p fusekit-cli; up to date in seconds)"
+else
+  echo "== building the fusekit CLI (cargo build --release -p fusekit-cli): the first build"
+  echo "   compiles about 70 crates: about 3 minutes on 2 idle CPUs; cargo shows its progress"
+fi
+start=$SECONDS
+cargo build --release -p fusekit-cli
+echo "== built $BIN in $((SECONDS - start)) s"
 
 MNT="$(mktemp -d "${TMPDIR:-/tmp}/fusekit-demo.XXXXXX")"
 LOG="$(mktemp "${TMPDIR:-/tmp}/fusekit-demo-log.XXXXXX")"

@@ -6,25 +6,40 @@
 # except under CI=true, where they fail. Likewise the
 # io_uring pass needs root and the fuse module parameter enable_uring (Linux >= 6.14): without
 # them it is skipped with the reason, except under CI=true, where that is a failure.
+# The last line is always the verdict: "== all tests passed" or "== FAILED: <stages>".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo fmt --check"
-cargo fmt --all -- --check
-echo "== cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets -q -- -D warnings
-
 status=0
+failed=()
+# Records that stage $1 failed; the run goes on so that the verdict covers every stage.
+fail() { status=1; failed+=("$1"); }
+# Prints the verdict line and exits with the run's status.
+verdict() {
+  if [ "$status" = 0 ]; then
+    echo "== all tests passed${1:+ ($1)}"
+  else
+    local IFS=,
+    echo "== FAILED:${failed[*]/#/ }"
+  fi
+  exit "$status"
+}
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check || fail "cargo fmt"
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -q -- -D warnings || fail "cargo clippy"
+
 echo "== cargo test (over /dev/fuse)"
 start=$SECONDS
-FUSEKIT_TEST_TRANSPORT=dev cargo test --workspace --no-fail-fast || status=$?
+FUSEKIT_TEST_TRANSPORT=dev cargo test --workspace --no-fail-fast || fail "cargo test over /dev/fuse"
 echo "== cargo test over /dev/fuse: $((SECONDS - start)) s"
 
 # The soak (docs/soak.md): memfs and passthrough under a model-checked multi-process workload
 # for 2 minutes, failing on any data error or on growing daemon RSS, fds or threads. The debug
 # build reuses what cargo test built; it runs ~2.5k ops/s, enough to catch a 1 KiB/op leak.
 echo "== soak (2 minutes, memfs and passthrough)"
-./scripts/soak.sh --minutes 2 --debug || status=$?
+./scripts/soak.sh --minutes 2 --debug || fail "soak"
 
 # ---- The second pass: the mounting tests again, with FUSEKIT_TEST_TRANSPORT=uring. ----
 # Every mount of those tests then runs over io_uring or fails (no fall back to /dev/fuse), and
@@ -59,10 +74,11 @@ why=$(uring_unavailable)
 if [ -n "$why" ]; then
   if [ "${CI:-}" = true ]; then
     echo "FAIL: the io_uring test pass cannot run: $why (CI=true: this must not be skipped)"
-    exit 1
+    fail "io_uring pass (cannot run: $why)"
+    verdict
   fi
   echo "== io_uring test pass SKIPPED: $why"
-  exit "$status"
+  verdict "io_uring pass skipped: $why"
 fi
 
 uring_previous=$(cat "$URING_PARAM")
@@ -76,12 +92,12 @@ echo Y >"$URING_PARAM"
 echo "== cargo test over io_uring (enable_uring=Y, was $uring_previous)"
 start=$SECONDS
 export FUSEKIT_TEST_TRANSPORT=uring
-cargo test -p fusekit-memfs --no-fail-fast --test '*' || status=$?
-cargo test -p fusekit-passthrough --no-fail-fast --test '*' || status=$?
-cargo test -p fusekit-cli --no-fail-fast --test '*' || status=$?
+cargo test -p fusekit-memfs --no-fail-fast --test '*' || fail "memfs over io_uring"
+cargo test -p fusekit-passthrough --no-fail-fast --test '*' || fail "passthrough over io_uring"
+cargo test -p fusekit-cli --no-fail-fast --test '*' || fail "CLI over io_uring"
 unset FUSEKIT_TEST_TRANSPORT
 echo "== cargo test over io_uring: $((SECONDS - start)) s"
 
 restore_uring_param
 trap - EXIT INT TERM
-exit "$status"
+verdict

@@ -214,7 +214,7 @@ impl Comparison {
     /// A grouped horizontal bar chart of relative speeds: one group per metric, one bar per
     /// filesystem, a dashed line at 1.0 (the baseline).
     pub fn to_svg(&self) -> String {
-        use crate::svg::{Bar, Chart, Group};
+        use crate::svg::{Bar, Chart, Group, Panel};
         let rows: Vec<&Row> = self.rows.iter().filter(|r| r.report.is_some()).collect();
         let groups = self
             .columns
@@ -229,7 +229,7 @@ impl Comparison {
                             value: rel,
                             text: match rel {
                                 Some(r) => format!("{} ({text})", ratio(r)),
-                                None => text,
+                                None => why_no_number(row, key),
                             },
                         }
                     })
@@ -247,8 +247,12 @@ impl Comparison {
                 "1.0 = {base}; rates: value/baseline, latencies: baseline/value; logarithmic axis, longer is faster"
             ),
             series: rows.iter().map(|r| r.label.clone()).collect(),
-            groups,
-            reference: Some((1.0, base)),
+            // Ratios have no unit: one axis for all of them.
+            panels: vec![Panel {
+                title: String::new(),
+                groups,
+                reference: Some((1.0, base)),
+            }],
         }
         .render()
     }
@@ -256,6 +260,23 @@ impl Comparison {
     pub fn write_svg(&self, path: &Path) -> Result<(), crate::BenchError> {
         write_file(path, &self.to_svg())
     }
+}
+
+/// What the chart says for a cell without a ratio: the failure or refusal with its reason.
+fn why_no_number(row: &Row, key: &str) -> String {
+    let Some(report) = &row.report else {
+        return "not measured".to_string();
+    };
+    if let Some(m) = report.metric(key) {
+        return crate::report::why_no_value(m);
+    }
+    report
+        .results
+        .iter()
+        .find(|r| key == r.workload || key.starts_with(&format!("{} ", r.workload)))
+        .and_then(|r| r.error.as_ref())
+        .map(|e| format!("failed: {e}"))
+        .unwrap_or_else(|| "not measured".to_string())
 }
 
 fn md_escape(s: &str) -> String {

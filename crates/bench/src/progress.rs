@@ -31,9 +31,11 @@ pub enum Progress {
     },
 }
 
-/// Writes one line per event to stderr: `[3/10] readdir-10k: setup`, then the numbers.
+/// Writes one line per event to stderr: `[3/10] readdir-10k: setup`, then the numbers. A
+/// closed stderr is ignored (progress is best effort; never a panic).
 pub fn print_progress(p: Progress) {
-    eprintln!("{}", progress_line(&p));
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}", progress_line(&p));
 }
 
 pub(crate) fn progress_line(p: &Progress) -> String {

@@ -224,31 +224,62 @@ impl BenchReport {
         BenchReport::from_json(&text)
     }
 
-    /// An SVG chart of this run alone: one bar per metric on a logarithmic axis, labelled with
-    /// the number and unit. (Ratios need a baseline: see [`crate::merge`].)
+    /// An SVG chart of this run alone: one panel per unit (files/s, µs, MiB/s, ...), each
+    /// with its own logarithmic axis, one bar per metric labelled with the number and unit.
+    /// (Ratios need a baseline: see [`crate::merge`].)
     pub fn to_svg(&self) -> String {
-        let groups: Vec<crate::svg::Group> = self
-            .metrics()
-            .map(|(key, m)| crate::svg::Group {
+        use crate::svg::{Bar, Chart, Group, Panel};
+        let mut panels: Vec<(Unit, Panel)> = Vec::new();
+        for (key, m) in self.metrics() {
+            let group = Group {
                 label: key,
-                bars: vec![crate::svg::Bar {
+                bars: vec![Bar {
                     value: m.value(),
-                    text: m.display(),
+                    text: match m.value() {
+                        Some(_) => m.display(),
+                        None => why_no_value(m),
+                    },
                 }],
-            })
-            .collect();
-        crate::svg::Chart {
+            };
+            match panels.iter_mut().find(|(u, _)| *u == m.unit) {
+                Some((_, p)) => p.groups.push(group),
+                None => {
+                    let better = if m.unit.higher_is_better() {
+                        "longer is faster"
+                    } else {
+                        "shorter is faster"
+                    };
+                    panels.push((
+                        m.unit,
+                        Panel {
+                            title: format!("{} ({better})", m.unit.symbol()),
+                            groups: vec![group],
+                            reference: None,
+                        },
+                    ));
+                }
+            }
+        }
+        Chart {
             title: format!("fusekit bench: {} ({})", self.dir, self.fs_type),
-            subtitle: "absolute numbers, logarithmic axis (lower is better for µs)".to_string(),
+            subtitle: "absolute numbers; one logarithmic axis per unit".to_string(),
             series: vec![self.fs_type.clone()],
-            groups,
-            reference: None,
+            panels: panels.into_iter().map(|(_, p)| p).collect(),
         }
         .render()
     }
 
     pub fn write_svg(&self, path: &Path) -> Result<(), BenchError> {
         write_file(path, &self.to_svg())
+    }
+}
+
+/// Why a metric has no number, with the reason: `failed: ...` or `unsupported: ...`.
+pub(crate) fn why_no_value(m: &Metric) -> String {
+    match &m.outcome {
+        Outcome::Measured { .. } => m.display(),
+        Outcome::Unsupported { reason } => format!("unsupported: {reason}"),
+        Outcome::Failed { error } => format!("failed: {error}"),
     }
 }
 

@@ -1,10 +1,14 @@
 //! A small hand-written SVG writer for grouped horizontal bar charts: one group per metric, one
 //! bar per series (filesystem), on a logarithmic axis (the numbers compared span decades), with
-//! an optional labelled reference line (1.0 = the baseline).
+//! an optional labelled reference line (1.0 = the baseline). Numbers in different units never
+//! share an axis: a chart is a stack of panels, one per unit, each with its own axis. Every
+//! series has its own colour, and a bar without a number (failed, unsupported) is drawn as an
+//! outlined marker in its series' colour with the reason written next to it.
 
 use std::fmt::Write as _;
 
-/// One bar: its length (None draws only the text) and the text written after it.
+/// One bar: its length (None: no number, only the marker and the text) and the text written
+/// after it (for a bar without a number: what happened, e.g. "failed: EIO").
 pub(crate) struct Bar {
     pub value: Option<f64>,
     pub text: String,
@@ -16,19 +20,38 @@ pub(crate) struct Group {
     pub bars: Vec<Bar>,
 }
 
-pub(crate) struct Chart {
+/// Groups sharing one axis (one unit).
+pub(crate) struct Panel {
+    /// Shown above the panel, e.g. "files/s (longer is faster)"; empty: no heading.
     pub title: String,
-    pub subtitle: String,
-    pub series: Vec<String>,
     pub groups: Vec<Group>,
     /// A dashed vertical line at this value, with its label (e.g. 1.0, "native tmpfs").
     pub reference: Option<(f64, String)>,
 }
 
-const PALETTE: [&str; 10] = [
+pub(crate) struct Chart {
+    pub title: String,
+    pub subtitle: String,
+    pub series: Vec<String>,
+    pub panels: Vec<Panel>,
+}
+
+/// Distinct colours for the first 20 series (Tableau 20); later ones are spread around the
+/// hue circle by the golden angle (see [`colour`]).
+const PALETTE: [&str; 20] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
+    "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#499894", "#86bcb6",
+    "#d37295", "#fabfd2", "#79706e", "#d4a6c8",
 ];
+
+/// The colour of series `i`: its own for every series.
+fn colour(i: usize) -> String {
+    match PALETTE.get(i) {
+        Some(c) => (*c).to_string(),
+        None => format!("hsl({:.0},55%,45%)", (i as f64 * 137.508) % 360.0),
+    }
+}
+
 const WIDTH: f64 = 960.0;
 const LABEL_W: f64 = 210.0;
 const X0: f64 = LABEL_W + 10.0;
@@ -37,6 +60,11 @@ const BAR_H: f64 = 13.0;
 const BAR_GAP: f64 = 2.0;
 const GROUP_GAP: f64 = 14.0;
 const LEGEND_ROW: f64 = 18.0;
+/// Room above a panel's bars (its heading and reference label) and below (its axis labels).
+const PANEL_HEAD: f64 = 34.0;
+const PANEL_FOOT: f64 = 26.0;
+/// The longest reason written next to a bar without a number.
+const REASON_CHARS: usize = 90;
 
 /// Escapes text for XML content and attribute values.
 pub(crate) fn escape(s: &str) -> String {
@@ -112,12 +140,6 @@ fn decade_label(d: i32) -> String {
 
 impl Chart {
     pub(crate) fn render(&self) -> String {
-        let values: Vec<f64> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.bars.iter().filter_map(|b| b.value))
-            .collect();
-        let scale = Scale::new(&values, self.reference.as_ref().map(|r| r.0));
         // Legend entries as wide as the longest name (about 7 px a character).
         let longest = self
             .series
@@ -128,11 +150,11 @@ impl Chart {
         let entry_w = (longest as f64 * 7.0 + 34.0).max(120.0);
         let per_row = ((WIDTH - 20.0) / entry_w).floor().max(1.0) as usize;
         let legend_rows = self.series.len().div_ceil(per_row).max(1);
-        let top = 58.0 + legend_rows as f64 * LEGEND_ROW + 10.0;
+        let top = 58.0 + legend_rows as f64 * LEGEND_ROW;
         let group_h = |g: &Group| g.bars.len() as f64 * (BAR_H + BAR_GAP) + GROUP_GAP;
-        let plot_h: f64 = self.groups.iter().map(group_h).sum();
-        let bottom = top + plot_h;
-        let height = bottom + 30.0;
+        let panel_h =
+            |p: &Panel| PANEL_HEAD + p.groups.iter().map(group_h).sum::<f64>() + PANEL_FOOT;
+        let height = top + self.panels.iter().map(panel_h).sum::<f64>() + 10.0;
 
         let mut s = String::new();
         let _ = writeln!(
@@ -160,7 +182,7 @@ impl Chart {
                 s,
                 r#"<rect x="{x}" y="{}" width="12" height="12" fill="{}"/>"#,
                 y - 10.0,
-                PALETTE[i % PALETTE.len()]
+                colour(i)
             );
             let _ = writeln!(
                 s,
@@ -169,35 +191,62 @@ impl Chart {
                 escape(name)
             );
         }
+        let mut y = top;
+        for p in &self.panels {
+            self.render_panel(&mut s, p, y, &group_h);
+            y += panel_h(p);
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// One panel from height `y0`: heading, its own axis, reference line, bars.
+    fn render_panel(&self, s: &mut String, p: &Panel, y0: f64, group_h: &dyn Fn(&Group) -> f64) {
+        let values: Vec<f64> = p
+            .groups
+            .iter()
+            .flat_map(|g| g.bars.iter().filter_map(|b| b.value))
+            .collect();
+        let scale = Scale::new(&values, p.reference.as_ref().map(|r| r.0));
+        if !p.title.is_empty() {
+            let _ = writeln!(
+                s,
+                r#"<text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
+                y0 + 16.0,
+                escape(&p.title)
+            );
+        }
+        let top = y0 + PANEL_HEAD;
+        let bottom = top + p.groups.iter().map(group_h).sum::<f64>();
         for (v, label) in scale.ticks() {
             let x = scale.x(v);
             let _ = writeln!(
                 s,
-                r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom}" stroke="#ddd"/>"##
+                r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#ddd"/>"##
             );
             let _ = writeln!(
                 s,
-                r##"<text x="{x:.1}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
+                r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
                 bottom + 14.0,
                 escape(&label)
             );
         }
-        if let Some((v, label)) = &self.reference {
+        if let Some((v, label)) = &p.reference {
             let x = scale.x(*v);
             let _ = writeln!(
                 s,
-                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{bottom}" stroke="#333" stroke-dasharray="4 3"/>"##,
+                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#333" stroke-dasharray="4 3"/>"##,
                 top - 6.0
             );
             let _ = writeln!(
                 s,
-                r#"<text x="{x:.1}" y="{}" text-anchor="middle" font-size="11">{}</text>"#,
+                r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11">{}</text>"#,
                 top - 8.0,
                 escape(label)
             );
         }
         let mut y = top;
-        for g in &self.groups {
+        for g in &p.groups {
             let h = group_h(g) - GROUP_GAP;
             let _ = writeln!(
                 s,
@@ -207,37 +256,54 @@ impl Chart {
             );
             for (i, b) in g.bars.iter().enumerate() {
                 let by = y + i as f64 * (BAR_H + BAR_GAP);
-                let end = match b.value {
+                let (end, text) = match b.value {
                     Some(v) => {
                         let x = scale.x(v);
                         let _ = writeln!(
                             s,
                             r#"<rect x="{X0}" y="{by:.1}" width="{:.1}" height="{BAR_H}" fill="{}"/>"#,
                             (x - X0).max(1.0),
-                            PALETTE[i % PALETTE.len()]
+                            colour(i)
                         );
-                        x.max(X0 + 1.0)
+                        (x.max(X0 + 1.0), b.text.clone())
                     }
-                    None => X0,
-                };
-                let style = if b.value.is_some() {
-                    ""
-                } else {
-                    r##" fill="#888" font-style="italic""##
+                    None => {
+                        // No number: an outlined marker in the series' colour says whose
+                        // cell this is; the text says what happened.
+                        let _ = writeln!(
+                            s,
+                            r#"<rect x="{X0}" y="{:.1}" width="{}" height="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+                            by + 1.0,
+                            BAR_H - 2.0,
+                            BAR_H - 2.0,
+                            colour(i)
+                        );
+                        let series = self.series.get(i).map(String::as_str).unwrap_or("");
+                        (X0 + BAR_H, format!("{series}: {}", shorten(&b.text)))
+                    }
                 };
                 let _ = writeln!(
                     s,
-                    r#"<text x="{:.1}" y="{:.1}" font-size="11" dominant-baseline="middle"{style}>{}</text>"#,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="11" dominant-baseline="middle">{}</text>"#,
                     end + 4.0,
                     by + BAR_H / 2.0,
-                    escape(&b.text)
+                    escape(&text)
                 );
             }
             y += group_h(g);
         }
-        s.push_str("</svg>\n");
-        s
     }
+}
+
+/// `text` cut to [`REASON_CHARS`] characters, with an ellipsis when cut.
+fn shorten(text: &str) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() <= REASON_CHARS {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(REASON_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 #[cfg(test)]
@@ -297,36 +363,43 @@ pub(crate) mod tests {
             title: "a <title> & more".into(),
             subtitle: "sub".into(),
             series: vec!["tmpfs".into(), "fuse \"memfs\"".into()],
-            groups: vec![
-                Group {
-                    label: "metadata".into(),
-                    bars: vec![
-                        Bar {
-                            value: Some(1.0),
-                            text: "1.00×".into(),
-                        },
-                        Bar {
-                            value: Some(0.25),
-                            text: "0.250×".into(),
-                        },
-                    ],
-                },
-                Group {
-                    label: "randread-direct 1t".into(),
-                    bars: vec![
-                        Bar {
-                            value: None,
-                            text: "unsupported".into(),
-                        },
-                        Bar {
-                            value: Some(3.0),
-                            text: "3.00×".into(),
-                        },
-                    ],
-                },
-            ],
-            reference: Some((1.0, "native".into())),
+            panels: vec![Panel {
+                title: String::new(),
+                groups: groups(),
+                reference: Some((1.0, "native".into())),
+            }],
         }
+    }
+
+    fn groups() -> Vec<Group> {
+        vec![
+            Group {
+                label: "metadata".into(),
+                bars: vec![
+                    Bar {
+                        value: Some(1.0),
+                        text: "1.00×".into(),
+                    },
+                    Bar {
+                        value: Some(0.25),
+                        text: "0.250×".into(),
+                    },
+                ],
+            },
+            Group {
+                label: "randread-direct 1t".into(),
+                bars: vec![
+                    Bar {
+                        value: None,
+                        text: "unsupported".into(),
+                    },
+                    Bar {
+                        value: Some(3.0),
+                        text: "3.00×".into(),
+                    },
+                ],
+            },
+        ]
     }
 
     #[test]
@@ -335,12 +408,83 @@ pub(crate) mod tests {
         assert_well_formed(&svg);
         assert!(svg.contains("a &lt;title&gt; &amp; more"));
         assert!(svg.contains("fuse &quot;memfs&quot;"));
-        assert!(svg.contains(">unsupported<") && svg.contains(">native<"));
+        assert!(svg.contains(">tmpfs: unsupported<") && svg.contains(">native<"));
         assert_eq!(
             svg.matches("<rect").count(),
-            1 + 2 + 3,
-            "background, legend, 3 bars"
+            1 + 2 + 3 + 1,
+            "background, legend, 3 bars, 1 marker"
         );
+    }
+
+    #[test]
+    fn every_series_has_its_own_colour() {
+        let series: Vec<String> = (0..40).map(|i| format!("fs{i}")).collect();
+        let colours: std::collections::HashSet<String> = (0..40).map(colour).collect();
+        assert_eq!(colours.len(), 40);
+        let svg = Chart {
+            title: "t".into(),
+            subtitle: "s".into(),
+            series,
+            panels: vec![],
+        }
+        .render();
+        assert_well_formed(&svg);
+        for i in [0, 10, 11, 19, 20, 39] {
+            assert!(svg.contains(&format!("fill=\"{}\"", colour(i))), "{i}");
+        }
+    }
+
+    #[test]
+    fn a_cell_without_a_number_is_labelled_with_its_series_and_reason() {
+        let mut c = chart();
+        c.panels[0].groups[0].bars[1] = Bar {
+            value: None,
+            text: format!("failed: {}", "x".repeat(200)),
+        };
+        let svg = c.render();
+        assert_well_formed(&svg);
+        assert!(
+            svg.contains(">fuse &quot;memfs&quot;: failed: xxx"),
+            "{svg}"
+        );
+        assert!(svg.contains("…<"), "long reasons are cut");
+        assert!(svg.contains(&format!("fill=\"none\" stroke=\"{}\"", colour(1))));
+        assert!(!svg.contains("#888"), "no anonymous grey text");
+    }
+
+    #[test]
+    fn each_unit_gets_its_own_panel_and_axis() {
+        let bar = |v: f64| Bar {
+            value: Some(v),
+            text: format!("{v}"),
+        };
+        let panel = |title: &str, values: &[f64]| Panel {
+            title: title.into(),
+            groups: values
+                .iter()
+                .map(|v| Group {
+                    label: format!("m{v}"),
+                    bars: vec![bar(*v)],
+                })
+                .collect(),
+            reference: None,
+        };
+        let svg = Chart {
+            title: "t".into(),
+            subtitle: "s".into(),
+            series: vec!["one".into()],
+            panels: vec![
+                panel("µs", &[2.0, 9.0]),
+                panel("files/s", &[20_000.0, 50_000.0]),
+            ],
+        }
+        .render();
+        assert_well_formed(&svg);
+        assert!(svg.contains(">µs<") && svg.contains(">files/s<"));
+        // The latency panel's axis starts at 1, the rate panel's at 10k: on one shared axis
+        // the microseconds would be squeezed against the left edge.
+        assert!(svg.contains(">1<") && svg.contains(">10k<"));
+        assert!(!svg.contains(">100<") && !svg.contains(">1k<"), "{svg}");
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod env;
 mod filter;
 mod map;
 mod peer;
+mod progress;
 mod report;
 mod rng;
 mod runner;
@@ -83,7 +84,8 @@ pub struct CheckOptions {
     pub seed: u64,
     /// How long each race case runs, in seconds.
     pub race_seconds: f64,
-    /// Print one line per finished case to stderr.
+    /// Progress on stderr: one line per finished case, or, when stderr is a terminal, one
+    /// status line rewritten in place and cleared at the end.
     pub progress: bool,
     /// The same directory as `dir` seen through another mount (`--peer DIR2`); the `peer`
     /// family runs only when it is given.

@@ -14,6 +14,7 @@ use crate::cases::Case;
 use crate::ctx::Ctx;
 use crate::env::Env;
 use crate::peer::{PeerLink, PeerWait};
+use crate::progress::Progress;
 use crate::report::{CaseResult, Outcome, Report};
 use crate::util::{errno_name, fail, skip, R};
 use crate::workdir::{remove_tree, WorkDir};
@@ -98,7 +99,9 @@ pub fn run(
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
     let mut timeouts_in_a_row = 0;
+    let progress = Progress::new(opts.progress);
     for (i, case) in cases.into_iter().enumerate() {
+        progress.start(i, total, case.name);
         let t0 = Instant::now();
         let link = PeerLink {
             root: work.peer.clone(),
@@ -124,11 +127,10 @@ pub fn run(
             peer_waits,
         };
         tracing::debug!(case = %r.name, outcome = r.outcome.word(), ms = r.duration.as_millis() as u64, "case finished");
-        if opts.progress {
-            eprintln!("[{}/{}] {} {}", i + 1, total, r.name, r.outcome.word());
-        }
+        progress.finish(i, total, &r.name, r.outcome.word());
         results.push(r);
     }
+    progress.done();
     work.cleanup();
     Ok(Report {
         dir: work.dir.clone(),

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// fusekit: userspace filesystems you can trust, and the tools to prove it.
+///
+/// Also a mount helper: `mount -t fuse.fusekit SOURCE MOUNTPOINT -o OPTIONS` (fstab type
+/// `fuse.fusekit`; SOURCE is memfs, hello or passthrough:/DIR) runs
+/// `fusekit SOURCE MOUNTPOINT -o OPTIONS`, which returns once the mount is ready and serves
+/// it in the background (-f or -o foreground: in the foreground).
 #[derive(Debug, Parser)]
 #[command(name = "fusekit", version, about)]
 pub struct Cli {
@@ -14,6 +19,13 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Where logs go: `syslog` (via /dev/log) or a file to append to (default: stderr).
+    #[arg(long, global = true, value_name = "syslog|FILE")]
+    pub log: Option<String>,
+    /// Print `fusekit: ready` on stdout once the mount serves requests (used to run the
+    /// server in the background).
+    #[arg(long, global = true, hide = true)]
+    pub notify_ready: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -190,7 +202,7 @@ pub enum MountMethodArg {
 /// Request transport.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum TransportArg {
-    /// io_uring when offered (fuse module parameter enable_uring=Y), else /dev/fuse.
+    /// io_uring when the kernel offers it at mount time (enable_uring=Y), else /dev/fuse.
     #[default]
     Auto,
     /// /dev/fuse only.
@@ -208,8 +220,11 @@ pub struct CommonMount {
     /// How to mount.
     #[arg(long, value_enum, default_value_t)]
     pub method: MountMethodArg,
-    /// How requests travel: io_uring when the kernel offers it (auto), /dev/fuse only (dev),
-    /// or io_uring only (uring: fail when the kernel does not offer it).
+    /// How requests travel. auto: io_uring when the kernel offers it at mount time (the fuse
+    /// module parameter /sys/module/fuse/parameters/enable_uring is Y, Linux 6.14+; read
+    /// once, at mount: changing it later does not change a running mount), else /dev/fuse.
+    /// dev: /dev/fuse only. uring: io_uring only (fails when the kernel does not offer it).
+    /// The "mounted" line says which one is in use.
     #[arg(long, value_enum, default_value_t)]
     pub transport: TransportArg,
     /// Entries per io_uring queue (one queue per CPU).
@@ -254,10 +269,21 @@ impl RequestTimeout {
 pub struct UnmountArgs {
     /// The mount point.
     pub mountpoint: PathBuf,
+    /// Detach it even when busy (open files, working directories): it disappears from the
+    /// tree now and the filesystem lives on until its last user lets go. Without it a busy
+    /// mount is refused and left as it is.
+    #[arg(long)]
+    pub lazy: bool,
+    /// Abort the FUSE connection first, then detach: every request in progress fails with
+    /// ENOTCONN, so callers stuck on a hung filesystem return, and the daemon stops.
+    #[arg(long, conflicts_with = "lazy")]
+    pub abort: bool,
 }
 
 /// Parses a byte count with an optional binary suffix: 4096, 64k, 512M, 2G, 1T.
 pub fn parse_size(text: &str) -> Result<u64, String> {
+    const FORMS: &str = "a whole number of bytes, optionally followed by k, M, G or T \
+                         (powers of 1024), e.g. 1048576, 64k, 512M, 2G";
     let t = text.trim();
     let (digits, shift) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
@@ -266,22 +292,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
                 'm' => 20,
                 'g' => 30,
                 't' => 40,
-                _ => {
-                    return Err(format!(
-                        "{text:?}: unknown size suffix {c:?} (use k, M, G or T)"
-                    ))
-                }
+                _ => u32::MAX,
             };
             (&t[..i], shift)
         }
         _ => (t, 0),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?}: not a size (examples: 1048576, 64k, 512M, 2G)"))?;
+    let n: u64 = match digits.parse() {
+        Ok(n) if digits.bytes().all(|b| b.is_ascii_digit()) && shift != u32::MAX => n,
+        _ => return Err(format!("{text:?} is not a size: give {FORMS}")),
+    };
     n.checked_shl(shift)
         .filter(|v| v >> shift == n)
-        .ok_or_else(|| format!("{text:?}: too large"))
+        .ok_or_else(|| format!("{text:?} is too large (at most 16 EiB - 1)"))
 }
 
 /// Parses `--request-timeout`: whole seconds, 0 (none) up to 65535 (the protocol's u16 field).

@@ -2,6 +2,7 @@
 //! print a table; JSON and an SVG chart on request. Numbers, not a verdict: nothing here passes
 //! or fails on time.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,11 +10,12 @@ use anyhow::Context;
 use fusekit_bench::{list_workloads, print_progress, BenchOptions};
 
 use crate::args::BenchArgs;
+use crate::out;
 
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         for w in list_workloads() {
-            println!("{:<18} {}", w.name, w.description);
+            out::println(&format!("{:<18} {}", w.name, w.description))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -41,9 +43,16 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.threads {
         opts.threads = n;
     }
+    // Output paths are checked before a run that may take many minutes.
+    for (flag, path) in [("--json", &args.json), ("--plot", &args.plot)] {
+        if let Some(path) = path {
+            check_output_path(flag, path)?;
+        }
+    }
+    // The benchmark's errors name the directory already.
     let report = fusekit_bench::run(&opts, &mut print_progress)
-        .with_context(|| format!("bench {}", dir.display()))?;
-    print!("{}", report.render_table());
+        .map_err(|e| anyhow::anyhow!("bench: {e}"))?;
+    out::print(&report.render_table())?;
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json())
             .with_context(|| format!("--json {}", path.display()))?;
@@ -54,4 +63,34 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--plot {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails unless `path` can be written as a file: its directory exists and is writable, and
+/// the path is not a directory.
+fn check_output_path(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: is a directory (give a file name)",
+            path.display()
+        );
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    rustix::fs::access(parent, rustix::fs::Access::WRITE_OK).map_err(|e| {
+        anyhow::anyhow!(
+            "{flag} {}: cannot write in {}: {e}",
+            path.display(),
+            parent.display()
+        )
+    })?;
+    Ok(())
 }

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use fusekit_check::{list_cases, run, CheckOptions};
 
 use crate::args::CheckArgs;
+use crate::out;
 
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if args.list {
@@ -16,10 +16,10 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             } else {
                 format!(" [needs {}]", case.needs.join(", "))
             };
-            println!(
+            out::println(&format!(
                 "{:<12} {:<48} {}{}",
                 case.family, case.name, case.description, needs
-            );
+            ))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -46,11 +46,12 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     opts.peer = args.peer;
     opts.peer_wait = args.peer_wait;
     opts.progress = !args.json && !args.quiet_progress;
-    let report = run(&opts).with_context(|| format!("check {}", dir.display()))?;
+    // The suite's errors name the directory already.
+    let report = run(&opts).map_err(|e| anyhow::anyhow!("check: {e}"))?;
     if args.json {
-        println!("{}", report.to_json());
+        out::println(&report.to_json())?;
     } else {
-        print!("{}", report.render_table());
+        out::print(&report.render_table())?;
     }
     Ok(if report.success() {
         ExitCode::SUCCESS

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use fusekit::mount::MountMethod;
+use fusekit::mount::{MountMethod, UnmountHow};
 use fusekit::MountOptions;
 use rustix::process::{getgid, getuid};
 
@@ -40,7 +40,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
                 request_timeout: request_timeout.duration(),
             };
             let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
-            serve::serve(fs, &mountpoint, &options, &common)
+            serve::serve(fs, &mountpoint, &options, &common, None)
         }
         FsKind::Passthrough {
             source,
@@ -58,21 +58,31 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
                 .writeback_cache(writeback_cache)
                 .timeout(ttl)
                 .request_timeout(request_timeout.duration().unwrap_or_default());
-            let fs = fusekit_passthrough::Passthrough::new(&source, opts)
-                .with_context(|| format!("cannot mirror {}", source.display()))?;
-            serve::serve(fs, &mountpoint, &options, &common)
+            crate::layout::refuse_self_containing(&source, &mountpoint)?;
+            // The library's errors name the source already.
+            let fs = fusekit_passthrough::Passthrough::new(&source, opts)?;
+            let own = fs.own_mount();
+            serve::serve(fs, &mountpoint, &options, &common, Some(own))
         }
         FsKind::Hello { mountpoint, common } => {
             let options = mount_options(&common, "hello")?.read_only(true);
             let fs = fusekit_examples::hello::Hello::new(getuid().as_raw(), getgid().as_raw());
-            serve::serve(fs, &mountpoint, &options, &common)
+            serve::serve(fs, &mountpoint, &options, &common, None)
         }
     }
 }
 
+/// Unmounts; success means the mount is gone (or, with `--lazy`, detached). Errors name the
+/// mount point themselves.
 pub fn unmount(args: UnmountArgs) -> anyhow::Result<ExitCode> {
-    fusekit::mount::unmount(&args.mountpoint)
-        .with_context(|| format!("cannot unmount {}", args.mountpoint.display()))?;
+    let how = if args.abort {
+        UnmountHow::Abort
+    } else if args.lazy {
+        UnmountHow::Lazy
+    } else {
+        UnmountHow::Normal
+    };
+    fusekit::mount::unmount_with(&args.mountpoint, how)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -156,9 +166,14 @@ mod tests {
         assert_eq!(parse_size("64k"), Ok(64 << 10));
         assert_eq!(parse_size("512M"), Ok(512 << 20));
         assert_eq!(parse_size("2g"), Ok(2 << 30));
-        assert!(parse_size("12x").unwrap_err().contains("suffix"));
-        assert!(parse_size("lots").unwrap_err().contains("\"lots\""));
-        assert!(parse_size("1.5G").unwrap_err().contains("not a size"));
+        for bad in ["12x", "lots", "abc", "1.5G", "-1k", "k", ""] {
+            let e = parse_size(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("{bad:?} is not a size")) && e.contains("64k, 512M"),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains("suffix 'c'"), "{e}");
+        }
         assert!(parse_size("99999999999T")
             .unwrap_err()
             .contains("too large"));

@@ -1,7 +1,25 @@
 //! fusekit: a framework for Linux FUSE filesystems.
 //!
-//! Implement [`Filesystem`] (one method per FUSE opcode, each with a documented default),
-//! mount it with [`Session::mount`], and serve it with [`Session::run`] or
+//! # Where to start
+//!
+//! - **Paths** — most filesystems (an archive browser, an object-store mount, a path-based
+//!   passthrough) are easiest to write with the path-level API in [`path`]: implement
+//!   [`path::PathFilesystem`] with plain `Result`-returning methods that take paths, and mount
+//!   it through [`path::PathAdapter`], which keeps the node table for you.
+//! - **Inodes** — for full control (your own node ids, lookup counts, kernel passthrough,
+//!   notifications), implement [`Filesystem`]: one method per FUSE opcode, each with a
+//!   documented default.
+//! - **Examples to copy**, in the repository's `examples/` directory (package
+//!   `fusekit-examples`): `hello.rs`, a read-only filesystem with one file, and `pathfs.rs`, a
+//!   passthrough written with the path API; `foreground.rs` shows how to serve in the
+//!   foreground and unmount cleanly on Ctrl-C. Run them with
+//!   `cargo run -p fusekit-examples --example hello -- MOUNTPOINT` or
+//!   `cargo run -p fusekit-examples --example pathfs -- SOURCE MOUNTPOINT`.
+//! - **Full-size models**: `fusekit-memfs` (`crates/memfs`, the in-memory reference for
+//!   POSIX semantics) and `fusekit-passthrough` (`crates/passthrough`, a directory mirror on
+//!   the inode API with kernel passthrough for I/O).
+//!
+//! Either way, mount with [`Session::mount`] and serve with [`Session::run`] or
 //! [`Session::spawn`]. Replies are typed handles that may be completed later from any thread.
 //!
 //! ```no_run

@@ -27,6 +27,18 @@ pub enum MountError {
     #[error("cannot unmount {}: no FUSE filesystem is mounted there", .0.display())]
     NotMounted(PathBuf),
 
+    /// The mount is in use (an open file, a working directory, a request in progress), so
+    /// a non-lazy unmount was refused and nothing changed.
+    #[error(
+        "cannot unmount {}: it is busy (a process has a file or directory open in it, or a \
+         request is in progress); nothing was changed. Close what uses it and retry, or \
+         `fusekit unmount --lazy` to detach it now (it goes away when the last user lets \
+         go), or `fusekit unmount --abort` to fail every request in progress (unsticks \
+         callers of a hung filesystem) and detach it",
+        .0.display()
+    )]
+    Busy(PathBuf),
+
     /// `/dev/fuse` is missing or cannot be used.
     #[error(
         "/dev/fuse is not available ({source}); load the fuse kernel module \
@@ -58,9 +70,10 @@ pub enum MountError {
 
     /// fusermount3 ran and reported failure.
     #[error(
-        "fusermount3 failed to {action} {} ({status}): {}",
+        "fusermount3 failed to {action} {} ({status}): {}{}",
         .mountpoint.display(),
-        stderr_text(.stderr)
+        stderr_text(.stderr),
+        fusermount_hint(.stderr)
     )]
     FusermountFailed {
         /// "mount" or "unmount".
@@ -180,6 +193,23 @@ fn fusermount_missing(path: Option<&Path>) -> String {
     match path {
         Some(path) => format!("fusermount3 not found at {}", path.display()),
         None => "fusermount3 not found in PATH (install the fuse3 package)".to_string(),
+    }
+}
+
+/// What to do about a failure fusermount3 reported, when we know (empty otherwise).
+fn fusermount_hint(stderr: &str) -> String {
+    if stderr.contains("/dev/fuse") && stderr.contains("Permission denied") {
+        use std::os::unix::fs::MetadataExt;
+        let mode = std::fs::metadata("/dev/fuse")
+            .map(|m| format!("mode {:04o}", m.mode() & 0o7777))
+            .unwrap_or_else(|_| "not accessible".into());
+        format!(
+            ". /dev/fuse is {mode}: unprivileged mounts need it readable and writable by \
+             everyone (0666, what the fuse3 package's udev rule sets); as root run \
+             `chmod 0666 /dev/fuse`, or mount as root"
+        )
+    } else {
+        String::new()
     }
 }
 

@@ -159,31 +159,39 @@ pub(crate) fn mount(
         Err(e) => {
             // We cannot hold the fd safely (fd table full?): undo the mount, not leave
             // it behind dead.
-            let _ = unmount(program, target);
+            let _ = unmount(program, target, true);
             Err(MountError::io("moving the /dev/fuse fd above stdio", e))
         }
     }
 }
 
 /// Runs `program -u -z -- target` (lazy unmount).
-pub(crate) fn unmount(program: &Path, target: &Path) -> Result<(), MountError> {
-    tracing::debug!(program = %program.display(), target = %target.display(), "fusermount3 -u -z");
+pub(crate) fn unmount(program: &Path, target: &Path, lazy: bool) -> Result<(), MountError> {
+    tracing::debug!(program = %program.display(), target = %target.display(), lazy, "fusermount3 -u");
+    let flags: &[&OsStr] = if lazy {
+        &[OsStr::new("-u"), OsStr::new("-z"), OsStr::new("--")]
+    } else {
+        &[OsStr::new("-u"), OsStr::new("--")]
+    };
     let output = Command::new(program)
-        .args([OsStr::new("-u"), OsStr::new("-z"), OsStr::new("--")])
+        .args(flags)
         .arg(target)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| spawn_error(program, e))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if output.status.success() {
         Ok(())
+    } else if !lazy && stderr.contains("busy") {
+        Err(MountError::Busy(target.to_path_buf()))
     } else {
         Err(MountError::FusermountFailed {
             action: "unmount",
             mountpoint: target.to_path_buf(),
             status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            stderr: stderr.into_owned(),
         })
     }
 }

@@ -45,7 +45,7 @@ pub use handle::{Mount, MountedBy, Unmounter};
 pub use mountinfo::{fuse_mounts, MountInfo};
 pub use options::{MountMethod, MountOptions, DEFAULT_FSNAME};
 pub use privilege::is_privileged;
-pub use unmount::unmount;
+pub use unmount::{unmount, unmount_with, UnmountHow};
 
 use kernel::KernelError;
 use target::Resolved;

@@ -1,6 +1,8 @@
 //! Unmounting: umount2(MNT_DETACH) when privileged, `fusermount3 -u -z` otherwise. Lazy
 //! (detaching) unmounts never block on a filesystem that does not answer, and work on a
-//! dead (ENOTCONN) mount too. The mountpoint itself is never stat'ed.
+//! dead (ENOTCONN) mount too. [`unmount_with`] also offers a non-lazy unmount that is
+//! refused while the mount is busy (what `fusekit unmount` does by default) and an abort
+//! first. The mountpoint itself is never stat'ed.
 
 use std::path::{Path, PathBuf};
 
@@ -13,16 +15,65 @@ use crate::mountinfo::{self, MountInfo};
 use crate::privilege::is_privileged;
 use crate::target::{resolve, Resolved};
 
-/// Unmounts the FUSE filesystem mounted on `mountpoint` (the topmost one, if stacked).
-/// Fails with [`MountError::NotMounted`] if there is none: this never detaches other
-/// kinds of mounts.
+/// Unmounts the FUSE filesystem mounted on `mountpoint` (the topmost one, if stacked),
+/// lazily ([`UnmountHow::Lazy`]). Fails with [`MountError::NotMounted`] if there is none:
+/// this never detaches other kinds of mounts.
 pub fn unmount(mountpoint: &Path) -> Result<(), MountError> {
-    match resolve(mountpoint) {
-        Ok(Resolved::FuseMounted(path)) => detach(&path, None),
-        Ok(Resolved::Plain(path, _)) => Err(MountError::NotMounted(path)),
-        Err(MountError::MountpointMissing(path)) => Err(MountError::NotMounted(path)),
-        Err(e) => Err(e),
+    unmount_with(mountpoint, UnmountHow::Lazy)
+}
+
+/// How [`unmount_with`] unmounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnmountHow {
+    /// umount2 without flags (`fusermount3 -u`): refused with [`MountError::Busy`] while
+    /// the mount is in use, so success means the mount is gone, as with umount(8).
+    Normal,
+    /// umount2(MNT_DETACH) (`fusermount3 -u -z`): detached at once, even when busy; the
+    /// filesystem lives on until its last user lets go.
+    Lazy,
+    /// Abort the FUSE connection first (every request in progress and to come fails with
+    /// ENOTCONN, so callers stuck on a hung filesystem return), then detach.
+    Abort,
+}
+
+/// Unmounts the FUSE filesystem on `mountpoint` (the topmost one, if stacked) as `how`
+/// says. Fails with [`MountError::NotMounted`] if there is none.
+pub fn unmount_with(mountpoint: &Path, how: UnmountHow) -> Result<(), MountError> {
+    let path = match resolve(mountpoint) {
+        Ok(Resolved::FuseMounted(path)) => path,
+        Ok(Resolved::Plain(path, _)) => return Err(MountError::NotMounted(path)),
+        Err(MountError::MountpointMissing(path)) => return Err(MountError::NotMounted(path)),
+        Err(e) => return Err(e),
+    };
+    match how {
+        UnmountHow::Normal => unmount_now(&path),
+        UnmountHow::Lazy => detach(&path, None),
+        UnmountHow::Abort => {
+            let id = mountinfo::fuse_mount_at(&mountinfo::read()?, &path)
+                .and_then(|m| m.connection_id())
+                .ok_or_else(|| MountError::ConnectionUnknown(path.clone()))?;
+            crate::abort_connection(id)?;
+            detach(&path, None)
+        }
     }
+}
+
+/// Unmounts the topmost mount at `path` unless it is busy.
+fn unmount_now(path: &Path) -> Result<(), MountError> {
+    if is_privileged() {
+        tracing::debug!(path = %path.display(), "umount2");
+        match umount2(path, UnmountFlags::empty()) {
+            Ok(()) => return Ok(()),
+            Err(Errno::BUSY) => return Err(MountError::Busy(path.to_path_buf())),
+            Err(Errno::PERM) => {
+                tracing::debug!(path = %path.display(),
+                    "umount2 answered EPERM despite CAP_SYS_ADMIN; trying fusermount3");
+            }
+            Err(e) => return Err(MountError::io(format!("umount2({})", path.display()), e)),
+        }
+    }
+    let program = fusermount::find(None)?;
+    fusermount::unmount(&program, path, false)
 }
 
 /// Which mount an [`Unmounter`](crate::Unmounter) means: its path plus the ids mountinfo
@@ -100,5 +151,5 @@ fn detach(path: &Path, fusermount: Option<&Path>) -> Result<(), MountError> {
         }
     }
     let program = fusermount::find(fusermount)?;
-    fusermount::unmount(&program, path)
+    fusermount::unmount(&program, path, true)
 }

@@ -149,24 +149,31 @@ impl Passthrough {
             };
             let bytes = entry.file_name().to_bytes();
             let name = OsStr::from_bytes(bytes);
-            let (full, looked_up) = if is_dot(bytes) {
-                // No node for "." and "..": the kernel never makes dentries for them.
-                let attr = FileAttr {
+            // No node for "." and "..": the kernel never makes dentries for them; nor for an
+            // entry that reaches this mount itself (see `own_mount`), listed by name only.
+            let nameonly = |entry: &DirEntry| Entry {
+                ino: 0,
+                generation: 0,
+                attr: FileAttr {
                     ino: entry.ino(),
-                    mode: dirent_type(&entry) << 12,
+                    mode: dirent_type(entry) << 12,
                     ..Default::default()
-                };
-                let e = Entry {
-                    ino: 0,
-                    generation: 0,
-                    attr,
-                    entry_ttl: std::time::Duration::ZERO,
-                    attr_ttl: std::time::Duration::ZERO,
-                };
-                (reply.add(&e, entry.offset() as u64, name), None)
+                },
+                entry_ttl: std::time::Duration::ZERO,
+                attr_ttl: std::time::Duration::ZERO,
+            };
+            let (full, looked_up) = if is_dot(bytes) {
+                (
+                    reply.add(&nameonly(&entry), entry.offset() as u64, name),
+                    None,
+                )
             } else {
                 match self.lookup_in(&handle.inode, name) {
                     Ok(e) => (reply.add(&e, entry.offset() as u64, name), Some(e.ino)),
+                    Err(Errno::DEADLK) => (
+                        reply.add(&nameonly(&entry), entry.offset() as u64, name),
+                        None,
+                    ),
                     // Removed since the stream read it: leave it out.
                     Err(Errno::NOENT) => {
                         stream.advance(&entry);

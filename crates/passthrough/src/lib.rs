@@ -6,10 +6,18 @@
 //! use fusekit::{MountOptions, Session};
 //! use fusekit_passthrough::{Passthrough, PassthroughOptions};
 //! let fs = Passthrough::new("/srv/data".as_ref(), PassthroughOptions::default())?;
+//! let own = fs.own_mount();
 //! let opts = MountOptions::new().default_permissions(true).subtype("passthrough");
-//! Session::mount(fs, "/mnt/data", &opts)?.run()?;
+//! let session = Session::mount(fs, "/mnt/data", &opts)?;
+//! // Before serving: lookups that would reach this mount itself answer EDEADLK.
+//! own.set_from_mountpoint(session.mountpoint().expect("mounted by the session"))?;
+//! session.run()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Keep the mount point outside the source: a mount inside its own source would contain
+//! itself. [`OwnMount`] makes the daemon refuse (EDEADLK) any lookup that reaches its own
+//! mount, e.g. through a bind mount placed in the source later, instead of deadlocking.
 //!
 //! # How it works
 //! - Every source file the kernel knows is an inode keyed by `(st_dev, st_ino)` with an
@@ -52,6 +60,7 @@ mod locks;
 mod name;
 mod namespace;
 mod options;
+mod own_mount;
 mod stats;
 mod sys;
 mod xattr;
@@ -60,6 +69,7 @@ pub use error::Error;
 pub use fs::Passthrough;
 pub use name::check_name;
 pub use options::PassthroughOptions;
+pub use own_mount::{OwnMount, OwnMountError};
 pub use stats::{PassthroughStats, StatsHandle};
 
 #[cfg(test)]

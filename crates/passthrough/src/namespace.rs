@@ -66,6 +66,7 @@ impl Passthrough {
     pub(crate) fn lookup_in(&self, dir: &Inode, name: &OsStr) -> Result<Entry, Errno> {
         let name = check_name(name)?;
         let fd = open_path(dir, name)?;
+        self.opts.own_mount.refuse_own(&fd, name)?;
         let st = stat_fd(fd.as_fd())?;
         let (ino, inode) = self.inodes.resolve(fd, &st)?;
         Ok(self.entry(ino, &inode, &st))

@@ -61,6 +61,9 @@ pub struct PassthroughOptions {
     /// session: 15904 for a limit of 20000, 768 for 1024). Values below 64 count as 64.
     /// Default: `None`.
     pub inode_fd_budget: Option<usize>,
+    /// The device of the mount being served, once known: lookups reaching it are refused
+    /// (see [`Passthrough::own_mount`](crate::Passthrough::own_mount)).
+    pub(crate) own_mount: crate::OwnMount,
 }
 
 impl Default for PassthroughOptions {
@@ -74,6 +77,7 @@ impl Default for PassthroughOptions {
             delegate_locks: true,
             request_timeout: None,
             inode_fd_budget: None,
+            own_mount: crate::OwnMount::default(),
         }
     }
 }
