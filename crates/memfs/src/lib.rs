@@ -82,6 +82,8 @@ mod xattr;
 
 pub use adapter::{AdapterOptions, MemFsAdapter};
 pub use fs::MemFs;
+/// The answer of [`MemFs::getxattr`] and [`MemFs::listxattr`] (fusekit's own type).
+pub use fusekit::Xattr;
 pub use io::{
     FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, SEEK_DATA, SEEK_HOLE,
 };
@@ -90,7 +92,7 @@ pub use lock::{FileLock, LockType};
 pub use rustix::io::Errno;
 pub use time::{TimeOrNow, Timespec};
 pub use types::{
-    Attr, Caller, DirEntry, Fh, FileType, Ino, RenameFlags, SetAttr, StatFs, Stats, XattrReply,
-    MAX_FILE_SIZE, NAME_MAX, PAGE_SIZE, ROOT_INO, SYMLINK_MAX, XATTR_NAME_MAX, XATTR_SIZE_MAX,
+    Attr, Caller, DirEntry, Fh, FileType, Ino, RenameFlags, SetAttr, StatFs, Stats, MAX_FILE_SIZE,
+    NAME_MAX, PAGE_SIZE, ROOT_INO, SYMLINK_MAX, XATTR_NAME_MAX, XATTR_SIZE_MAX,
 };
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE};

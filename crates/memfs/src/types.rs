@@ -277,12 +277,3 @@ pub struct Stats {
     /// Open file and directory handles.
     pub open_handles: u64,
 }
-
-/// Answer of `getxattr`/`listxattr`: the size when the caller asked with size 0, else data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum XattrReply {
-    /// The caller passed size 0: this is the size the data needs.
-    Size(u32),
-    /// The data (it fits in the caller's size).
-    Data(Vec<u8>),
-}

@@ -12,7 +12,7 @@ fn set_get_list_remove() {
     fs.setxattr(&root(), f.ino, n("user.b"), b"", 0).unwrap();
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 0),
-        Ok(XattrReply::Size(3))
+        Ok(Xattr::Size(3))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 2),
@@ -20,21 +20,21 @@ fn set_get_list_remove() {
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 3),
-        Ok(XattrReply::Data(b"one".to_vec()))
+        Ok(Xattr::Data(b"one".to_vec()))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.b"), 10),
-        Ok(XattrReply::Data(vec![]))
+        Ok(Xattr::Data(vec![]))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.c"), 10),
         Err(Errno::NODATA)
     );
-    assert_eq!(fs.listxattr(&root(), f.ino, 0), Ok(XattrReply::Size(14)));
+    assert_eq!(fs.listxattr(&root(), f.ino, 0), Ok(Xattr::Size(14)));
     assert_eq!(fs.listxattr(&root(), f.ino, 13), Err(Errno::RANGE));
     assert_eq!(
         fs.listxattr(&root(), f.ino, 14),
-        Ok(XattrReply::Data(b"user.a\0user.b\0".to_vec()))
+        Ok(Xattr::Data(b"user.a\0user.b\0".to_vec()))
     );
     assert_eq!(
         fs.setxattr(&root(), f.ino, n("user.a"), b"x", XATTR_CREATE),
@@ -48,7 +48,7 @@ fn set_get_list_remove() {
         .unwrap();
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 100),
-        Ok(XattrReply::Data(b"two!".to_vec()))
+        Ok(Xattr::Data(b"two!".to_vec()))
     );
     let before = fs.getattr(f.ino).unwrap().ctime;
     std::thread::sleep(std::time::Duration::from_millis(2));
@@ -112,7 +112,7 @@ fn limits_and_namespaces() {
         fs.getxattr(&alice, f.ino, n("trusted.t"), 10),
         Err(Errno::NODATA)
     );
-    let XattrReply::Data(names) = fs.listxattr(&alice, f.ino, 4096).unwrap() else {
+    let Xattr::Data(names) = fs.listxattr(&alice, f.ino, 4096).unwrap() else {
         panic!()
     };
     assert!(

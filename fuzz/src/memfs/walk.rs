@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::ops::ControlFlow;
 
-use fusekit_memfs::{Caller, FileType, Ino, MemFs, XattrReply, ROOT_INO};
+use fusekit_memfs::{Caller, FileType, Ino, MemFs, Xattr, ROOT_INO};
 
 /// One directory listing, without "." and "..".
 struct Listing {
@@ -133,13 +133,13 @@ fn remove_all(fs: &MemFs, dirs: &[(Ino, Ino)]) {
             result.unwrap_or_else(|e| panic!("removing {name:?} from {dir}: {e:?}"));
         }
     }
-    let Ok(XattrReply::Size(size)) = fs.listxattr(&root, ROOT_INO, 0) else {
+    let Ok(Xattr::Size(size)) = fs.listxattr(&root, ROOT_INO, 0) else {
         panic!("listxattr size query on the root failed");
     };
     if size == 0 {
         return;
     }
-    let Ok(XattrReply::Data(list)) = fs.listxattr(&root, ROOT_INO, size) else {
+    let Ok(Xattr::Data(list)) = fs.listxattr(&root, ROOT_INO, size) else {
         panic!("listxattr on the root failed");
     };
     for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {

@@ -21,10 +21,7 @@ pub(super) fn wait_in_background(
     let spawned = std::thread::Builder::new()
         .name("memfs-lock-wait".into())
         .spawn(move || {
-            match fs.setlk_wait(ino, owner, &lock, flock, &|| interrupt.is_interrupted()) {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(e),
-            }
+            reply.result(fs.setlk_wait(ino, owner, &lock, flock, &|| interrupt.is_interrupted()))
         });
     if let Err(e) = spawned {
         // The reply moved into the closure is dropped with it: the caller gets EIO.
