@@ -4,8 +4,9 @@
 //! - chmod needs ownership (or root); a non-root caller not in the file's group loses the
 //!   setgid bit (only enforced when groups are known, see [`Caller::groups`]).
 //! - chown to another uid needs root; chgrp needs ownership and membership of the new group
-//!   (membership is trusted when groups are unknown). A chown of a regular file clears
-//!   setuid, and setgid when group-execute is set, whoever does it.
+//!   (membership is trusted when groups are unknown). A chown of any non-directory (regular
+//!   file, FIFO, socket, device node) clears setuid, and setgid when group-execute is set,
+//!   whoever does it.
 //! - truncate: regular files only (`EISDIR`, `EINVAL`), `EFBIG` past [`MAX_FILE_SIZE`];
 //!   always sets mtime and ctime (like `truncate(2)`/`O_TRUNC`); a non-root caller or
 //!   `kill_suidgid` clears setuid/setgid(+group-exec).

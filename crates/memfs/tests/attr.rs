@@ -178,6 +178,50 @@ fn chown_rules_and_privilege_clearing() {
     assert_eq!(a.perm(), 0o2755);
 }
 
+/// chown strips setuid (and setgid with group-exec) from every non-directory, not only from
+/// regular files, whether root or the (non-root) owner does it: tmpfs on Linux 6.18 turns
+/// 6755 into 755 and 6745 into 2745 for FIFOs, sockets and device nodes alike.
+#[test]
+fn chown_clears_setuid_on_special_files() {
+    let fs = fs();
+    let alice = Caller::new(1000, 100);
+    let kinds = [
+        ("fifo", 0o010000, 0),
+        ("socket", 0o140000, 0),
+        ("char", 0o020000, 0x103),
+        ("block", 0o060000, 0x700),
+    ];
+    for who in [root(), alice.clone()] {
+        for (kind, ifmt, rdev) in kinds {
+            for (before, after) in [(0o6755, 0o755), (0o6745, 0o2745)] {
+                let name = format!("{kind}-{}-{before:o}", who.uid);
+                let node = fs
+                    .mknod(&root(), ROOT_INO, n(&name), ifmt | 0o644, rdev)
+                    .unwrap();
+                let owned = SetAttr {
+                    uid: Some(1000),
+                    gid: Some(100),
+                    ..set()
+                };
+                fs.setattr(&root(), node.ino, &owned).unwrap();
+                let moded = SetAttr {
+                    mode: Some(before),
+                    ..set()
+                };
+                let a = fs.setattr(&root(), node.ino, &moded).unwrap();
+                assert_eq!(a.perm(), before, "{name}: mode set");
+                let a = fs.setattr(&who, node.ino, &owned).unwrap();
+                assert_eq!(
+                    (a.uid, a.gid, a.perm()),
+                    (1000, 100, after),
+                    "{name}: chown by uid {} clears the privilege bits",
+                    who.uid
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn write_and_truncate_by_non_root_clear_setuid() {
     let fs = fs();
