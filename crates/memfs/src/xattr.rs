@@ -15,8 +15,7 @@ use rustix::io::Errno;
 use crate::fs::MemFs;
 use crate::perm;
 use crate::table::State;
-use crate::time::Timespec;
-use crate::types::{Caller, FileType, Ino, S_ISVTX, XATTR_NAME_MAX, XATTR_SIZE_MAX};
+use crate::types::{Caller, FileType, Ino, Timestamp, S_ISVTX, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 
 /// `setxattr` flag: fail with `EEXIST` if the attribute exists.
 pub const XATTR_CREATE: u32 = 1;
@@ -135,7 +134,7 @@ impl MemFs {
             Some(i) => xs.list[i].1 = value.into(),
             None => xs.list.push((name.into(), value.into())),
         }
-        st.touch_c(Timespec::now());
+        st.touch_c(Timestamp::now());
         Ok(())
     }
 
@@ -183,7 +182,7 @@ impl MemFs {
         if xs.list.is_empty() {
             st.xattrs = None;
         }
-        st.touch_c(Timespec::now());
+        st.touch_c(Timestamp::now());
         Ok(())
     }
 }

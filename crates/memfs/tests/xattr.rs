@@ -7,7 +7,7 @@ use fusekit_memfs::*;
 #[test]
 fn set_get_list_remove() {
     let fs = fs();
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     fs.setxattr(&root(), f.ino, n("user.a"), b"one", 0).unwrap();
     fs.setxattr(&root(), f.ino, n("user.b"), b"", 0).unwrap();
     assert_eq!(
@@ -65,7 +65,7 @@ fn set_get_list_remove() {
 #[test]
 fn limits_and_namespaces() {
     let fs = fs();
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     let long = format!("user.{}", "x".repeat(251));
     assert_eq!(
         fs.setxattr(&root(), f.ino, n(&long), b"", 0),
@@ -120,7 +120,7 @@ fn limits_and_namespaces() {
         "trusted hidden from non-root"
     );
     // user.* only on regular files and directories.
-    let s = fs.symlink(&root(), ROOT_INO, n("s"), n("t")).unwrap();
+    let s = fs.symlink(&root(), ROOT_ID, n("s"), n("t")).unwrap();
     assert_eq!(
         fs.setxattr(&root(), s.ino, n("user.a"), b"", 0),
         Err(Errno::PERM)
@@ -132,7 +132,7 @@ fn limits_and_namespaces() {
     // Freed with the inode.
     let used = fs.stats().bytes_used;
     assert!(used > 65536);
-    fs.unlink(&root(), ROOT_INO, n("f")).unwrap();
+    fs.unlink(&root(), ROOT_ID, n("f")).unwrap();
     fs.forget(f.ino, 1);
     assert_eq!(fs.stats().bytes_used, 1, "only the symlink target remains");
 }

@@ -1,15 +1,18 @@
 //! The FUSE face of memfs: [`MemFsAdapter`] implements `fusekit::Filesystem` by calling the
 //! engine, one trait method to one engine method. It owns only what the kernel protocol adds:
 //! caller identity, cache lifetimes, reply encoding, and blocking lock waits (moved off the
-//! worker threads so a waiter can never starve the lock holder of a worker).
+//! worker threads so a waiter can never starve the lock holder of a worker). The engine
+//! speaks fusekit's own types (`FileAttr`, `SetAttr`, `Statfs`, `Lock`, `Xattr`), so nothing
+//! is converted on the way; only STATX needs a layout of its own (`statx.rs`: the attributes
+//! plus the birth time `FileAttr` does not carry).
 //!
 //! Cache settings: memfs changes only through this mount, and the kernel invalidates what it
 //! caches on every change it makes, so names, attributes, data (`KEEP_CACHE`), directory
 //! listings (`CACHE_DIR`) and symlinks are all cached.
 
-mod convert;
 mod groups;
-mod locks;
+mod lock_wait;
+mod statx;
 
 use std::cell::RefCell;
 use std::ffi::OsStr;
@@ -27,7 +30,7 @@ use fusekit::{
 
 use rustix::fs::OFlags;
 
-use crate::{Caller, MemFs, RenameFlags};
+use crate::{Caller, FileAttr, LockType, MemFs, RenameFlags};
 
 /// The readahead window asked for in INIT (see `KernelConfig::set_max_readahead`).
 const READAHEAD_WINDOW: u32 = 1 << 20;
@@ -115,8 +118,8 @@ impl MemFsAdapter {
             .subtype("memfs")
     }
 
-    fn entry(&self, attr: &crate::Attr) -> fusekit::Entry {
-        convert::entry(attr, self.options.ttl)
+    fn entry(&self, attr: FileAttr) -> fusekit::Entry {
+        fusekit::Entry::new(attr, self.options.ttl)
     }
 }
 
@@ -176,7 +179,7 @@ impl Filesystem for MemFsAdapter {
     fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
         let ttl = self.options.ttl;
         reply.result(match self.fs.lookup(parent, name) {
-            Ok(a) => Ok(self.entry(&a)),
+            Ok(a) => Ok(self.entry(a)),
             // The kernel may remember the absence: only it can create the name.
             Err(Errno::NOENT) => Ok(fusekit::Entry::negative(ttl)),
             Err(e) => Err(e),
@@ -194,26 +197,17 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
-        reply.result(
-            self.fs.getattr(ino).map(|a| convert::file_attr(&a)),
-            self.options.ttl,
-        )
+        reply.result(self.fs.getattr(ino), self.options.ttl)
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
-        let changes = convert::set_attr(attr);
         let mut c = caller(req, 0);
-        if changes.size.is_some() {
+        if attr.size.is_some() {
             if let Ok(a) = self.fs.getattr(ino) {
                 groups::fill_for_data_change(&mut c, &a);
             }
         }
-        reply.result(
-            self.fs
-                .setattr(&c, ino, &changes)
-                .map(|a| convert::file_attr(&a)),
-            self.options.ttl,
-        )
+        reply.result(self.fs.setattr(&c, ino, attr), self.options.ttl)
     }
 
     fn readlink(&self, _req: &Request<'_>, ino: Ino, reply: ReplyData) {
@@ -229,7 +223,7 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyEntry,
     ) {
         let made = self.fs.symlink(&caller(req, 0), parent, name, target);
-        reply.result(made.map(|a| self.entry(&a)))
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn mknod(
@@ -243,7 +237,7 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyEntry,
     ) {
         let made = self.fs.mknod(&caller(req, umask), parent, name, mode, rdev);
-        reply.result(made.map(|a| self.entry(&a)))
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn mkdir(
@@ -256,7 +250,7 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyEntry,
     ) {
         let made = self.fs.mkdir(&caller(req, umask), parent, name, mode);
-        reply.result(made.map(|a| self.entry(&a)))
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn unlink(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
@@ -296,7 +290,7 @@ impl Filesystem for MemFsAdapter {
         reply: ReplyEntry,
     ) {
         let linked = self.fs.link(&caller(req, 0), ino, newparent, newname);
-        reply.result(linked.map(|a| self.entry(&a)))
+        reply.result(linked.map(|a| self.entry(a)))
     }
 
     fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
@@ -403,7 +397,7 @@ impl Filesystem for MemFsAdapter {
         let ttl = self.options.ttl;
         let result = self.fs.readdirplus(ino, fh, offset, |e, attr| {
             let entry = match attr {
-                Some(a) => convert::entry(a, ttl),
+                Some(a) => fusekit::Entry::new(*a, ttl),
                 // "." and "..": a dirent without a lookup reference (node id 0).
                 None => fusekit::Entry {
                     ino: 0,
@@ -435,7 +429,7 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn statfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyStatfs) {
-        reply.statfs(&convert::statfs(&self.fs.statfs()))
+        reply.statfs(&self.fs.statfs())
     }
 
     fn setxattr(
@@ -487,7 +481,7 @@ impl Filesystem for MemFsAdapter {
             self.open_flags(flags),
         );
         reply.result(
-            created.map(|(a, fh)| (self.entry(&a), fh)),
+            created.map(|(a, fh)| (self.entry(a), fh)),
             OpenOutFlags::KEEP_CACHE,
         )
     }
@@ -505,7 +499,7 @@ impl Filesystem for MemFsAdapter {
             .fs
             .tmpfile(&caller(req, umask), parent, mode, self.open_flags(flags));
         reply.result(
-            created.map(|(a, fh)| (self.entry(&a), fh)),
+            created.map(|(a, fh)| (self.entry(a), fh)),
             OpenOutFlags::KEEP_CACHE,
         )
     }
@@ -519,11 +513,7 @@ impl Filesystem for MemFsAdapter {
         lock: &Lock,
         reply: ReplyLock,
     ) {
-        let Some(l) = convert::lock_in(lock) else {
-            return reply.error(Errno::INVAL);
-        };
-        let conflict = self.fs.getlk(ino, lock_owner, &l, false);
-        reply.result(conflict.map(|c| convert::lock_out(&c)))
+        reply.result(self.fs.getlk(ino, lock_owner, lock, false))
     }
 
     fn setlk(
@@ -537,23 +527,23 @@ impl Filesystem for MemFsAdapter {
         flock: bool,
         reply: ReplyEmpty,
     ) {
-        let Some(l) = convert::lock_in(lock) else {
+        let Some(typ) = LockType::from_raw(lock.typ) else {
             return reply.error(Errno::INVAL);
         };
         // OFD locks must die with their handle (see MemFs::lock_through); it fails only with
         // EBADF, so EAGAIN below is always the lock's.
-        let through = if !flock && l.typ != crate::LockType::Unlock {
+        let through = if !flock && typ != LockType::Unlock {
             self.fs.lock_through(ino, fh, lock_owner)
         } else {
             Ok(())
         };
-        match through.and_then(|()| self.fs.setlk(ino, lock_owner, &l, flock)) {
-            Err(Errno::AGAIN) if sleep => locks::wait_in_background(
+        match through.and_then(|()| self.fs.setlk(ino, lock_owner, lock, flock)) {
+            Err(Errno::AGAIN) if sleep => lock_wait::wait_in_background(
                 Arc::clone(&self.fs),
                 req.interrupt_token(),
                 ino,
                 lock_owner,
-                l,
+                *lock,
                 flock,
                 reply,
             ),
@@ -614,8 +604,9 @@ impl Filesystem for MemFsAdapter {
         _mask: u32,
         reply: ReplyStatx,
     ) {
+        let stat = self.fs.getattr_with_btime(ino);
         reply.result(
-            self.fs.getattr(ino).map(|a| convert::statx(&a)),
+            stat.map(|(a, btime)| statx::statx(&a, btime)),
             self.options.ttl,
         )
     }

@@ -5,16 +5,16 @@
 
 use std::sync::Arc;
 
-use fusekit::{Ino, InterruptToken, ReplyEmpty};
+use fusekit::{Ino, InterruptToken, Lock, ReplyEmpty};
 
-use crate::{FileLock, MemFs};
+use crate::MemFs;
 
 pub(super) fn wait_in_background(
     fs: Arc<MemFs>,
     interrupt: InterruptToken,
     ino: Ino,
     owner: u64,
-    lock: FileLock,
+    lock: Lock,
     flock: bool,
     reply: ReplyEmpty,
 ) {
