@@ -180,6 +180,12 @@ impl FileAttr {
         FileType::from_mode(self.mode)
     }
 
+    /// The permission bits: `mode & 0o7777` (rwx for owner, group, others, plus setuid,
+    /// setgid and sticky).
+    pub fn perm(&self) -> u32 {
+        self.mode & 0o7777
+    }
+
     pub(crate) fn to_abi(self) -> abi::Attr {
         abi::Attr {
             ino: self.ino,

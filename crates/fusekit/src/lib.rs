@@ -37,7 +37,7 @@ mod attr;
 mod backing;
 mod conn;
 mod ext;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lowlevel;
@@ -66,7 +66,7 @@ pub use notify::{Notifier, PollHandle};
 pub use reply::{
     OpenOptions, ReplyAttr, ReplyBmap, ReplyCopy, ReplyCreate, ReplyData, ReplyDirectory,
     ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyIoctl, ReplyLock, ReplyLseek, ReplyOpen,
-    ReplyPoll, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr,
+    ReplyPoll, ReplyStatfs, ReplyStatx, ReplyWrite, ReplyXattr, Xattr,
 };
 pub use request::{InterruptToken, Request};
 pub use session::{

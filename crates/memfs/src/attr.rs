@@ -4,8 +4,9 @@
 //! - chmod needs ownership (or root); a non-root caller not in the file's group loses the
 //!   setgid bit (only enforced when groups are known, see [`Caller::groups`]).
 //! - chown to another uid needs root; chgrp needs ownership and membership of the new group
-//!   (membership is trusted when groups are unknown). A chown of a regular file clears
-//!   setuid, and setgid when group-execute is set, whoever does it.
+//!   (membership is trusted when groups are unknown). A chown of any non-directory (regular
+//!   file, FIFO, socket, device node) clears setuid, and setgid when group-execute is set,
+//!   whoever does it.
 //! - truncate: regular files only (`EISDIR`, `EINVAL`), `EFBIG` past [`MAX_FILE_SIZE`];
 //!   always sets mtime and ctime (like `truncate(2)`/`O_TRUNC`); a non-root caller or
 //!   `kill_suidgid` clears setuid/setgid(+group-exec).
@@ -18,15 +19,16 @@ use rustix::io::Errno;
 use crate::fs::MemFs;
 use crate::perm::{self, W_OK};
 use crate::table::{Content, Time};
-use crate::time::{TimeOrNow, Timespec};
-use crate::types::{Attr, Caller, FileType, Ino, SetAttr, MAX_FILE_SIZE, S_ISGID};
+use crate::types::{
+    Caller, FileAttr, FileType, Ino, SetAttr, TimeOrNow, Timestamp, MAX_FILE_SIZE, S_ISGID,
+};
 
 impl MemFs {
     /// Applies `changes` to `ino` atomically (all checks pass before anything changes) and
     /// returns the new attributes.
-    pub fn setattr(&self, c: &Caller, ino: Ino, changes: &SetAttr) -> Result<Attr, Errno> {
+    pub fn setattr(&self, c: &Caller, ino: Ino, changes: &SetAttr) -> Result<FileAttr, Errno> {
         if let Some(fh) = changes.fh {
-            let dir = self.getattr(ino)?.kind() == FileType::Directory;
+            let dir = self.getattr(ino)?.kind() == Some(FileType::Directory);
             self.handles.get(fh, ino, dir)?;
         }
         let inode = self.table.get(ino)?;
@@ -51,7 +53,7 @@ impl MemFs {
         }
         for t in [changes.atime, changes.mtime].into_iter().flatten() {
             match t {
-                TimeOrNow::Set(_) if !owner => return Err(Errno::PERM),
+                TimeOrNow::At(_) if !owner => return Err(Errno::PERM),
                 TimeOrNow::Now if !owner && !perm::may_access(c, &st, W_OK) => {
                     return Err(Errno::ACCESS)
                 }
@@ -69,7 +71,7 @@ impl MemFs {
             }
         }
         // Then changes.
-        let now = Timespec::now();
+        let now = Timestamp::now();
         if let Some(size) = changes.size {
             if let Content::File(pages) = &mut st.content {
                 pages.truncate(size, &self.usage);
@@ -99,7 +101,7 @@ impl MemFs {
         }
         let resolve = |t: TimeOrNow| match t {
             TimeOrNow::Now => now,
-            TimeOrNow::Set(v) => v,
+            TimeOrNow::At(v) => v,
         };
         if let Some(t) = changes.atime {
             st.set_time(Time::A, resolve(t));

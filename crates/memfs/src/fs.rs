@@ -7,13 +7,14 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rustix::io::Errno;
 
+use crate::advisory_locks::LockManager;
 use crate::dir::Dir;
 use crate::handles::Handles;
 use crate::limits::{Limits, Usage};
-use crate::lock::LockManager;
-use crate::table::{Content, Inode, State, Table, DEAD};
-use crate::time::Timespec;
-use crate::types::{Attr, FileType, Ino, StatFs, Stats, NAME_MAX, PAGE_SIZE, ROOT_INO};
+use crate::table::{Content, Inode, State, Table, Time, DEAD};
+use crate::types::{
+    FileAttr, FileType, Ino, Statfs, Stats, Timestamp, NAME_MAX, PAGE_SIZE, ROOT_ID,
+};
 
 /// Directory size accounting, as tmpfs: 2 entries for "." and ".." plus 20 bytes per entry.
 pub(crate) const BOGO_DIRENT_SIZE: u64 = 20;
@@ -38,7 +39,7 @@ impl MemFs {
     /// permission bits `root_mode & 0o7777`. The root uses one inode slot of `limits`.
     pub fn new(limits: Limits, root_owner: (u32, u32), root_mode: u32) -> MemFs {
         let fs = MemFs {
-            table: Table::new(ROOT_INO + 1),
+            table: Table::new(ROOT_ID + 1),
             handles: Handles::new(),
             usage: Usage::new(limits),
             locks: LockManager::default(),
@@ -50,21 +51,30 @@ impl MemFs {
             FileType::Directory.mode_bits() | (root_mode & 0o7777),
             root_owner.0,
             root_owner.1,
-            Content::Dir(Box::new(Dir::new(ROOT_INO))),
-            Timespec::now(),
+            Content::Dir(Box::new(Dir::new(ROOT_ID))),
+            Timestamp::now(),
         );
         st.nlink = 2;
         st.size = 2 * BOGO_DIRENT_SIZE;
-        fs.table.insert(ROOT_INO, st);
+        fs.table.insert(ROOT_ID, st);
         fs
     }
 
     /// The attributes of `ino`. Does not change lookup counts.
-    pub fn getattr(&self, ino: Ino) -> Result<Attr, Errno> {
+    pub fn getattr(&self, ino: Ino) -> Result<FileAttr, Errno> {
         let inode = self.table.get(ino)?;
         let st = inode.state.read();
         st.check_live()?;
         Ok(st.attr(ino))
+    }
+
+    /// The attributes of `ino` and its birth time (statx's `btime`, which [`FileAttr`] does
+    /// not carry), read together. Does not change lookup counts.
+    pub fn getattr_with_btime(&self, ino: Ino) -> Result<(FileAttr, Timestamp), Errno> {
+        let inode = self.table.get(ino)?;
+        let st = inode.state.read();
+        st.check_live()?;
+        Ok((st.attr(ino), st.time(Time::B)))
     }
 
     /// Drops `nlookup` kernel references to `ino` (FUSE FORGET). Frees the inode when it has
@@ -112,7 +122,7 @@ impl MemFs {
 
     /// Filesystem numbers for `statfs(2)`. With no byte limit, `blocks`/`bfree`/`bavail` are 0
     /// (as tmpfs mounted with `size=0`); likewise `files`/`ffree` with no inode limit.
-    pub fn statfs(&self) -> StatFs {
+    pub fn statfs(&self) -> Statfs {
         let (blocks, bfree) = match self.usage.max_bytes() {
             u64::MAX => (0, 0),
             max => {
@@ -127,7 +137,7 @@ impl MemFs {
             u64::MAX => (0, 0),
             max => (max, max.saturating_sub(self.usage.inodes())),
         };
-        StatFs {
+        Statfs {
             blocks,
             bfree,
             bavail: bfree,
@@ -157,7 +167,7 @@ impl MemFs {
     /// as tmpfs returns them at the last close: `df` and the byte limit see the space free
     /// without waiting for the kernel's lazy FORGET.
     pub(crate) fn free_if_unused(&self, ino: Ino, st: &mut State) {
-        if ino == ROOT_INO || st.is_dead() || st.nlink != 0 || st.opens != 0 {
+        if ino == ROOT_ID || st.is_dead() || st.nlink != 0 || st.opens != 0 {
             return;
         }
         if st.lookups != 0 {
@@ -186,7 +196,7 @@ impl MemFs {
 
     /// Takes one lookup reference on a live, named (or linkable) inode and returns its
     /// attributes, or `None` if it has been unlinked/freed meanwhile.
-    pub(crate) fn take_lookup(&self, ino: Ino, inode: &Arc<Inode>) -> Option<Attr> {
+    pub(crate) fn take_lookup(&self, ino: Ino, inode: &Arc<Inode>) -> Option<FileAttr> {
         let mut st = inode.state.write();
         if st.is_dead() || st.nlink == 0 {
             return None;

@@ -13,8 +13,8 @@ use crate::fs::MemFs;
 use crate::handles::{Handle, Handles};
 use crate::perm;
 use crate::table::{Content, State, Time};
-use crate::time::{relatime_due, Timespec};
-use crate::types::{Caller, Fh, FileType, Ino, MAX_FILE_SIZE};
+use crate::time::relatime_due;
+use crate::types::{Caller, Fh, FileType, Ino, Timestamp, MAX_FILE_SIZE};
 
 /// `fallocate` mode bits understood here.
 pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
@@ -64,7 +64,7 @@ impl MemFs {
                 pages.truncate(0, &self.usage);
             }
             st.size = 0;
-            st.touch_mc(Timespec::now());
+            st.touch_mc(Timestamp::now());
             st.mode = perm::mode_after_data_change(c, &st, false);
         }
         st.opens += 1;
@@ -86,7 +86,7 @@ impl MemFs {
             return Err(Errno::BADF);
         }
         let inode = self.table.get(ino)?;
-        let now = Timespec::now();
+        let now = Timestamp::now();
         let due = {
             let st = inode.state.read();
             st.check_live()?;
@@ -140,7 +140,7 @@ impl MemFs {
         };
         let n = pages.write(offset, data, &self.usage)?;
         st.size = st.size.max(offset + n as u64);
-        st.touch_mc(Timespec::now());
+        st.touch_mc(Timestamp::now());
         st.mode = perm::mode_after_data_change(c, &st, kill_priv);
         Ok(n as u32)
     }
@@ -235,7 +235,7 @@ impl MemFs {
         if !keep && end > st.size {
             st.size = end;
         }
-        st.touch_mc(Timespec::now());
+        st.touch_mc(Timestamp::now());
         Ok(())
     }
 
@@ -372,7 +372,7 @@ impl MemFs {
             if written > 0 {
                 let end = off_out + done + written;
                 st.size = st.size.max(end);
-                st.touch_mc(Timespec::now());
+                st.touch_mc(Timestamp::now());
                 st.mode = perm::mode_after_data_change(c, &st, false);
             }
             done += written;

@@ -23,7 +23,7 @@
 //!   setuid/setgid on write, truncate and chown.
 //! - **Timestamps.** Nanosecond resolution; ctime on every metadata change, mtime+ctime on
 //!   data change and on directory entry changes, atime by the `relatime` rule (tmpfs's
-//!   default mount option), birth time in [`Attr::btime`].
+//!   default mount option), birth time from [`MemFs::getattr_with_btime`].
 //! - **Limits.** [`Limits`] bounds bytes and inodes; running out is `ENOSPC`, never an
 //!   allocation failure. Names over 255 bytes: `ENAMETOOLONG`. Largest file:
 //!   [`MAX_FILE_SIZE`] (`i64::MAX`, tmpfs's `MAX_LFS_FILESIZE`).
@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod adapter;
+mod advisory_locks;
 mod attr;
 mod data;
 mod dir;
@@ -70,7 +71,6 @@ mod fs;
 mod handles;
 mod io;
 mod limits;
-mod lock;
 mod namespace;
 mod perm;
 mod readdir;
@@ -81,16 +81,19 @@ mod types;
 mod xattr;
 
 pub use adapter::{AdapterOptions, MemFsAdapter};
+pub use advisory_locks::LockType;
 pub use fs::MemFs;
+/// fusekit's own types, which the engine's API speaks: the answer of [`MemFs::getxattr`]
+/// and [`MemFs::listxattr`], and the record lock of [`MemFs::getlk`] and [`MemFs::setlk`].
+pub use fusekit::{Lock, Xattr};
 pub use io::{
     FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, SEEK_DATA, SEEK_HOLE,
 };
 pub use limits::Limits;
-pub use lock::{FileLock, LockType};
 pub use rustix::io::Errno;
-pub use time::{TimeOrNow, Timespec};
 pub use types::{
-    Attr, Caller, DirEntry, Fh, FileType, Ino, RenameFlags, SetAttr, StatFs, Stats, XattrReply,
-    MAX_FILE_SIZE, NAME_MAX, PAGE_SIZE, ROOT_INO, SYMLINK_MAX, XATTR_NAME_MAX, XATTR_SIZE_MAX,
+    Caller, DirEntry, Fh, FileAttr, FileType, Ino, RenameFlags, SetAttr, Statfs, Stats, TimeOrNow,
+    Timestamp, MAX_FILE_SIZE, NAME_MAX, PAGE_SIZE, ROOT_ID, SYMLINK_MAX, XATTR_NAME_MAX,
+    XATTR_SIZE_MAX,
 };
 pub use xattr::{XATTR_CREATE, XATTR_REPLACE};

@@ -18,8 +18,9 @@ use crate::fs::{MemFs, BOGO_DIRENT_SIZE};
 use crate::handles::Handle;
 use crate::perm;
 use crate::table::{lock_ordered, Content, State, LINKABLE};
-use crate::time::Timespec;
-use crate::types::{Attr, Caller, Fh, FileType, Ino, NAME_MAX, SYMLINK_MAX, S_ISGID, S_IXGRP};
+use crate::types::{
+    Caller, Fh, FileAttr, FileType, Ino, Timestamp, NAME_MAX, SYMLINK_MAX, S_ISGID, S_IXGRP,
+};
 
 /// Checks a name that is about to be created or removed: not empty, no '/', no NUL, not "."
 /// or "..", at most [`NAME_MAX`] bytes.
@@ -45,7 +46,7 @@ pub(crate) enum NewKind<'a> {
 impl MemFs {
     /// Looks `name` up in directory `parent` and takes one lookup reference on the result.
     /// "." and ".." resolve to the directory and its parent.
-    pub fn lookup(&self, parent: Ino, name: &OsStr) -> Result<Attr, Errno> {
+    pub fn lookup(&self, parent: Ino, name: &OsStr) -> Result<FileAttr, Errno> {
         let name = name.as_bytes();
         if name.len() > NAME_MAX {
             return Err(Errno::NAMETOOLONG);
@@ -96,7 +97,7 @@ impl MemFs {
         name: &OsStr,
         mode: u32,
         rdev: u32,
-    ) -> Result<Attr, Errno> {
+    ) -> Result<FileAttr, Errno> {
         let kind = match mode & crate::types::S_IFMT {
             0 => FileType::RegularFile,
             m => FileType::from_mode(m).ok_or(Errno::INVAL)?,
@@ -112,7 +113,13 @@ impl MemFs {
     }
 
     /// Creates a directory.
-    pub fn mkdir(&self, c: &Caller, parent: Ino, name: &OsStr, mode: u32) -> Result<Attr, Errno> {
+    pub fn mkdir(
+        &self,
+        c: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+    ) -> Result<FileAttr, Errno> {
         self.new_node(c, parent, name.as_bytes(), NewKind::Dir, mode, None)
             .map(|(a, _)| a)
     }
@@ -125,7 +132,7 @@ impl MemFs {
         parent: Ino,
         name: &OsStr,
         target: &OsStr,
-    ) -> Result<Attr, Errno> {
+    ) -> Result<FileAttr, Errno> {
         let target = target.as_bytes();
         if target.is_empty() {
             return Err(Errno::NOENT);
@@ -153,7 +160,7 @@ impl MemFs {
         name: &OsStr,
         mode: u32,
         flags: u32,
-    ) -> Result<(Attr, Fh), Errno> {
+    ) -> Result<(FileAttr, Fh), Errno> {
         match self.new_node(c, parent, name.as_bytes(), NewKind::File, mode, Some(flags)) {
             Ok((attr, fh)) => Ok((attr, fh.unwrap_or_default())),
             Err(Errno::EXIST) if flags & OFlags::EXCL.bits() == 0 => {
@@ -178,7 +185,7 @@ impl MemFs {
         parent: Ino,
         mode: u32,
         flags: u32,
-    ) -> Result<(Attr, Fh), Errno> {
+    ) -> Result<(FileAttr, Fh), Errno> {
         self.usage.charge_inode()?;
         let pd = self
             .table
@@ -255,7 +262,7 @@ impl MemFs {
             c.uid,
             gid,
             content,
-            Timespec::now(),
+            Timestamp::now(),
         )
     }
 
@@ -269,7 +276,7 @@ impl MemFs {
         kind: NewKind<'_>,
         mode: u32,
         open_flags: Option<u32>,
-    ) -> Result<(Attr, Option<Fh>), Errno> {
+    ) -> Result<(FileAttr, Option<Fh>), Errno> {
         check_new_name(name)?;
         let extra_bytes = match kind {
             NewKind::Symlink(t) => t.len() as u64,
@@ -296,7 +303,7 @@ impl MemFs {
         kind: NewKind<'_>,
         mode: u32,
         open_flags: Option<u32>,
-    ) -> Result<(Attr, Option<Fh>), Errno> {
+    ) -> Result<(FileAttr, Option<Fh>), Errno> {
         let pd = self.table.get(parent)?;
         let mut pst = pd.state.write();
         if pst.dir_for_insert()?.get(name).is_some() {
@@ -353,7 +360,7 @@ impl MemFs {
         ino: Ino,
         newparent: Ino,
         newname: &OsStr,
-    ) -> Result<Attr, Errno> {
+    ) -> Result<FileAttr, Errno> {
         let _ = c;
         let newname = newname.as_bytes();
         check_new_name(newname)?;
@@ -387,7 +394,7 @@ impl MemFs {
         let kind = st.kind();
         pst.dir_mut()?.insert(newname, ino, kind);
         pst.size += BOGO_DIRENT_SIZE;
-        let now = Timespec::now();
+        let now = Timestamp::now();
         pst.touch_mc(now);
         st.nlink += 1;
         st.flags &= !LINKABLE;
@@ -453,7 +460,7 @@ impl MemFs {
             }
             pst.dir_mut()?.remove(name);
             pst.size -= BOGO_DIRENT_SIZE;
-            let now = Timespec::now();
+            let now = Timestamp::now();
             pst.touch_mc(now);
             if want_dir {
                 pst.nlink -= 1;

@@ -47,9 +47,12 @@ pub(crate) fn sticky_allows(c: &Caller, dir: &State, victim: &State) -> bool {
 
 /// The mode after removing privileges (chown, write or truncate by a non-root caller):
 /// setuid always goes, setgid only together with group-execute (otherwise it means
-/// mandatory locking, not privilege). Only for regular files.
+/// mandatory locking, not privilege). Every non-directory, as the kernel's `chown_common`
+/// asks for (FIFOs, sockets and device nodes too: tmpfs clears them all); directories keep
+/// their bits (setgid there means "inherit the group"). Write and truncate only reach
+/// regular files.
 pub(crate) fn killed_priv_mode(st: &State) -> u32 {
-    if st.kind() != FileType::RegularFile {
+    if st.kind() == FileType::Directory {
         return st.mode;
     }
     let mut mode = st.mode & !S_ISUID;

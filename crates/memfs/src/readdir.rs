@@ -19,8 +19,8 @@ use crate::dir::{DOTDOT_COOKIE, DOT_COOKIE};
 use crate::fs::MemFs;
 use crate::handles::Handle;
 use crate::table::Time;
-use crate::time::{relatime_due, Timespec};
-use crate::types::{Attr, Caller, DirEntry, Fh, FileType, Ino};
+use crate::time::relatime_due;
+use crate::types::{Caller, DirEntry, Fh, FileAttr, FileType, Ino, Timestamp};
 
 /// Entries collected per lock hold by readdirplus.
 const PLUS_BATCH: usize = 64;
@@ -61,7 +61,7 @@ impl MemFs {
     {
         self.handles.get(fh, ino, true)?;
         let inode = self.table.get(ino)?;
-        let now = Timespec::now();
+        let now = Timestamp::now();
         let due = {
             let st = inode.state.read();
             st.check_live()?;
@@ -112,12 +112,12 @@ impl MemFs {
     /// while `emit` runs.
     pub fn readdirplus<F>(&self, ino: Ino, fh: Fh, offset: u64, mut emit: F) -> Result<(), Errno>
     where
-        F: FnMut(DirEntry<'_>, Option<&Attr>) -> ControlFlow<()>,
+        F: FnMut(DirEntry<'_>, Option<&FileAttr>) -> ControlFlow<()>,
     {
         self.handles.get(fh, ino, true)?;
         let inode = self.table.get(ino)?;
         let mut offset = offset;
-        let now = Timespec::now();
+        let now = Timestamp::now();
         loop {
             // Collect a batch under the shared lock, then emit without it.
             let batch: Vec<(u64, Ino, FileType, Vec<u8>)> = {
@@ -179,7 +179,7 @@ impl MemFs {
         self.touch_dir_atime(ino, now)
     }
 
-    fn touch_dir_atime(&self, ino: Ino, now: Timespec) -> Result<(), Errno> {
+    fn touch_dir_atime(&self, ino: Ino, now: Timestamp) -> Result<(), Errno> {
         let inode = self.table.get(ino)?;
         let mut st = inode.state.write();
         if relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now) {

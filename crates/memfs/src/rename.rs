@@ -15,8 +15,7 @@ use crate::fs::{MemFs, BOGO_DIRENT_SIZE};
 use crate::namespace::check_new_name;
 use crate::perm;
 use crate::table::{lock_ordered, Content, State};
-use crate::time::Timespec;
-use crate::types::{Caller, FileType, Ino, RenameFlags, ROOT_INO};
+use crate::types::{Caller, FileType, Ino, RenameFlags, Timestamp, ROOT_ID};
 
 /// The two parent directories of a rename: one state when they are the same inode.
 struct Parents<'a> {
@@ -172,7 +171,7 @@ impl MemFs {
             } else {
                 None
             };
-            let now = Timespec::now();
+            let now = Timestamp::now();
             let cross = parent != newparent;
             match (dst, dst_st) {
                 (Some((dst_ino, dst_kind)), Some(d)) if exchange => {
@@ -269,7 +268,7 @@ impl MemFs {
             if cur == dir {
                 return Err(Errno::INVAL);
             }
-            if cur == ROOT_INO {
+            if cur == ROOT_ID {
                 return Ok(());
             }
             let inode = self.table.get(cur)?;

@@ -18,8 +18,7 @@ use rustix::io::Errno;
 
 use crate::data::Pages;
 use crate::dir::Dir;
-use crate::time::Timespec;
-use crate::types::{Attr, FileType, Ino, PAGE_SIZE, S_IFMT};
+use crate::types::{FileAttr, FileType, Ino, Timestamp, PAGE_SIZE, S_IFMT};
 use crate::xattr::Xattrs;
 
 /// Index of each timestamp in [`State`]'s time arrays.
@@ -72,7 +71,7 @@ pub(crate) struct State {
 
 impl State {
     /// A fresh inode with all four timestamps set to `now`.
-    pub(crate) fn new(mode: u32, uid: u32, gid: u32, content: Content, now: Timespec) -> State {
+    pub(crate) fn new(mode: u32, uid: u32, gid: u32, content: Content, now: Timestamp) -> State {
         State {
             mode,
             uid,
@@ -81,33 +80,33 @@ impl State {
             opens: 0,
             lookups: 0,
             size: 0,
-            secs: [now.sec; 4],
-            nsecs: [now.nsec; 4],
+            secs: [now.secs; 4],
+            nsecs: [now.nsecs; 4],
             flags: 0,
             content,
             xattrs: None,
         }
     }
 
-    pub(crate) fn time(&self, t: Time) -> Timespec {
-        Timespec {
-            sec: self.secs[t as usize],
-            nsec: self.nsecs[t as usize],
+    pub(crate) fn time(&self, t: Time) -> Timestamp {
+        Timestamp {
+            secs: self.secs[t as usize],
+            nsecs: self.nsecs[t as usize],
         }
     }
 
-    pub(crate) fn set_time(&mut self, t: Time, v: Timespec) {
-        self.secs[t as usize] = v.sec;
-        self.nsecs[t as usize] = v.nsec;
+    pub(crate) fn set_time(&mut self, t: Time, v: Timestamp) {
+        self.secs[t as usize] = v.secs;
+        self.nsecs[t as usize] = v.nsecs;
     }
 
     /// ctime = now.
-    pub(crate) fn touch_c(&mut self, now: Timespec) {
+    pub(crate) fn touch_c(&mut self, now: Timestamp) {
         self.set_time(Time::C, now);
     }
 
     /// mtime = ctime = now.
-    pub(crate) fn touch_mc(&mut self, now: Timespec) {
+    pub(crate) fn touch_mc(&mut self, now: Timestamp) {
         self.set_time(Time::M, now);
         self.set_time(Time::C, now);
     }
@@ -160,18 +159,17 @@ impl State {
         }
     }
 
-    pub(crate) fn attr(&self, ino: Ino) -> Attr {
+    pub(crate) fn attr(&self, ino: Ino) -> FileAttr {
         let blocks = self
             .pages()
             .map_or(0, |p| p.page_count() * (PAGE_SIZE / 512));
-        Attr {
+        FileAttr {
             ino,
             size: self.size,
             blocks,
             atime: self.time(Time::A),
             mtime: self.time(Time::M),
             ctime: self.time(Time::C),
-            btime: self.time(Time::B),
             mode: self.mode,
             nlink: self.nlink,
             uid: self.uid,
@@ -181,7 +179,7 @@ impl State {
                 _ => 0,
             },
             blksize: PAGE_SIZE as u32,
-            generation: 0,
+            flags: 0,
         }
     }
 
@@ -293,7 +291,7 @@ mod tests {
     #[test]
     fn lock_ordered_dedups_and_keeps_input_order() {
         let t = Table::new(2);
-        let now = Timespec::now();
+        let now = Timestamp::now();
         let a = t.insert(5, State::new(0o100644, 0, 0, Content::Special(0), now));
         let b = t.insert(3, State::new(0o100600, 0, 0, Content::Special(0), now));
         let g = lock_ordered(&[(5, &a), (3, &b), (5, &a)]);
@@ -309,7 +307,7 @@ mod tests {
         assert_eq!(t.get(ino).err(), Some(Errno::NOENT));
         t.insert(
             ino,
-            State::new(0o100644, 0, 0, Content::Special(0), Timespec::now()),
+            State::new(0o100644, 0, 0, Content::Special(0), Timestamp::now()),
         );
         assert!(t.get(ino).is_ok());
         assert_eq!(t.len(), 1);

@@ -1,17 +1,15 @@
-//! Public value types of the engine: inode numbers, attributes, setattr requests, the
-//! caller's identity, directory entries, rename flags and statistics. No behaviour lives here.
+//! Public value types of the engine that fusekit does not already have: the caller's
+//! identity, directory entries, rename flags, statistics and limits. Inode numbers,
+//! attributes, setattr requests, times and statfs numbers are fusekit's own types
+//! ([`FileAttr`], [`SetAttr`], [`Timestamp`], [`Statfs`], ...), re-exported here so the engine
+//! and the FUSE adapter speak one vocabulary. No behaviour lives here.
 
 use std::ffi::OsStr;
 
-use crate::time::{TimeOrNow, Timespec};
+pub use fusekit::{FileAttr, FileType, Ino, SetAttr, Statfs, TimeOrNow, Timestamp, ROOT_ID};
 
-/// An inode number as the kernel sees it (FUSE `nodeid`). Never reused while the filesystem
-/// lives, so the generation is always 0.
-pub type Ino = u64;
 /// An open-file handle (FUSE `fh`), unique among live handles.
 pub type Fh = u64;
-/// The root directory's inode number (FUSE_ROOT_ID).
-pub const ROOT_INO: Ino = 1;
 /// Size of a data page: the unit of allocation, `st_blksize`, and `statfs` `f_bsize`.
 pub const PAGE_SIZE: u64 = 4096;
 /// Longest name of a directory entry, in bytes (`NAME_MAX`).
@@ -27,133 +25,11 @@ pub const XATTR_SIZE_MAX: usize = 65536;
 /// Longest extended attribute name (`XATTR_NAME_MAX`); longer names get `ERANGE`.
 pub const XATTR_NAME_MAX: usize = 255;
 
-/// The type of an inode (the `S_IFMT` part of its mode).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FileType {
-    /// `S_IFREG`
-    RegularFile,
-    /// `S_IFDIR`
-    Directory,
-    /// `S_IFLNK`
-    Symlink,
-    /// `S_IFCHR`
-    CharDevice,
-    /// `S_IFBLK`
-    BlockDevice,
-    /// `S_IFIFO`
-    NamedPipe,
-    /// `S_IFSOCK`
-    Socket,
-}
-
 pub(crate) const S_IFMT: u32 = 0o170000;
 pub(crate) const S_ISUID: u32 = 0o4000;
 pub(crate) const S_ISGID: u32 = 0o2000;
 pub(crate) const S_ISVTX: u32 = 0o1000;
 pub(crate) const S_IXGRP: u32 = 0o010;
-
-impl FileType {
-    /// The `S_IF*` bits of this type.
-    pub const fn mode_bits(self) -> u32 {
-        match self {
-            FileType::RegularFile => 0o100000,
-            FileType::Directory => 0o040000,
-            FileType::Symlink => 0o120000,
-            FileType::CharDevice => 0o020000,
-            FileType::BlockDevice => 0o060000,
-            FileType::NamedPipe => 0o010000,
-            FileType::Socket => 0o140000,
-        }
-    }
-
-    /// The type encoded in a full `st_mode`, if it is a valid one.
-    pub const fn from_mode(mode: u32) -> Option<FileType> {
-        Some(match mode & S_IFMT {
-            0o100000 => FileType::RegularFile,
-            0o040000 => FileType::Directory,
-            0o120000 => FileType::Symlink,
-            0o020000 => FileType::CharDevice,
-            0o060000 => FileType::BlockDevice,
-            0o010000 => FileType::NamedPipe,
-            0o140000 => FileType::Socket,
-            _ => return None,
-        })
-    }
-
-    /// The `d_type` value used in directory listings (`DT_*`).
-    pub const fn dirent_type(self) -> u32 {
-        (self.mode_bits() >> 12) & 0o17
-    }
-}
-
-/// The attributes of an inode (`struct stat` plus `statx`'s birth time).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Attr {
-    /// Inode number.
-    pub ino: Ino,
-    /// Size in bytes (directories: 40 + 20 per entry, like tmpfs; symlinks: target length).
-    pub size: u64,
-    /// Allocated 512-byte blocks (data pages of regular files).
-    pub blocks: u64,
-    /// Last access.
-    pub atime: Timespec,
-    /// Last data modification.
-    pub mtime: Timespec,
-    /// Last status change.
-    pub ctime: Timespec,
-    /// Creation (statx `btime`).
-    pub btime: Timespec,
-    /// Full `st_mode`: type bits and permission bits.
-    pub mode: u32,
-    /// Number of hard links (directories: 2 + subdirectories; unlinked inodes: 0).
-    pub nlink: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Device number of character and block devices (kernel encoding).
-    pub rdev: u32,
-    /// Preferred I/O size ([`PAGE_SIZE`]).
-    pub blksize: u32,
-    /// Inode generation: always 0, inode numbers are never reused.
-    pub generation: u64,
-}
-
-impl Attr {
-    /// The inode's type.
-    pub fn kind(&self) -> FileType {
-        FileType::from_mode(self.mode).unwrap_or(FileType::RegularFile)
-    }
-
-    /// The permission bits (`mode & 0o7777`).
-    pub fn perm(&self) -> u32 {
-        self.mode & 0o7777
-    }
-}
-
-/// The changes a `setattr` asks for; `None` leaves a field alone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SetAttr {
-    /// New permission bits (`chmod`); type bits are ignored.
-    pub mode: Option<u32>,
-    /// New owner (`chown`).
-    pub uid: Option<u32>,
-    /// New group (`chown`/`chgrp`).
-    pub gid: Option<u32>,
-    /// New size (`truncate`); regular files only.
-    pub size: Option<u64>,
-    /// New atime (`utimensat`).
-    pub atime: Option<TimeOrNow>,
-    /// New mtime (`utimensat`).
-    pub mtime: Option<TimeOrNow>,
-    /// Explicit ctime (FUSE `FATTR_CTIME`); otherwise any change sets ctime to now.
-    pub ctime: Option<Timespec>,
-    /// The handle this came through (`ftruncate`/`fchmod`), if any; checked to belong to the
-    /// inode.
-    pub fh: Option<Fh>,
-    /// The kernel asks to clear setuid/setgid (FUSE `FATTR_KILL_SUIDGID`).
-    pub kill_suidgid: bool,
-}
 
 /// Who is asking: the credentials FUSE passes with every request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -244,27 +120,6 @@ pub struct DirEntry<'a> {
     pub name: &'a OsStr,
 }
 
-/// Filesystem-wide numbers for `statfs`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatFs {
-    /// Total data blocks of `bsize` bytes (0 when unlimited, as tmpfs reports).
-    pub blocks: u64,
-    /// Free blocks.
-    pub bfree: u64,
-    /// Free blocks for unprivileged users (same as `bfree`).
-    pub bavail: u64,
-    /// Total inodes (0 when unlimited).
-    pub files: u64,
-    /// Free inodes.
-    pub ffree: u64,
-    /// Block size ([`PAGE_SIZE`]).
-    pub bsize: u32,
-    /// Longest name ([`NAME_MAX`]).
-    pub namelen: u32,
-    /// Fragment size ([`PAGE_SIZE`]).
-    pub frsize: u32,
-}
-
 /// Engine statistics, for tests and monitoring.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -276,13 +131,4 @@ pub struct Stats {
     pub bytes_used: u64,
     /// Open file and directory handles.
     pub open_handles: u64,
-}
-
-/// Answer of `getxattr`/`listxattr`: the size when the caller asked with size 0, else data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum XattrReply {
-    /// The caller passed size 0: this is the size the data needs.
-    Size(u32),
-    /// The data (it fits in the caller's size).
-    Data(Vec<u8>),
 }

@@ -9,13 +9,13 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
+use fusekit::Xattr;
 use rustix::io::Errno;
 
 use crate::fs::MemFs;
 use crate::perm;
 use crate::table::State;
-use crate::time::Timespec;
-use crate::types::{Caller, FileType, Ino, XattrReply, S_ISVTX, XATTR_NAME_MAX, XATTR_SIZE_MAX};
+use crate::types::{Caller, FileType, Ino, Timestamp, S_ISVTX, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 
 /// `setxattr` flag: fail with `EEXIST` if the attribute exists.
 pub const XATTR_CREATE: u32 = 1;
@@ -93,16 +93,6 @@ fn check(c: &Caller, st: &State, ns: Namespace, write: bool) -> Result<(), Errno
     }
 }
 
-fn sized(data: Vec<u8>, size: u32) -> Result<XattrReply, Errno> {
-    if size == 0 {
-        Ok(XattrReply::Size(data.len() as u32))
-    } else if data.len() > size as usize {
-        Err(Errno::RANGE)
-    } else {
-        Ok(XattrReply::Data(data))
-    }
-}
-
 impl MemFs {
     /// Sets attribute `name` to `value`. `flags`: [`XATTR_CREATE`] (`EEXIST` if present),
     /// [`XATTR_REPLACE`] (`ENODATA` if absent). Sets ctime.
@@ -144,19 +134,13 @@ impl MemFs {
             Some(i) => xs.list[i].1 = value.into(),
             None => xs.list.push((name.into(), value.into())),
         }
-        st.touch_c(Timespec::now());
+        st.touch_c(Timestamp::now());
         Ok(())
     }
 
-    /// Reads attribute `name`: [`XattrReply::Size`] when `size` is 0, `ERANGE` when the value
+    /// Reads attribute `name`: [`Xattr::Size`] when `size` is 0, `ERANGE` when the value
     /// is bigger than `size`, `ENODATA` when absent.
-    pub fn getxattr(
-        &self,
-        c: &Caller,
-        ino: Ino,
-        name: &OsStr,
-        size: u32,
-    ) -> Result<XattrReply, Errno> {
+    pub fn getxattr(&self, c: &Caller, ino: Ino, name: &OsStr, size: u32) -> Result<Xattr, Errno> {
         let name = name.as_bytes();
         let ns = namespace(name)?;
         let inode = self.table.get(ino)?;
@@ -165,11 +149,11 @@ impl MemFs {
         check(c, &st, ns, false)?;
         let xs = st.xattrs.as_ref().ok_or(Errno::NODATA)?;
         let i = xs.position(name).ok_or(Errno::NODATA)?;
-        sized(xs.list[i].1.to_vec(), size)
+        Xattr::fit(xs.list[i].1.to_vec(), size)
     }
 
     /// Lists attribute names, each NUL-terminated, skipping those `c` may not see.
-    pub fn listxattr(&self, c: &Caller, ino: Ino, size: u32) -> Result<XattrReply, Errno> {
+    pub fn listxattr(&self, c: &Caller, ino: Ino, size: u32) -> Result<Xattr, Errno> {
         let inode = self.table.get(ino)?;
         let st = inode.state.read();
         st.check_live()?;
@@ -180,7 +164,7 @@ impl MemFs {
                 out.push(0);
             }
         }
-        sized(out, size)
+        Xattr::fit(out, size)
     }
 
     /// Removes attribute `name` (`ENODATA` when absent). Sets ctime.
@@ -198,7 +182,7 @@ impl MemFs {
         if xs.list.is_empty() {
             st.xattrs = None;
         }
-        st.touch_c(Timespec::now());
+        st.touch_c(Timestamp::now());
         Ok(())
     }
 }

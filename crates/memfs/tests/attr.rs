@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use fusekit_memfs::{Caller, Errno, SetAttr, TimeOrNow, Timespec, ROOT_INO};
+use fusekit_memfs::{Caller, Errno, SetAttr, TimeOrNow, Timestamp, ROOT_ID};
 
 fn set() -> SetAttr {
     SetAttr::default()
@@ -12,7 +12,7 @@ fn set() -> SetAttr {
 fn chmod_needs_ownership() {
     let fs = fs();
     let alice = user(1000);
-    let f = fs.mknod(&alice, ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let f = fs.mknod(&alice, ROOT_ID, n("f"), 0o100644, 0).unwrap();
     assert_eq!(
         fs.setattr(
             &user(1001),
@@ -85,7 +85,7 @@ fn chown_rules_and_privilege_clearing() {
         groups: Some(vec![200]),
         ..Caller::new(1000, 100)
     };
-    let f = fs.mknod(&alice, ROOT_INO, n("f"), 0o106755, 0).unwrap();
+    let f = fs.mknod(&alice, ROOT_ID, n("f"), 0o106755, 0).unwrap();
     assert_eq!(f.perm(), 0o6755);
     assert_eq!(
         fs.setattr(
@@ -164,7 +164,7 @@ fn chown_rules_and_privilege_clearing() {
         "even root's chown clears setuid"
     );
     // Directories keep their bits.
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o2755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o2755).unwrap();
     let a = fs
         .setattr(
             &root(),
@@ -178,11 +178,55 @@ fn chown_rules_and_privilege_clearing() {
     assert_eq!(a.perm(), 0o2755);
 }
 
+/// chown strips setuid (and setgid with group-exec) from every non-directory, not only from
+/// regular files, whether root or the (non-root) owner does it: tmpfs on Linux 6.18 turns
+/// 6755 into 755 and 6745 into 2745 for FIFOs, sockets and device nodes alike.
+#[test]
+fn chown_clears_setuid_on_special_files() {
+    let fs = fs();
+    let alice = Caller::new(1000, 100);
+    let kinds = [
+        ("fifo", 0o010000, 0),
+        ("socket", 0o140000, 0),
+        ("char", 0o020000, 0x103),
+        ("block", 0o060000, 0x700),
+    ];
+    for who in [root(), alice.clone()] {
+        for (kind, ifmt, rdev) in kinds {
+            for (before, after) in [(0o6755, 0o755), (0o6745, 0o2745)] {
+                let name = format!("{kind}-{}-{before:o}", who.uid);
+                let node = fs
+                    .mknod(&root(), ROOT_ID, n(&name), ifmt | 0o644, rdev)
+                    .unwrap();
+                let owned = SetAttr {
+                    uid: Some(1000),
+                    gid: Some(100),
+                    ..set()
+                };
+                fs.setattr(&root(), node.ino, &owned).unwrap();
+                let moded = SetAttr {
+                    mode: Some(before),
+                    ..set()
+                };
+                let a = fs.setattr(&root(), node.ino, &moded).unwrap();
+                assert_eq!(a.perm(), before, "{name}: mode set");
+                let a = fs.setattr(&who, node.ino, &owned).unwrap();
+                assert_eq!(
+                    (a.uid, a.gid, a.perm()),
+                    (1000, 100, after),
+                    "{name}: chown by uid {} clears the privilege bits",
+                    who.uid
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn write_and_truncate_by_non_root_clear_setuid() {
     let fs = fs();
     let alice = user(1000);
-    let (f, fh) = fs.create(&alice, ROOT_INO, n("f"), 0o6755, O_RDWR).unwrap();
+    let (f, fh) = fs.create(&alice, ROOT_ID, n("f"), 0o6755, O_RDWR).unwrap();
     assert_eq!(f.perm(), 0o6755);
     // Root writes keep the bits, unless the kernel asks to kill them.
     fs.write(&root(), f.ino, fh, 0, b"r", false).unwrap();
@@ -226,9 +270,9 @@ fn write_and_truncate_by_non_root_clear_setuid() {
 #[test]
 fn truncate_rules() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
-    let s = fs.symlink(&root(), ROOT_INO, n("s"), n("t")).unwrap();
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
+    let s = fs.symlink(&root(), ROOT_ID, n("s"), n("t")).unwrap();
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     assert_eq!(
         fs.setattr(
             &root(),
@@ -309,11 +353,11 @@ fn truncate_rules() {
 fn utimens_rules() {
     let fs = fs();
     let alice = user(1000);
-    let f = fs.mknod(&alice, ROOT_INO, n("f"), 0o100666, 0).unwrap();
-    let t = Timespec::new(1_000_000, 123_456_789);
+    let f = fs.mknod(&alice, ROOT_ID, n("f"), 0o100666, 0).unwrap();
+    let t = Timestamp::new(1_000_000, 123_456_789);
     let explicit = SetAttr {
-        atime: Some(TimeOrNow::Set(t)),
-        mtime: Some(TimeOrNow::Set(t)),
+        atime: Some(TimeOrNow::At(t)),
+        mtime: Some(TimeOrNow::At(t)),
         ..set()
     };
     assert_eq!(
@@ -357,13 +401,13 @@ fn utimens_rules() {
         .unwrap();
     assert_eq!(c.ctime, t);
     // Pre-epoch and nanosecond precision survive.
-    let old = Timespec::new(-5, 1);
+    let old = Timestamp::new(-5, 1);
     let d = fs
         .setattr(
             &root(),
             f.ino,
             &SetAttr {
-                mtime: Some(TimeOrNow::Set(old)),
+                mtime: Some(TimeOrNow::At(old)),
                 ..set()
             },
         )
@@ -378,7 +422,7 @@ fn access_follows_mode_bits() {
         groups: Some(vec![]),
         ..Caller::new(1000, 100)
     };
-    let f = fs.mknod(&alice, ROOT_INO, n("f"), 0o100640, 0).unwrap();
+    let f = fs.mknod(&alice, ROOT_ID, n("f"), 0o100640, 0).unwrap();
     assert!(fs.access(&alice, f.ino, 6).is_ok());
     assert_eq!(fs.access(&alice, f.ino, 1), Err(Errno::ACCESS));
     let member = Caller {
@@ -399,5 +443,5 @@ fn access_follows_mode_bits() {
         Err(Errno::ACCESS),
         "root needs some x bit"
     );
-    assert!(fs.access(&root(), ROOT_INO, 1).is_ok());
+    assert!(fs.access(&root(), ROOT_ID, 1).is_ok());
 }

@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 
-use fusekit_memfs::{Caller, Errno, Limits, MemFs, MAX_FILE_SIZE, ROOT_INO};
+use fusekit_memfs::{Caller, Errno, Limits, MemFs, MAX_FILE_SIZE, ROOT_ID};
 
 const O_RDWR: u32 = 2;
 
@@ -18,7 +18,7 @@ fn empty_write_beyond_max_file_size() {
     let fs = MemFs::new(Limits::UNLIMITED, (0, 0), 0o755);
     let root = Caller::root();
     let (attr, fh) = fs
-        .create(&root, ROOT_INO, OsStr::new("f"), 0o644, O_RDWR)
+        .create(&root, ROOT_ID, OsStr::new("f"), 0o644, O_RDWR)
         .expect("create");
     let result = fs.write(&root, attr.ino, fh, MAX_FILE_SIZE + 1, &[], false);
     assert!(
@@ -46,10 +46,10 @@ fn copy_file_range_over_a_huge_hole_is_prompt() {
     let fs = Arc::new(MemFs::new(Limits::UNLIMITED, (0, 0), 0o755));
     let root = Caller::root();
     let (src, fh_in) = fs
-        .create(&root, ROOT_INO, OsStr::new("sparse"), 0o644, O_RDWR)
+        .create(&root, ROOT_ID, OsStr::new("sparse"), 0o644, O_RDWR)
         .expect("create source");
     let (dst, fh_out) = fs
-        .create(&root, ROOT_INO, OsStr::new("copy"), 0o644, O_RDWR)
+        .create(&root, ROOT_ID, OsStr::new("copy"), 0o644, O_RDWR)
         .expect("create destination");
     let grow = SetAttr {
         size: Some(SIZE),

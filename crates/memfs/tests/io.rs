@@ -8,7 +8,7 @@ use fusekit_memfs::*;
 #[test]
 fn sparse_write_read_and_blocks() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.write(&root(), a.ino, fh, 1 << 30, b"end", false)
         .unwrap();
     let st = fs.getattr(a.ino).unwrap();
@@ -25,7 +25,7 @@ fn sparse_write_read_and_blocks() {
 #[test]
 fn append_handles_write_at_eof() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.write(&root(), a.ino, fh, 0, b"hello", false).unwrap();
     let afh = fs.open(&root(), a.ino, O_WRONLY | O_APPEND).unwrap();
     fs.write(&root(), a.ino, afh, 0, b" world", false).unwrap();
@@ -48,7 +48,7 @@ fn append_handles_write_at_eof() {
 #[test]
 fn efbig_at_max_file_size() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     assert_eq!(
         fs.write(&root(), a.ino, fh, MAX_FILE_SIZE, b"x", false),
         Err(Errno::FBIG)
@@ -74,7 +74,7 @@ fn enospc_short_write_and_space_returned() {
         (0, 0),
         0o755,
     );
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     let big = vec![1u8; 5 * PAGE_SIZE as usize];
     assert_eq!(
         fs.write(&root(), a.ino, fh, 0, &big, false),
@@ -113,7 +113,7 @@ fn enospc_short_write_and_space_returned() {
 #[test]
 fn fallocate_modes() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.fallocate(a.ino, fh, 0, 10_000, 0).unwrap();
     let st = fs.getattr(a.ino).unwrap();
     assert_eq!((st.size, st.blocks), (10_000, 24));
@@ -173,7 +173,7 @@ fn fallocate_modes() {
 #[test]
 fn seek_data_and_hole() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.write(&root(), a.ino, fh, 3 * PAGE_SIZE, b"data", false)
         .unwrap();
     fs.setattr(
@@ -205,8 +205,8 @@ fn seek_data_and_hole() {
 #[test]
 fn copy_file_range_keeps_holes_and_checks_args() {
     let fs = fs();
-    let (a, afh) = create(&fs, ROOT_INO, "a");
-    let (b, bfh) = create(&fs, ROOT_INO, "b");
+    let (a, afh) = create(&fs, ROOT_ID, "a");
+    let (b, bfh) = create(&fs, ROOT_ID, "b");
     fs.write(&root(), a.ino, afh, 0, b"head", false).unwrap();
     fs.write(&root(), a.ino, afh, 5 * PAGE_SIZE, b"tail", false)
         .unwrap();
@@ -259,12 +259,14 @@ fn copy_file_range_keeps_holes_and_checks_args() {
 #[test]
 fn timestamps_on_io() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
+    let (_, born) = fs.getattr_with_btime(a.ino).unwrap();
+    assert_eq!(born, a.ctime, "birth time is the creation time");
     std::thread::sleep(std::time::Duration::from_millis(2));
     fs.write(&root(), a.ino, fh, 0, b"x", false).unwrap();
-    let w = fs.getattr(a.ino).unwrap();
+    let (w, btime) = fs.getattr_with_btime(a.ino).unwrap();
     assert!(w.mtime > a.mtime && w.ctime == w.mtime && w.atime == a.atime);
-    assert_eq!(w.btime, a.btime);
+    assert_eq!(btime, born, "a write leaves the birth time alone");
     // relatime: the first read after a write updates atime, the second does not.
     let mut out = Vec::new();
     fs.read(a.ino, fh, 0, 1, &mut out).unwrap();

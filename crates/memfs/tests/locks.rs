@@ -9,19 +9,24 @@ use std::time::Duration;
 use common::*;
 use fusekit_memfs::*;
 
-fn lk(start: u64, end: u64, typ: LockType, pid: u32) -> FileLock {
-    FileLock {
+fn lk(start: u64, end: u64, typ: LockType, pid: u32) -> Lock {
+    Lock {
         start,
         end,
-        typ,
+        typ: typ.raw(),
         pid,
     }
+}
+
+/// The type of a lock `getlk` answered.
+fn typ(l: &Lock) -> LockType {
+    LockType::from_raw(l.typ).expect("getlk answers a valid lock type")
 }
 
 #[test]
 fn posix_conflicts_and_getlk() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.setlk(a.ino, 1, &lk(0, 99, LockType::Read, 11), false)
         .unwrap();
     fs.setlk(a.ino, 2, &lk(50, 149, LockType::Read, 22), false)
@@ -35,11 +40,14 @@ fn posix_conflicts_and_getlk() {
     let g = fs
         .getlk(a.ino, 3, &lk(0, 10, LockType::Write, 33), false)
         .unwrap();
-    assert_eq!((g.start, g.end, g.typ, g.pid), (0, 99, LockType::Read, 11));
+    assert_eq!(
+        (g.start, g.end, typ(&g), g.pid),
+        (0, 99, LockType::Read, 11)
+    );
     let g = fs
         .getlk(a.ino, 1, &lk(0, 10, LockType::Write, 11), false)
         .unwrap();
-    assert_eq!(g.typ, LockType::Unlock, "own locks never conflict");
+    assert_eq!(typ(&g), LockType::Unlock, "own locks never conflict");
     // Unlock a middle part of owner 1's lock, then owner 3 can write-lock it.
     fs.setlk(a.ino, 1, &lk(10, 19, LockType::Unlock, 11), false)
         .unwrap();
@@ -64,7 +72,7 @@ fn posix_conflicts_and_getlk() {
 #[test]
 fn blocking_wait_is_woken_by_unlock() {
     let fs = Arc::new(fs());
-    let (a, _fh) = create(&fs, ROOT_INO, "f");
+    let (a, _fh) = create(&fs, ROOT_ID, "f");
     fs.setlk(a.ino, 1, &lk(0, 9, LockType::Write, 1), false)
         .unwrap();
     let fs2 = Arc::clone(&fs);
@@ -87,7 +95,7 @@ fn blocking_wait_is_woken_by_unlock() {
 #[test]
 fn blocking_wait_can_be_interrupted_and_detects_deadlock() {
     let fs = Arc::new(fs());
-    let (a, _fh) = create(&fs, ROOT_INO, "f");
+    let (a, _fh) = create(&fs, ROOT_ID, "f");
     fs.setlk(a.ino, 1, &lk(0, 0, LockType::Write, 1), false)
         .unwrap();
     fs.setlk(a.ino, 2, &lk(1, 1, LockType::Write, 2), false)
@@ -113,7 +121,7 @@ fn blocking_wait_can_be_interrupted_and_detects_deadlock() {
 #[test]
 fn generation_moves_on_change() {
     let fs = fs();
-    let (a, _fh) = create(&fs, ROOT_INO, "f");
+    let (a, _fh) = create(&fs, ROOT_ID, "f");
     let g = fs.lock_generation();
     assert!(!fs.wait_lock_change(g, Duration::from_millis(1)));
     fs.setlk(a.ino, 1, &lk(0, 0, LockType::Read, 1), false)
@@ -126,13 +134,13 @@ fn blocked(fs: &MemFs, ino: Ino, owner: u64) -> bool {
     fs.getlk(ino, owner, &lk(0, 0, LockType::Write, 0), false)
         .unwrap()
         .typ
-        != LockType::Unlock
+        != LockType::Unlock.raw()
 }
 
 #[test]
 fn ofd_style_owner_loses_its_locks_when_its_handle_is_released() {
     let fs = fs();
-    let (a, fh1) = create(&fs, ROOT_INO, "f");
+    let (a, fh1) = create(&fs, ROOT_ID, "f");
     let fh2 = fs.open(&root(), a.ino, O_RDWR).unwrap();
     // Owner 100 is an open file description: it locks through fh1 only.
     fs.lock_through(a.ino, fh1, 100).unwrap();
@@ -150,7 +158,7 @@ fn ofd_style_owner_loses_its_locks_when_its_handle_is_released() {
 #[test]
 fn process_owner_keeps_locks_taken_through_another_open_handle() {
     let fs = fs();
-    let (a, fh1) = create(&fs, ROOT_INO, "f");
+    let (a, fh1) = create(&fs, ROOT_ID, "f");
     let fh2 = fs.open(&root(), a.ino, O_RDWR).unwrap();
     // A process (owner 7) locked through fh1, closed it (FLUSH drops its locks), then
     // locked again through fh2; the late RELEASE of fh1 must not drop the new lock.
@@ -166,4 +174,22 @@ fn process_owner_keeps_locks_taken_through_another_open_handle() {
     assert!(blocked(&fs, a.ino, 8), "lock held through fh2 survives");
     fs.release(a.ino, fh2, None).unwrap();
     assert!(!blocked(&fs, a.ino, 8));
+}
+
+#[test]
+fn unknown_lock_type_is_einval() {
+    let fs = fs();
+    let (a, _fh) = create(&fs, ROOT_ID, "f");
+    let bad = Lock {
+        start: 0,
+        end: 0,
+        typ: 7,
+        pid: 1,
+    };
+    assert_eq!(fs.setlk(a.ino, 1, &bad, false), Err(Errno::INVAL));
+    assert_eq!(fs.getlk(a.ino, 1, &bad, false), Err(Errno::INVAL));
+    assert_eq!(
+        fs.setlk_wait(a.ino, 1, &bad, true, &|| false),
+        Err(Errno::INVAL)
+    );
 }

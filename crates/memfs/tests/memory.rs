@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::OsStr;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use fusekit_memfs::{Caller, Limits, MemFs, ROOT_INO};
+use fusekit_memfs::{Caller, Limits, MemFs, ROOT_ID};
 
 struct Counting;
 
@@ -57,7 +57,7 @@ fn empty_files_cost_at_most_256_bytes_each() {
     let before = LIVE.load(Ordering::Relaxed);
     for name in &names {
         let a = fs
-            .mknod(&c, ROOT_INO, OsStr::new(name), 0o100644, 0)
+            .mknod(&c, ROOT_ID, OsStr::new(name), 0o100644, 0)
             .unwrap();
         fs.forget(a.ino, 1);
     }
@@ -71,7 +71,7 @@ fn empty_files_cost_at_most_256_bytes_each() {
     );
     // And it all comes back.
     for name in &names {
-        fs.unlink(&c, ROOT_INO, OsStr::new(name)).unwrap();
+        fs.unlink(&c, ROOT_ID, OsStr::new(name)).unwrap();
     }
     let freed = LIVE.load(Ordering::Relaxed);
     assert!(

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::mount::{require_kernel, with_deadline};
 use fusekit::MountOptions;
-use fusekit_memfs::{AdapterOptions, Caller, Limits, MemFs, MemFsAdapter, ROOT_INO};
+use fusekit_memfs::{AdapterOptions, Caller, Limits, MemFs, MemFsAdapter, ROOT_ID};
 use fusekit_testkit::TestMount;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -27,7 +27,7 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
 
 /// Everything the engine holds for `name` in the root, read through its own handle.
 fn engine_contents(engine: &MemFs, name: &str) -> Vec<u8> {
-    let attr = engine.lookup(ROOT_INO, OsStr::new(name)).expect("lookup");
+    let attr = engine.lookup(ROOT_ID, OsStr::new(name)).expect("lookup");
     let fh = engine
         .open(&Caller::root(), attr.ino, 0)
         .expect("open read-only");

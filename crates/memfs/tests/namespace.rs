@@ -3,16 +3,16 @@
 
 mod common;
 use common::*;
-use fusekit_memfs::{Caller, Errno, FileType, Limits, MemFs, ROOT_INO};
+use fusekit_memfs::{Caller, Errno, FileType, Limits, MemFs, ROOT_ID};
 
 #[test]
 fn lookup_dot_dotdot_and_missing() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
     assert_eq!(fs.lookup(d.ino, n(".")).unwrap().ino, d.ino);
-    assert_eq!(fs.lookup(d.ino, n("..")).unwrap().ino, ROOT_INO);
-    assert_eq!(fs.lookup(ROOT_INO, n("nope")).err(), Some(Errno::NOENT));
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    assert_eq!(fs.lookup(d.ino, n("..")).unwrap().ino, ROOT_ID);
+    assert_eq!(fs.lookup(ROOT_ID, n("nope")).err(), Some(Errno::NOENT));
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     assert_eq!(fs.lookup(f.ino, n("x")).err(), Some(Errno::NOTDIR));
 }
 
@@ -22,24 +22,21 @@ fn names_are_checked() {
     let long = "x".repeat(256);
     let ok = "y".repeat(255);
     assert_eq!(
-        fs.mkdir(&root(), ROOT_INO, n(&long), 0o755).err(),
+        fs.mkdir(&root(), ROOT_ID, n(&long), 0o755).err(),
         Some(Errno::NAMETOOLONG)
     );
+    assert_eq!(fs.lookup(ROOT_ID, n(&long)).err(), Some(Errno::NAMETOOLONG));
+    assert!(fs.mkdir(&root(), ROOT_ID, n(&ok), 0o755).is_ok());
     assert_eq!(
-        fs.lookup(ROOT_INO, n(&long)).err(),
-        Some(Errno::NAMETOOLONG)
-    );
-    assert!(fs.mkdir(&root(), ROOT_INO, n(&ok), 0o755).is_ok());
-    assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n("a/b"), 0o100644, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n("a/b"), 0o100644, 0).err(),
         Some(Errno::INVAL)
     );
     assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n(""), 0o100644, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n(""), 0o100644, 0).err(),
         Some(Errno::INVAL)
     );
     assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n(&ok), 0o100644, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n(&ok), 0o100644, 0).err(),
         Some(Errno::EXIST)
     );
 }
@@ -53,23 +50,26 @@ fn new_nodes_get_caller_ids_and_umask() {
         umask: 0o022,
         ..Caller::default()
     };
-    let f = fs.mknod(&c, ROOT_INO, n("f"), 0o100666, 0).unwrap();
+    let f = fs.mknod(&c, ROOT_ID, n("f"), 0o100666, 0).unwrap();
     assert_eq!(
         (f.uid, f.gid, f.perm(), f.kind()),
-        (1000, 100, 0o644, FileType::RegularFile)
+        (1000, 100, 0o644, Some(FileType::RegularFile))
     );
-    let d = fs.mkdir(&c, ROOT_INO, n("d"), 0o777).unwrap();
+    let d = fs.mkdir(&c, ROOT_ID, n("d"), 0o777).unwrap();
     assert_eq!(
         (d.perm(), d.kind(), d.size),
-        (0o755, FileType::Directory, 40)
+        (0o755, Some(FileType::Directory), 40)
     );
     assert_eq!(
-        fs.getattr(ROOT_INO).unwrap().size,
+        fs.getattr(ROOT_ID).unwrap().size,
         80,
         "tmpfs-style directory size"
     );
-    let s = fs.symlink(&c, ROOT_INO, n("s"), n("target")).unwrap();
-    assert_eq!((s.perm(), s.size, s.kind()), (0o777, 6, FileType::Symlink));
+    let s = fs.symlink(&c, ROOT_ID, n("s"), n("target")).unwrap();
+    assert_eq!(
+        (s.perm(), s.size, s.kind()),
+        (0o777, 6, Some(FileType::Symlink))
+    );
     assert_eq!(fs.readlink(s.ino).unwrap(), b"target");
     assert_eq!(fs.readlink(f.ino).err(), Some(Errno::INVAL));
 }
@@ -77,7 +77,7 @@ fn new_nodes_get_caller_ids_and_umask() {
 #[test]
 fn setgid_directories_pass_their_group_on() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("g"), 0o2775).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("g"), 0o2775).unwrap();
     let fs_set = fusekit_memfs::SetAttr {
         gid: Some(50),
         ..Default::default()
@@ -97,7 +97,7 @@ fn setgid_directories_pass_their_group_on() {
     let x = fs.mknod(&strict, d.ino, n("x"), 0o102755, 0).unwrap();
     assert_eq!(x.perm(), 0o755);
     // Outside a setgid directory the caller's gid is used.
-    let g = fs.mknod(&c, ROOT_INO, n("plain"), 0o100644, 0).unwrap();
+    let g = fs.mknod(&c, ROOT_ID, n("plain"), 0o100644, 0).unwrap();
     assert_eq!(g.gid, 100);
 }
 
@@ -105,25 +105,28 @@ fn setgid_directories_pass_their_group_on() {
 fn devices_fifos_and_bad_types() {
     let fs = fs();
     let cdev = fs
-        .mknod(&root(), ROOT_INO, n("c"), 0o020600, 0x0501)
+        .mknod(&root(), ROOT_ID, n("c"), 0o020600, 0x0501)
         .unwrap();
-    assert_eq!((cdev.kind(), cdev.rdev), (FileType::CharDevice, 0x0501));
-    let p = fs.mknod(&root(), ROOT_INO, n("p"), 0o010644, 0).unwrap();
-    assert_eq!(p.kind(), FileType::NamedPipe);
-    let s = fs.mknod(&root(), ROOT_INO, n("s"), 0o140644, 0).unwrap();
-    assert_eq!(s.kind(), FileType::Socket);
-    let reg = fs.mknod(&root(), ROOT_INO, n("r"), 0o644, 0).unwrap();
+    assert_eq!(
+        (cdev.kind(), cdev.rdev),
+        (Some(FileType::CharDevice), 0x0501)
+    );
+    let p = fs.mknod(&root(), ROOT_ID, n("p"), 0o010644, 0).unwrap();
+    assert_eq!(p.kind(), Some(FileType::NamedPipe));
+    let s = fs.mknod(&root(), ROOT_ID, n("s"), 0o140644, 0).unwrap();
+    assert_eq!(s.kind(), Some(FileType::Socket));
+    let reg = fs.mknod(&root(), ROOT_ID, n("r"), 0o644, 0).unwrap();
     assert_eq!(
         reg.kind(),
-        FileType::RegularFile,
+        Some(FileType::RegularFile),
         "type 0 is a regular file"
     );
     assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n("d"), 0o040755, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n("d"), 0o040755, 0).err(),
         Some(Errno::PERM)
     );
     assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n("bad"), 0o170644, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n("bad"), 0o170644, 0).err(),
         Some(Errno::INVAL)
     );
 }
@@ -132,34 +135,34 @@ fn devices_fifos_and_bad_types() {
 fn symlink_target_limits() {
     let fs = fs();
     assert_eq!(
-        fs.symlink(&root(), ROOT_INO, n("e"), n("")).err(),
+        fs.symlink(&root(), ROOT_ID, n("e"), n("")).err(),
         Some(Errno::NOENT)
     );
     let long = "t".repeat(4096);
     assert_eq!(
-        fs.symlink(&root(), ROOT_INO, n("l"), n(&long)).err(),
+        fs.symlink(&root(), ROOT_ID, n("l"), n(&long)).err(),
         Some(Errno::NAMETOOLONG)
     );
     assert!(fs
-        .symlink(&root(), ROOT_INO, n("ok"), n(&long[..4095]))
+        .symlink(&root(), ROOT_ID, n("ok"), n(&long[..4095]))
         .is_ok());
 }
 
 #[test]
 fn unlink_and_rmdir_errors() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
-    fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
+    fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     assert_eq!(
-        fs.unlink(&root(), ROOT_INO, n("d")).err(),
+        fs.unlink(&root(), ROOT_ID, n("d")).err(),
         Some(Errno::ISDIR)
     );
     assert_eq!(
-        fs.rmdir(&root(), ROOT_INO, n("f")).err(),
+        fs.rmdir(&root(), ROOT_ID, n("f")).err(),
         Some(Errno::NOTDIR)
     );
     assert_eq!(
-        fs.unlink(&root(), ROOT_INO, n("none")).err(),
+        fs.unlink(&root(), ROOT_ID, n("none")).err(),
         Some(Errno::NOENT)
     );
     assert_eq!(fs.rmdir(&root(), d.ino, n(".")).err(), Some(Errno::INVAL));
@@ -168,11 +171,11 @@ fn unlink_and_rmdir_errors() {
         Some(Errno::NOTEMPTY)
     );
     assert_eq!(
-        fs.link(&root(), d.ino, ROOT_INO, n("dl")).err(),
+        fs.link(&root(), d.ino, ROOT_ID, n("dl")).err(),
         Some(Errno::PERM)
     );
     assert_eq!(
-        fs.link(&root(), ROOT_INO + 999, ROOT_INO, n("x")).err(),
+        fs.link(&root(), ROOT_ID + 999, ROOT_ID, n("x")).err(),
         Some(Errno::NOENT)
     );
 }
@@ -180,7 +183,7 @@ fn unlink_and_rmdir_errors() {
 #[test]
 fn sticky_directory_protects_other_users_entries() {
     let fs = fs();
-    let t = fs.mkdir(&root(), ROOT_INO, n("tmp"), 0o1777).unwrap();
+    let t = fs.mkdir(&root(), ROOT_ID, n("tmp"), 0o1777).unwrap();
     let alice = user(1000);
     let bob = user(1001);
     fs.mknod(&alice, t.ino, n("a"), 0o100644, 0).unwrap();
@@ -204,21 +207,21 @@ fn sticky_directory_protects_other_users_entries() {
 #[test]
 fn create_opens_existing_without_excl() {
     let fs = fs();
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.write(&root(), a.ino, fh, 0, b"abc", false).unwrap();
     assert_eq!(
-        fs.create(&root(), ROOT_INO, n("f"), 0o644, O_RDWR | O_EXCL)
+        fs.create(&root(), ROOT_ID, n("f"), 0o644, O_RDWR | O_EXCL)
             .err(),
         Some(Errno::EXIST)
     );
     let (b, fh2) = fs
-        .create(&root(), ROOT_INO, n("f"), 0o644, O_RDWR | O_TRUNC)
+        .create(&root(), ROOT_ID, n("f"), 0o644, O_RDWR | O_TRUNC)
         .unwrap();
     assert_eq!(b.ino, a.ino);
     assert_eq!(b.size, 0, "O_TRUNC applied");
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
     assert_eq!(
-        fs.create(&root(), ROOT_INO, n("d"), 0o644, O_RDWR).err(),
+        fs.create(&root(), ROOT_ID, n("d"), 0o644, O_RDWR).err(),
         Some(Errno::ISDIR)
     );
     assert_eq!(fs.open(&root(), d.ino, O_RDONLY).err(), Some(Errno::ISDIR));
@@ -236,19 +239,19 @@ fn inode_limit_gives_enospc_and_counts_hard_links() {
         (0, 0),
         0o755,
     );
-    let a = fs.mknod(&root(), ROOT_INO, n("a"), 0o100644, 0).unwrap();
-    fs.link(&root(), a.ino, ROOT_INO, n("a2")).unwrap();
+    let a = fs.mknod(&root(), ROOT_ID, n("a"), 0o100644, 0).unwrap();
+    fs.link(&root(), a.ino, ROOT_ID, n("a2")).unwrap();
     assert_eq!(
-        fs.mknod(&root(), ROOT_INO, n("b"), 0o100644, 0).err(),
+        fs.mknod(&root(), ROOT_ID, n("b"), 0o100644, 0).err(),
         Some(Errno::NOSPC)
     );
     assert_eq!(fs.statfs().ffree, 0);
-    fs.unlink(&root(), ROOT_INO, n("a2")).unwrap();
+    fs.unlink(&root(), ROOT_ID, n("a2")).unwrap();
     assert_eq!(fs.statfs().ffree, 1);
-    fs.mknod(&root(), ROOT_INO, n("b"), 0o100644, 0).unwrap();
-    assert!(fs.lookup(ROOT_INO, n("b")).is_ok());
+    fs.mknod(&root(), ROOT_ID, n("b"), 0o100644, 0).unwrap();
+    assert!(fs.lookup(ROOT_ID, n("b")).is_ok());
     assert_eq!(
-        fs.tmpfile(&root(), ROOT_INO, 0o600, O_RDWR).err(),
+        fs.tmpfile(&root(), ROOT_ID, 0o600, O_RDWR).err(),
         Some(Errno::NOSPC)
     );
 }
@@ -268,7 +271,7 @@ fn statfs_reflects_limits() {
         (s.blocks, s.bfree, s.files, s.ffree, s.bsize, s.namelen),
         (256, 256, 100, 99, 4096, 255)
     );
-    let (a, fh) = create(&fs, ROOT_INO, "f");
+    let (a, fh) = create(&fs, ROOT_ID, "f");
     fs.write(&root(), a.ino, fh, 0, &[1; 5000], false).unwrap();
     let s = fs.statfs();
     assert_eq!((s.bfree, s.bavail, s.ffree), (254, 254, 98));

@@ -63,7 +63,7 @@ fn run(seed: u64, ops: usize) {
     let base = fs.stats();
     let mut files: Vec<File> = (0..3)
         .map(|i| {
-            let (a, fh) = create(&fs, ROOT_INO, &format!("f{i}"));
+            let (a, fh) = create(&fs, ROOT_ID, &format!("f{i}"));
             File {
                 ino: a.ino,
                 fh,
@@ -242,7 +242,7 @@ fn run(seed: u64, ops: usize) {
     );
     for (i, f) in files.iter().enumerate() {
         fs.release(f.ino, f.fh, None).unwrap();
-        fs.unlink(&root(), ROOT_INO, n(&format!("f{i}"))).unwrap();
+        fs.unlink(&root(), ROOT_ID, n(&format!("f{i}"))).unwrap();
         fs.forget(f.ino, 1);
     }
     assert_eq!(fs.stats(), base, "seed {seed}: everything returned");

@@ -11,7 +11,7 @@ use fusekit_memfs::*;
 #[test]
 fn dots_first_then_entries_in_insertion_order() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
     for name in ["c", "a", "b"] {
         fs.mknod(&root(), d.ino, n(name), 0o100644, 0).unwrap();
     }
@@ -24,7 +24,7 @@ fn dots_first_then_entries_in_insertion_order() {
     .unwrap();
     let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
     assert_eq!(names, [".", "..", "c", "a", "b"]);
-    assert_eq!((got[0].1, got[1].1), (d.ino, ROOT_INO));
+    assert_eq!((got[0].1, got[1].1), (d.ino, ROOT_ID));
     assert_eq!(
         fs.opendir(&root(), fs.lookup(d.ino, n("a")).unwrap().ino, 0)
             .err(),
@@ -35,7 +35,7 @@ fn dots_first_then_entries_in_insertion_order() {
 #[test]
 fn resumed_listing_has_no_duplicates_or_skips_under_change() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
     for i in 0..500 {
         fs.mknod(&root(), d.ino, n(&format!("f{i}")), 0o100644, 0)
             .unwrap();
@@ -96,7 +96,7 @@ fn resumed_listing_has_no_duplicates_or_skips_under_change() {
 #[test]
 fn readdirplus_takes_lookup_refs_only_for_consumed_entries() {
     let fs = fs();
-    let d = fs.mkdir(&root(), ROOT_INO, n("d"), 0o755).unwrap();
+    let d = fs.mkdir(&root(), ROOT_ID, n("d"), 0o755).unwrap();
     let mut inos = Vec::new();
     for i in 0..5 {
         let a = fs

@@ -30,8 +30,8 @@ fn time_lookups(fs: &MemFs, dir: Ino, count: u64, probes: u64) -> Duration {
 
 fn check_scaling(big: u64) {
     let fs = fs();
-    let small_dir = fs.mkdir(&root(), ROOT_INO, n("small"), 0o755).unwrap().ino;
-    let big_dir = fs.mkdir(&root(), ROOT_INO, n("big"), 0o755).unwrap().ino;
+    let small_dir = fs.mkdir(&root(), ROOT_ID, n("small"), 0o755).unwrap().ino;
+    let big_dir = fs.mkdir(&root(), ROOT_ID, n("big"), 0o755).unwrap().ino;
     fill(&fs, small_dir, 1000);
     fill(&fs, big_dir, big);
     assert_eq!(fs.getattr(big_dir).unwrap().size, 40 + 20 * big);

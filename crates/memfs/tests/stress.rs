@@ -30,7 +30,7 @@ type Walk = (Vec<(Ino, Ino)>, HashMap<Ino, u32>, Vec<(Ino, String)>);
 
 /// All directories reachable from the root, with their parent.
 fn walk(fs: &MemFs) -> Walk {
-    let mut dirs = vec![(ROOT_INO, ROOT_INO)];
+    let mut dirs = vec![(ROOT_ID, ROOT_ID)];
     let mut names_per_ino: HashMap<Ino, u32> = HashMap::new();
     let mut all_entries = Vec::new();
     let mut i = 0;
@@ -62,8 +62,8 @@ fn walk(fs: &MemFs) -> Walk {
 #[test]
 fn parallel_namespace_operations_keep_invariants() {
     let fs = Arc::new(fs());
-    let a = fs.mkdir(&root(), ROOT_INO, n("A"), 0o777).unwrap().ino;
-    let b = fs.mkdir(&root(), ROOT_INO, n("B"), 0o777).unwrap().ino;
+    let a = fs.mkdir(&root(), ROOT_ID, n("A"), 0o777).unwrap().ino;
+    let b = fs.mkdir(&root(), ROOT_ID, n("B"), 0o777).unwrap().ino;
     fs.forget(a, 1);
     fs.forget(b, 1);
     let (tx, rx) = mpsc::channel();
@@ -124,7 +124,7 @@ fn parallel_namespace_operations_keep_invariants() {
                         // must be refused, never created.
                         let target = format!("d{}", (r >> 40) % 6);
                         if let Ok(into) = fs.lookup(np, n(&target)) {
-                            if into.kind() == FileType::Directory {
+                            if into.kind() == Some(FileType::Directory) {
                                 let _ = fs.rename(
                                     &c,
                                     p,
@@ -171,7 +171,7 @@ fn parallel_namespace_operations_keep_invariants() {
     // ... link counts are exact, and directories' ".." is their real parent.
     for (&ino, &names) in &names_per_ino {
         let attr = fs.getattr(ino).unwrap();
-        if attr.kind() == FileType::Directory {
+        if attr.kind() == Some(FileType::Directory) {
             assert_eq!(names, 1, "a directory has one name");
             let subdirs = dirs.iter().filter(|&&(_, p)| p == ino).count() as u32;
             assert_eq!(attr.nlink, 2 + subdirs, "dir nlink");

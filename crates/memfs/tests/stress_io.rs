@@ -28,11 +28,11 @@ fn open_unlink_release_forget_races_return_all_memory() {
                 let name = format!("x{}", s % 4);
                 match (s >> 8) % 4 {
                     0 => {
-                        if let Ok((a, fh)) = fs.create(&c, ROOT_INO, n(&name), 0o644, O_RDWR) {
+                        if let Ok((a, fh)) = fs.create(&c, ROOT_ID, n(&name), 0o644, O_RDWR) {
                             // Write and read back through our handle whatever happens to the name.
                             let data = [t as u8 + 1; 5000];
                             assert_eq!(fs.write(&c, a.ino, fh, 0, &data, false), Ok(5000));
-                            let _ = fs.unlink(&c, ROOT_INO, n(&name));
+                            let _ = fs.unlink(&c, ROOT_ID, n(&name));
                             let mut out = Vec::new();
                             fs.read(a.ino, fh, 0, 5000, &mut out).unwrap();
                             assert_eq!(out.len(), 5000);
@@ -42,7 +42,7 @@ fn open_unlink_release_forget_races_return_all_memory() {
                         }
                     }
                     1 => {
-                        if let Ok(a) = fs.lookup(ROOT_INO, n(&name)) {
+                        if let Ok(a) = fs.lookup(ROOT_ID, n(&name)) {
                             if let Ok(fh) = fs.open(&c, a.ino, O_RDWR) {
                                 let _ = fs.write(&c, a.ino, fh, 100, b"z", false);
                                 fs.release(a.ino, fh, None).unwrap();
@@ -51,12 +51,12 @@ fn open_unlink_release_forget_races_return_all_memory() {
                         }
                     }
                     2 => {
-                        let _ = fs.unlink(&c, ROOT_INO, n(&name));
+                        let _ = fs.unlink(&c, ROOT_ID, n(&name));
                     }
                     _ => {
                         let other = format!("x{}", (s >> 16) % 4);
                         let _ =
-                            fs.rename(&c, ROOT_INO, n(&name), ROOT_INO, n(&other), RenameFlags(0));
+                            fs.rename(&c, ROOT_ID, n(&name), ROOT_ID, n(&other), RenameFlags(0));
                     }
                 }
             }
@@ -68,8 +68,8 @@ fn open_unlink_release_forget_races_return_all_memory() {
         rx.recv_timeout(Duration::from_secs(60))
             .expect("a worker hung or panicked");
     }
-    for name in list(&fs, ROOT_INO) {
-        fs.unlink(&root(), ROOT_INO, n(&name)).unwrap();
+    for name in list(&fs, ROOT_ID) {
+        fs.unlink(&root(), ROOT_ID, n(&name)).unwrap();
     }
     assert_eq!(fs.stats(), base, "every inode, page and handle returned");
 }
@@ -77,7 +77,7 @@ fn open_unlink_release_forget_races_return_all_memory() {
 #[test]
 fn parallel_writers_to_one_file_each_keep_their_stripe() {
     let fs = Arc::new(fs());
-    let (a, fh) = create(&fs, ROOT_INO, "shared");
+    let (a, fh) = create(&fs, ROOT_ID, "shared");
     const STRIPE: usize = 10_000;
     let threads: Vec<_> = (0..8u8)
         .map(|t| {

@@ -7,12 +7,12 @@ use fusekit_memfs::*;
 #[test]
 fn set_get_list_remove() {
     let fs = fs();
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     fs.setxattr(&root(), f.ino, n("user.a"), b"one", 0).unwrap();
     fs.setxattr(&root(), f.ino, n("user.b"), b"", 0).unwrap();
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 0),
-        Ok(XattrReply::Size(3))
+        Ok(Xattr::Size(3))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 2),
@@ -20,21 +20,21 @@ fn set_get_list_remove() {
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 3),
-        Ok(XattrReply::Data(b"one".to_vec()))
+        Ok(Xattr::Data(b"one".to_vec()))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.b"), 10),
-        Ok(XattrReply::Data(vec![]))
+        Ok(Xattr::Data(vec![]))
     );
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.c"), 10),
         Err(Errno::NODATA)
     );
-    assert_eq!(fs.listxattr(&root(), f.ino, 0), Ok(XattrReply::Size(14)));
+    assert_eq!(fs.listxattr(&root(), f.ino, 0), Ok(Xattr::Size(14)));
     assert_eq!(fs.listxattr(&root(), f.ino, 13), Err(Errno::RANGE));
     assert_eq!(
         fs.listxattr(&root(), f.ino, 14),
-        Ok(XattrReply::Data(b"user.a\0user.b\0".to_vec()))
+        Ok(Xattr::Data(b"user.a\0user.b\0".to_vec()))
     );
     assert_eq!(
         fs.setxattr(&root(), f.ino, n("user.a"), b"x", XATTR_CREATE),
@@ -48,7 +48,7 @@ fn set_get_list_remove() {
         .unwrap();
     assert_eq!(
         fs.getxattr(&root(), f.ino, n("user.a"), 100),
-        Ok(XattrReply::Data(b"two!".to_vec()))
+        Ok(Xattr::Data(b"two!".to_vec()))
     );
     let before = fs.getattr(f.ino).unwrap().ctime;
     std::thread::sleep(std::time::Duration::from_millis(2));
@@ -65,7 +65,7 @@ fn set_get_list_remove() {
 #[test]
 fn limits_and_namespaces() {
     let fs = fs();
-    let f = fs.mknod(&root(), ROOT_INO, n("f"), 0o100644, 0).unwrap();
+    let f = fs.mknod(&root(), ROOT_ID, n("f"), 0o100644, 0).unwrap();
     let long = format!("user.{}", "x".repeat(251));
     assert_eq!(
         fs.setxattr(&root(), f.ino, n(&long), b"", 0),
@@ -112,7 +112,7 @@ fn limits_and_namespaces() {
         fs.getxattr(&alice, f.ino, n("trusted.t"), 10),
         Err(Errno::NODATA)
     );
-    let XattrReply::Data(names) = fs.listxattr(&alice, f.ino, 4096).unwrap() else {
+    let Xattr::Data(names) = fs.listxattr(&alice, f.ino, 4096).unwrap() else {
         panic!()
     };
     assert!(
@@ -120,7 +120,7 @@ fn limits_and_namespaces() {
         "trusted hidden from non-root"
     );
     // user.* only on regular files and directories.
-    let s = fs.symlink(&root(), ROOT_INO, n("s"), n("t")).unwrap();
+    let s = fs.symlink(&root(), ROOT_ID, n("s"), n("t")).unwrap();
     assert_eq!(
         fs.setxattr(&root(), s.ino, n("user.a"), b"", 0),
         Err(Errno::PERM)
@@ -132,7 +132,7 @@ fn limits_and_namespaces() {
     // Freed with the inode.
     let used = fs.stats().bytes_used;
     assert!(used > 65536);
-    fs.unlink(&root(), ROOT_INO, n("f")).unwrap();
+    fs.unlink(&root(), ROOT_ID, n("f")).unwrap();
     fs.forget(f.ino, 1);
     assert_eq!(fs.stats().bytes_used, 1, "only the symlink target remains");
 }

@@ -92,21 +92,16 @@ impl Passthrough {
         &self,
         fh: u64,
         offset: u64,
-        mut reply: ReplyDirectory,
-    ) -> Result<ReplyDirectory, (ReplyDirectory, Errno)> {
-        let handle = match self.dirs.get(fh) {
-            Ok(h) => h,
-            Err(e) => return Err((reply, e)),
-        };
+        reply: &mut ReplyDirectory,
+    ) -> Result<(), Errno> {
+        let handle = self.dirs.get(fh)?;
         let mut stream = handle.stream.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = stream.seek_to(offset as i64) {
-            return Err((reply, e));
-        }
+        stream.seek_to(offset as i64)?;
         let mut sent = 0;
         while let Some(entry) = stream.next() {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) if sent == 0 => return Err((reply, e)),
+                Err(e) if sent == 0 => return Err(e),
                 Err(_) => break,
             };
             let name = OsStr::from_bytes(entry.file_name().to_bytes());
@@ -122,7 +117,7 @@ impl Passthrough {
             stream.advance(&entry);
             sent += 1;
         }
-        Ok(reply)
+        Ok(())
     }
 
     pub(crate) fn do_readdirplus(
@@ -130,21 +125,16 @@ impl Passthrough {
         _req: &Request<'_>,
         fh: u64,
         offset: u64,
-        mut reply: ReplyDirectoryPlus,
-    ) -> Result<ReplyDirectoryPlus, (ReplyDirectoryPlus, Errno)> {
-        let handle = match self.dirs.get(fh) {
-            Ok(h) => h,
-            Err(e) => return Err((reply, e)),
-        };
+        reply: &mut ReplyDirectoryPlus,
+    ) -> Result<(), Errno> {
+        let handle = self.dirs.get(fh)?;
         let mut stream = handle.stream.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = stream.seek_to(offset as i64) {
-            return Err((reply, e));
-        }
+        stream.seek_to(offset as i64)?;
         let mut sent = 0;
         while let Some(entry) = stream.next() {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) if sent == 0 => return Err((reply, e)),
+                Err(e) if sent == 0 => return Err(e),
                 Err(_) => break,
             };
             let bytes = entry.file_name().to_bytes();
@@ -179,7 +169,7 @@ impl Passthrough {
                         stream.advance(&entry);
                         continue;
                     }
-                    Err(e) if sent == 0 => return Err((reply, e)),
+                    Err(e) if sent == 0 => return Err(e),
                     Err(_) => {
                         stream.unread(entry);
                         break;
@@ -196,7 +186,7 @@ impl Passthrough {
             stream.advance(&entry);
             sent += 1;
         }
-        Ok(reply)
+        Ok(())
     }
 
     pub(crate) fn do_fsyncdir(&self, fh: u64, datasync: bool) -> Result<(), Errno> {

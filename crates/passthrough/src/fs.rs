@@ -21,7 +21,6 @@ use crate::backing::BackingState;
 use crate::handles::{DirHandle, FileHandle, HandleTable, DIR_BASE, FILE_BASE};
 use crate::inode::InodeTable;
 use crate::stats::{Counters, PassthroughStats, StatsHandle};
-use crate::xattr::XattrValue;
 use crate::{Error, PassthroughOptions};
 
 /// The readahead window asked for in INIT (see `KernelConfig::set_max_readahead`).
@@ -127,28 +126,6 @@ impl Passthrough {
     }
 }
 
-fn entry_reply(reply: ReplyEntry, r: Result<Entry, Errno>) {
-    match r {
-        Ok(e) => reply.entry(&e),
-        Err(e) => reply.error(e),
-    }
-}
-
-fn empty_reply(reply: ReplyEmpty, r: Result<(), Errno>) {
-    match r {
-        Ok(()) => reply.ok(),
-        Err(e) => reply.error(e),
-    }
-}
-
-fn xattr_reply(reply: ReplyXattr, r: Result<XattrValue, Errno>) {
-    match r {
-        Ok(XattrValue::Size(n)) => reply.size(n),
-        Ok(XattrValue::Data(d)) => reply.data(&d),
-        Err(e) => reply.error(e),
-    }
-}
-
 impl Filesystem for Passthrough {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
         config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
@@ -199,13 +176,12 @@ impl Filesystem for Passthrough {
     }
 
     fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
-        match self.do_lookup(parent, name) {
-            Ok(e) => reply.entry(&e),
-            Err(Errno::NOENT) if !self.opts.entry_timeout.is_zero() => {
-                reply.entry(&Entry::negative(self.opts.entry_timeout))
-            }
-            Err(e) => reply.error(e),
-        }
+        let ttl = self.opts.entry_timeout;
+        reply.result(self.do_lookup(parent, name).or_else(|e| match e {
+            // The kernel may remember the absence for the entry timeout.
+            Errno::NOENT if !ttl.is_zero() => Ok(Entry::negative(ttl)),
+            e => Err(e),
+        }))
     }
 
     fn forget(&self, _req: &Request<'_>, ino: Ino, nlookup: u64) {
@@ -213,10 +189,7 @@ impl Filesystem for Passthrough {
     }
 
     fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
-        match self.do_getattr(ino) {
-            Ok(a) => reply.attr(&a, self.opts.attr_timeout),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_getattr(ino), self.opts.attr_timeout)
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
@@ -227,17 +200,11 @@ impl Filesystem for Passthrough {
                 Ok(a)
             }
         });
-        match result {
-            Ok(a) => reply.attr(&a, self.opts.attr_timeout),
-            Err(e) => reply.error(e),
-        }
+        reply.result(result, self.opts.attr_timeout)
     }
 
     fn readlink(&self, _req: &Request<'_>, ino: Ino, reply: ReplyData) {
-        match self.do_readlink(ino) {
-            Ok(t) => reply.data(&t),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_readlink(ino))
     }
 
     fn symlink(
@@ -248,10 +215,7 @@ impl Filesystem for Passthrough {
         target: &OsStr,
         reply: ReplyEntry,
     ) {
-        entry_reply(
-            reply,
-            self.do_symlink(self.caller(req).as_ref(), parent, name, target),
-        )
+        reply.result(self.do_symlink(self.caller(req).as_ref(), parent, name, target))
     }
 
     fn mknod(
@@ -264,10 +228,7 @@ impl Filesystem for Passthrough {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        entry_reply(
-            reply,
-            self.do_mknod(self.caller(req).as_ref(), parent, name, mode, rdev),
-        )
+        reply.result(self.do_mknod(self.caller(req).as_ref(), parent, name, mode, rdev))
     }
 
     fn mkdir(
@@ -279,18 +240,15 @@ impl Filesystem for Passthrough {
         _umask: u32,
         reply: ReplyEntry,
     ) {
-        entry_reply(
-            reply,
-            self.do_mkdir(self.caller(req).as_ref(), parent, name, mode),
-        )
+        reply.result(self.do_mkdir(self.caller(req).as_ref(), parent, name, mode))
     }
 
     fn unlink(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_unlink(parent, name, false))
+        reply.result(self.do_unlink(parent, name, false))
     }
 
     fn rmdir(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_unlink(parent, name, true))
+        reply.result(self.do_unlink(parent, name, true))
     }
 
     fn rename(
@@ -303,10 +261,7 @@ impl Filesystem for Passthrough {
         flags: u32,
         reply: ReplyEmpty,
     ) {
-        empty_reply(
-            reply,
-            self.do_rename(parent, name, newparent, newname, flags),
-        )
+        reply.result(self.do_rename(parent, name, newparent, newname, flags))
     }
 
     fn link(
@@ -317,14 +272,11 @@ impl Filesystem for Passthrough {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        entry_reply(reply, self.do_link(ino, newparent, newname))
+        reply.result(self.do_link(ino, newparent, newname))
     }
 
     fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.do_open(req, ino, flags) {
-            Ok((fh, options)) => reply.opened_with(fh, options),
-            Err(e) => reply.error(e),
-        }
+        reply.result_with(self.do_open(req, ino, flags))
     }
 
     fn read(
@@ -353,14 +305,11 @@ impl Filesystem for Passthrough {
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
-        match self.do_write(req, fh, offset, data, write_flags) {
-            Ok(n) => reply.written(n),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_write(req, fh, offset, data, write_flags))
     }
 
     fn flush(&self, _req: &Request<'_>, _ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_flush(fh, lock_owner))
+        reply.result(self.do_flush(fh, lock_owner))
     }
 
     fn release(
@@ -380,21 +329,23 @@ impl Filesystem for Passthrough {
     }
 
     fn fsync(&self, _req: &Request<'_>, _ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_fsync(fh, datasync))
+        reply.result(self.do_fsync(fh, datasync))
     }
 
     fn opendir(&self, _req: &Request<'_>, ino: Ino, _flags: i32, reply: ReplyOpen) {
-        match self.do_opendir(ino) {
-            Ok(fh) => reply.opened(fh, OpenOutFlags::empty()),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_opendir(ino), OpenOutFlags::empty())
     }
 
-    fn readdir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, offset: u64, reply: ReplyDirectory) {
-        match self.do_readdir(fh, offset, reply) {
-            Ok(r) => r.ok(),
-            Err((r, e)) => r.error(e),
-        }
+    fn readdir(
+        &self,
+        _req: &Request<'_>,
+        _ino: Ino,
+        fh: u64,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let filled = self.do_readdir(fh, offset, &mut reply);
+        reply.result(filled)
     }
 
     fn readdirplus(
@@ -403,12 +354,10 @@ impl Filesystem for Passthrough {
         _ino: Ino,
         fh: u64,
         offset: u64,
-        reply: ReplyDirectoryPlus,
+        mut reply: ReplyDirectoryPlus,
     ) {
-        match self.do_readdirplus(req, fh, offset, reply) {
-            Ok(r) => r.ok(),
-            Err((r, e)) => r.error(e),
-        }
+        let filled = self.do_readdirplus(req, fh, offset, &mut reply);
+        reply.result(filled)
     }
 
     fn releasedir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
@@ -417,14 +366,11 @@ impl Filesystem for Passthrough {
     }
 
     fn fsyncdir(&self, _req: &Request<'_>, _ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_fsyncdir(fh, datasync))
+        reply.result(self.do_fsyncdir(fh, datasync))
     }
 
     fn statfs(&self, _req: &Request<'_>, ino: Ino, reply: ReplyStatfs) {
-        match self.do_statfs(ino) {
-            Ok(s) => reply.statfs(&s),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_statfs(ino))
     }
 
     fn setxattr(
@@ -436,23 +382,23 @@ impl Filesystem for Passthrough {
         flags: i32,
         reply: ReplyEmpty,
     ) {
-        empty_reply(reply, self.do_setxattr(ino, name, value, flags))
+        reply.result(self.do_setxattr(ino, name, value, flags))
     }
 
     fn getxattr(&self, _req: &Request<'_>, ino: Ino, name: &OsStr, size: u32, reply: ReplyXattr) {
-        xattr_reply(reply, self.do_getxattr(ino, name, size))
+        reply.result(self.do_getxattr(ino, name, size))
     }
 
     fn listxattr(&self, _req: &Request<'_>, ino: Ino, size: u32, reply: ReplyXattr) {
-        xattr_reply(reply, self.do_listxattr(ino, size))
+        reply.result(self.do_listxattr(ino, size))
     }
 
     fn removexattr(&self, _req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_removexattr(ino, name))
+        reply.result(self.do_removexattr(ino, name))
     }
 
     fn access(&self, req: &Request<'_>, ino: Ino, mask: i32, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_access(self.caller(req).as_ref(), ino, mask))
+        reply.result(self.do_access(self.caller(req).as_ref(), ino, mask))
     }
 
     fn create(
@@ -465,13 +411,11 @@ impl Filesystem for Passthrough {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.create_file(self.caller(req).as_ref(), parent, name, mode, flags) {
-            Ok((entry, inode, fd)) => {
-                let (fh, options) = self.new_handle(req, inode, fd);
-                reply.created_with(&entry, fh, options)
-            }
-            Err(e) => reply.error(e),
-        }
+        let created = self.create_file(self.caller(req).as_ref(), parent, name, mode, flags);
+        reply.result_with(created.map(|(entry, inode, fd)| {
+            let (fh, options) = self.new_handle(req, inode, fd);
+            (entry, fh, options)
+        }))
     }
 
     fn getlk(
@@ -483,10 +427,7 @@ impl Filesystem for Passthrough {
         lock: &Lock,
         reply: ReplyLock,
     ) {
-        match self.do_getlk(ino, fh, lock_owner, lock) {
-            Ok(l) => reply.locked(&l),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_getlk(ino, fh, lock_owner, lock))
     }
 
     fn setlk(
@@ -507,8 +448,8 @@ impl Filesystem for Passthrough {
         };
         match attempt {
             Ok(Some(attempt)) => crate::locks::lock_with(req, attempt, sleep, reply),
-            Ok(None) => reply.ok(),
-            Err(e) => reply.error(e),
+            // Nothing to wait for (e.g. an unlock): done, or failed before trying.
+            other => reply.result(other.map(|_| ())),
         }
     }
 
@@ -522,7 +463,7 @@ impl Filesystem for Passthrough {
         mode: i32,
         reply: ReplyEmpty,
     ) {
-        empty_reply(reply, self.do_fallocate(fh, offset, length, mode))
+        reply.result(self.do_fallocate(fh, offset, length, mode))
     }
 
     fn lseek(
@@ -534,21 +475,15 @@ impl Filesystem for Passthrough {
         whence: i32,
         reply: ReplyLseek,
     ) {
-        match self.do_lseek(fh, offset, whence) {
-            Ok(o) => reply.offset(o),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_lseek(fh, offset, whence))
     }
 
     fn copy_file_range(&self, _req: &Request<'_>, range: &CopyRange, reply: ReplyCopy) {
-        match self.do_copy_file_range(range) {
-            Ok(n) => reply.copied(n),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_copy_file_range(range))
     }
 
     fn syncfs(&self, _req: &Request<'_>, ino: Ino, reply: ReplyEmpty) {
-        empty_reply(reply, self.do_syncfs(ino))
+        reply.result(self.do_syncfs(ino))
     }
 
     fn tmpfile(
@@ -560,13 +495,11 @@ impl Filesystem for Passthrough {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.create_tmpfile(self.caller(req).as_ref(), parent, mode, flags) {
-            Ok((entry, inode, fd)) => {
-                let (fh, options) = self.new_handle(req, inode, fd);
-                reply.created_with(&entry, fh, options)
-            }
-            Err(e) => reply.error(e),
-        }
+        let created = self.create_tmpfile(self.caller(req).as_ref(), parent, mode, flags);
+        reply.result_with(created.map(|(entry, inode, fd)| {
+            let (fh, options) = self.new_handle(req, inode, fd);
+            (entry, fh, options)
+        }))
     }
 
     fn statx(
@@ -578,9 +511,6 @@ impl Filesystem for Passthrough {
         mask: u32,
         reply: ReplyStatx,
     ) {
-        match self.do_statx(ino, flags, mask) {
-            Ok(sx) => reply.statx(&sx, self.opts.attr_timeout),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_statx(ino, flags, mask), self.opts.attr_timeout)
     }
 }

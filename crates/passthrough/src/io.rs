@@ -100,30 +100,34 @@ impl Passthrough {
     }
 
     pub(crate) fn do_read(&self, fh: u64, offset: u64, size: u32, reply: ReplyData) {
-        let handle = match self.files.get(fh) {
-            Ok(h) => h,
-            Err(e) => return reply.error(e),
-        };
         READ_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             let size = size as usize;
             if buf.len() < size {
                 buf.resize(size, 0);
             }
-            let mut done = 0;
-            while done < size {
-                match rustix::io::pread(handle.fd(), &mut buf[done..size], offset + done as u64) {
-                    Ok(0) => break,
-                    Ok(n) => done += n,
-                    Err(Errno::INTR) => continue,
-                    Err(e) if done == 0 => return reply.error(e),
-                    Err(_) => break,
-                }
-            }
-            Counters::add(&self.counters.reads, 1);
-            Counters::add(&self.counters.read_bytes, done as u64);
-            reply.data(&buf[..done]);
+            let read = self.read_into(fh, offset, &mut buf[..size]);
+            reply.result(read.map(|done| &buf[..done]));
         })
+    }
+
+    /// Reads at `offset` into `buf` until it is full or the file ends; the number of bytes
+    /// read. An error after some bytes were read ends the read short instead.
+    fn read_into(&self, fh: u64, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let handle = self.files.get(fh)?;
+        let mut done = 0;
+        while done < buf.len() {
+            match rustix::io::pread(handle.fd(), &mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(Errno::INTR) => continue,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Counters::add(&self.counters.reads, 1);
+        Counters::add(&self.counters.read_bytes, done as u64);
+        Ok(done)
     }
 
     pub(crate) fn do_write(

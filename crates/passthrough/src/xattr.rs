@@ -6,20 +6,13 @@
 
 use std::ffi::OsStr;
 
-use fusekit::Ino;
+use fusekit::{Ino, Xattr};
 use rustix::fs::XattrFlags;
 use rustix::io::Errno;
 
 use crate::fdstore::InodeFd;
 use crate::inode::Inode;
 use crate::Passthrough;
-
-/// What a getxattr/listxattr produced: a size (for a size query) or the bytes.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum XattrValue {
-    Size(u32),
-    Data(Vec<u8>),
-}
 
 /// The descriptor whose `/proc/self/fd` path reaches `inode`'s attributes (the path is
 /// valid while the guard lives).
@@ -35,35 +28,30 @@ fn size_u32(n: usize) -> Result<u32, Errno> {
 }
 
 impl Passthrough {
-    pub(crate) fn do_getxattr(
-        &self,
-        ino: Ino,
-        name: &OsStr,
-        size: u32,
-    ) -> Result<XattrValue, Errno> {
+    pub(crate) fn do_getxattr(&self, ino: Ino, name: &OsStr, size: u32) -> Result<Xattr, Errno> {
         let fd = reachable(&*self.inodes.get(ino)?)?;
         let path = fd.proc_path();
         if size == 0 {
             let n = rustix::fs::getxattr_query(path.as_c_str(), name)?;
-            return Ok(XattrValue::Size(size_u32(n)?));
+            return Ok(Xattr::Size(size_u32(n)?));
         }
         let mut buf = vec![0u8; size as usize];
         let n = rustix::fs::getxattr(path.as_c_str(), name, &mut buf[..])?;
         buf.truncate(n);
-        Ok(XattrValue::Data(buf))
+        Ok(Xattr::Data(buf))
     }
 
-    pub(crate) fn do_listxattr(&self, ino: Ino, size: u32) -> Result<XattrValue, Errno> {
+    pub(crate) fn do_listxattr(&self, ino: Ino, size: u32) -> Result<Xattr, Errno> {
         let fd = reachable(&*self.inodes.get(ino)?)?;
         let path = fd.proc_path();
         if size == 0 {
             let n = rustix::fs::listxattr_query(path.as_c_str())?;
-            return Ok(XattrValue::Size(size_u32(n)?));
+            return Ok(Xattr::Size(size_u32(n)?));
         }
         let mut buf = vec![0u8; size as usize];
         let n = rustix::fs::listxattr(path.as_c_str(), &mut buf[..])?;
         buf.truncate(n);
-        Ok(XattrValue::Data(buf))
+        Ok(Xattr::Data(buf))
     }
 
     pub(crate) fn do_setxattr(

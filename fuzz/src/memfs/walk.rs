@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::ops::ControlFlow;
 
-use fusekit_memfs::{Caller, FileType, Ino, MemFs, XattrReply, ROOT_INO};
+use fusekit_memfs::{Caller, FileType, Ino, MemFs, Xattr, ROOT_ID};
 
 /// One directory listing, without "." and "..".
 struct Listing {
@@ -53,9 +53,9 @@ pub fn check_engine(fs: &MemFs) {
 
     // ino -> (type, number of names); dirs in visiting order with their parents.
     let mut names: BTreeMap<Ino, (FileType, u32)> = BTreeMap::new();
-    names.insert(ROOT_INO, (FileType::Directory, 1));
-    let mut dirs = vec![(ROOT_INO, ROOT_INO)];
-    let mut visited = HashSet::from([ROOT_INO]);
+    names.insert(ROOT_ID, (FileType::Directory, 1));
+    let mut dirs = vec![(ROOT_ID, ROOT_ID)];
+    let mut visited = HashSet::from([ROOT_ID]);
     let mut i = 0;
     while i < dirs.len() {
         let (dir, parent) = dirs[i];
@@ -70,7 +70,7 @@ pub fn check_engine(fs: &MemFs) {
                 attr.ino, *ino,
                 "{name:?} in {dir}: lookup and readdir disagree"
             );
-            assert_eq!(attr.kind(), *kind, "{name:?} in {dir}: type differs");
+            assert_eq!(attr.kind(), Some(*kind), "{name:?} in {dir}: type differs");
             names.entry(*ino).or_insert((*kind, 0)).1 += 1;
             if *kind == FileType::Directory {
                 subdirs += 1;
@@ -117,7 +117,7 @@ pub fn check_engine(fs: &MemFs) {
         stats.bytes_used, 0,
         "bytes left charged after removing everything"
     );
-    assert_eq!(fs.getattr(ROOT_INO).expect("root").nlink, 2);
+    assert_eq!(fs.getattr(ROOT_ID).expect("root").nlink, 2);
 }
 
 /// Removes every name (deepest directories first) and the root's extended attributes.
@@ -133,18 +133,18 @@ fn remove_all(fs: &MemFs, dirs: &[(Ino, Ino)]) {
             result.unwrap_or_else(|e| panic!("removing {name:?} from {dir}: {e:?}"));
         }
     }
-    let Ok(XattrReply::Size(size)) = fs.listxattr(&root, ROOT_INO, 0) else {
+    let Ok(Xattr::Size(size)) = fs.listxattr(&root, ROOT_ID, 0) else {
         panic!("listxattr size query on the root failed");
     };
     if size == 0 {
         return;
     }
-    let Ok(XattrReply::Data(list)) = fs.listxattr(&root, ROOT_INO, size) else {
+    let Ok(Xattr::Data(list)) = fs.listxattr(&root, ROOT_ID, size) else {
         panic!("listxattr on the root failed");
     };
     for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         let name = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);
-        fs.removexattr(&root, ROOT_INO, name)
+        fs.removexattr(&root, ROOT_ID, name)
             .unwrap_or_else(|e| panic!("removexattr {name:?} on the root: {e:?}"));
     }
 }

@@ -2,7 +2,7 @@
 //! updates, the permission rules for non-owners, and setuid/setgid clearing on write,
 //! truncate, chown and chmod.
 
-use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
+use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Uid};
 use rustix::io::Errno;
 
 use crate::creds::{as_nobody, NOBODY};
@@ -22,6 +22,8 @@ cases! { "attr";
     chown_updates_ctime ["root"] "chown moves ctime forward";
     chown_clears_suid_sgid ["root"] "chown of a setuid/setgid (group-exec) file clears both bits";
     chown_as_non_owner_eperm ["other_user"] "an unprivileged user cannot give a file away: EPERM";
+    chown_clears_suid_sgid_special_files ["root"] "chown of a setuid/setgid (group-exec) FIFO, socket or device node clears both bits, as for a regular file";
+    chown_by_owner_clears_suid_special_files ["other_user"] "chown by an unprivileged owner clears S_ISUID (and S_ISGID with group-exec) on FIFOs, sockets and device nodes";
     write_as_nobody_clears_suid ["other_user"] "a write by a user without CAP_FSETID clears S_ISUID";
     write_as_nobody_clears_sgid_group_exec ["other_user"] "a write by an unprivileged user clears S_ISGID on a group-exec file";
     write_as_group_member_keeps_sgid_without_group_exec ["other_user"] "S_ISGID without group-exec survives a write by a member of the file's group";
@@ -175,6 +177,71 @@ fn chown_as_non_owner_eperm(c: &Ctx) -> R<()> {
     })?;
     expect_errno("owner nobody giving the file to uid 1234", r, Errno::PERM)?;
     check_eq("uid", NOBODY, c.stat("f")?.uid)
+}
+
+/// A FIFO, a socket and a character device node named `{prefix}-{kind}`: the
+/// non-directories that are not regular files.
+fn special_nodes(c: &Ctx, prefix: &str) -> R<Vec<String>> {
+    let kinds = [
+        ("fifo", FileType::Fifo, 0),
+        ("sock", FileType::Socket, 0),
+        ("chr", FileType::CharacterDevice, rustix::fs::makedev(1, 3)),
+    ];
+    let mut names = Vec::new();
+    for (kind, typ, dev) in kinds {
+        let name = format!("{prefix}-{kind}");
+        rustix::fs::mknodat(c.d(), name.as_str(), typ, Mode::from_raw_mode(0o644), dev)
+            .must(&format!("mknod {name}"))?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The kernel's `chown_common` asks to kill setuid on every non-directory, and setgid when it
+/// comes with group-exec (or the caller is outside the group without CAP_FSETID): 6755
+/// becomes 755 and 6745 becomes 2745, whether root or the owner (a member of the file's
+/// group) does it — as for regular files.
+fn chown_special_files(c: &Ctx, by_owner: bool) -> R<()> {
+    for (before, after) in [(0o6755, 0o755), (0o6745, 0o2745)] {
+        for name in special_nodes(c, &format!("{before:o}"))? {
+            c.chown(&name, NOBODY, NOBODY)?;
+            c.chmod(&name, before)?;
+            check_mode(
+                &format!("{name} mode before chown"),
+                before,
+                c.lstat(&name)?.perm(),
+            )?;
+            if by_owner {
+                let owner = (Uid::from_raw(NOBODY), Gid::from_raw(NOBODY));
+                as_nobody(|| {
+                    rustix::fs::chownat(
+                        c.d(),
+                        name.as_str(),
+                        Some(owner.0),
+                        Some(owner.1),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )
+                })?
+                .must(&format!("chown {name} by its owner nobody"))?;
+            } else {
+                c.chown(&name, 1234, 1234)?;
+            }
+            check_mode(
+                &format!("{name} mode after chown"),
+                after,
+                c.lstat(&name)?.perm(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn chown_clears_suid_sgid_special_files(c: &Ctx) -> R<()> {
+    chown_special_files(c, false)
+}
+
+fn chown_by_owner_clears_suid_special_files(c: &Ctx) -> R<()> {
+    chown_special_files(c, true)
 }
 
 fn write_as(c: &Ctx, mode: u32, nobody: bool) -> R<u32> {

@@ -90,13 +90,13 @@
 //! [`Filesystem::destroy`]: crate::Filesystem::destroy
 
 mod adapter;
-mod config;
 mod fs;
 mod hidden;
 mod locks;
+mod options;
 mod table;
 
 pub use adapter::{PathAdapter, PathSnapshot, PathStats};
-pub use config::{PathConfig, UnlinkMode};
 pub use fs::{DirEntry, Opened, PathContext, PathFilesystem};
 pub use hidden::{is_hidden_name, HIDDEN_PREFIX};
+pub use options::{PathConfig, UnlinkMode};

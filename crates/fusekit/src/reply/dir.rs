@@ -17,7 +17,7 @@ fn pad_to_8(buf: &mut Vec<u8>) {
 }
 
 /// A READDIR answer being filled. Call [`add`](Self::add) until it returns `true` (full),
-/// then [`ok`](Self::ok).
+/// then [`ok`](Self::ok) (or [`result`](Self::result) with the fill loop's outcome).
 #[derive(Debug)]
 #[must_use = "an unanswered reply is answered EIO when dropped"]
 pub struct ReplyDirectory {
@@ -66,6 +66,15 @@ impl ReplyDirectory {
     /// Answers with an error.
     pub fn error(self, errno: Errno) {
         self.inner.error(errno)
+    }
+
+    /// [`ok`](Self::ok) on `Ok` (the entries added so far), [`error`](Self::error) on `Err`
+    /// (the entries added are discarded): for a fill loop that returns a `Result`.
+    pub fn result(self, result: Result<(), Errno>) {
+        match result {
+            Ok(()) => self.ok(),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -121,5 +130,14 @@ impl ReplyDirectoryPlus {
     /// Answers with an error.
     pub fn error(self, errno: Errno) {
         self.inner.error(errno)
+    }
+
+    /// [`ok`](Self::ok) on `Ok` (the entries added so far), [`error`](Self::error) on `Err`
+    /// (the entries added are discarded): for a fill loop that returns a `Result`.
+    pub fn result(self, result: Result<(), Errno>) {
+        match result {
+            Ok(()) => self.ok(),
+            Err(e) => self.error(e),
+        }
     }
 }

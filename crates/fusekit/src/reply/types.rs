@@ -1,5 +1,9 @@
 //! One reply type per kind of answer. Every type has `error(errno)`; the success method names
-//! what is being answered. All are `Send` and may be completed from any thread.
+//! what is being answered; `result` (or `result_with` where a type has two success forms)
+//! takes an operation's `Result` and answers the value or the error, so a filesystem writes
+//! `reply.result(self.op(..))` instead of matching. Policy that is not part of the outcome
+//! (a cache TTL, open flags) stays a separate argument. All are `Send` and may be completed
+//! from any thread.
 
 use std::io::IoSlice;
 use std::time::Duration;
@@ -129,6 +133,14 @@ impl ReplyEntry {
             self.inner.ok_struct(&out);
         }
     }
+
+    /// [`entry`](Self::entry) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<Entry, Errno>) {
+        match result {
+            Ok(entry) => self.entry(&entry),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyAttr {
@@ -146,6 +158,14 @@ impl ReplyAttr {
             self.inner.ok_struct(&out);
         }
     }
+
+    /// [`attr`](Self::attr) on `Ok` (cacheable for `ttl`), [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<FileAttr, Errno>, ttl: Duration) {
+        match result {
+            Ok(attr) => self.attr(&attr, ttl),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyData {
@@ -157,6 +177,16 @@ impl ReplyData {
     /// The bytes, gathered from several slices without copying.
     pub fn data_vectored(self, data: &[IoSlice<'_>]) {
         self.inner.send(0, data);
+    }
+
+    /// [`data`](Self::data) on `Ok`, [`error`](Self::error) on `Err`. Takes any byte container
+    /// (`Vec<u8>`, `&[u8]`, ...); a bare `Err` needs its type named (`Err::<&[u8], _>(e)`), or
+    /// use [`error`](Self::error).
+    pub fn result<D: AsRef<[u8]>>(self, result: Result<D, Errno>) {
+        match result {
+            Ok(data) => self.data(data.as_ref()),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -199,12 +229,38 @@ impl ReplyOpen {
     pub fn opened_with(self, fh: u64, options: OpenOptions) {
         self.inner.ok_struct(&options.to_abi(fh))
     }
+
+    /// [`opened`](Self::opened) with the handle on `Ok` and the fixed `flags`,
+    /// [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u64, Errno>, flags: abi::OpenOutFlags) {
+        match result {
+            Ok(fh) => self.opened(fh, flags),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// [`opened_with`](Self::opened_with) on `Ok((fh, options))`, for operations that decide
+    /// the options themselves (e.g. a backing id); [`error`](Self::error) on `Err`.
+    pub fn result_with(self, result: Result<(u64, OpenOptions), Errno>) {
+        match result {
+            Ok((fh, options)) => self.opened_with(fh, options),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyWrite {
     /// `size` bytes were written.
     pub fn written(self, size: u32) {
         self.inner.ok_struct(&abi::WriteOut { size, padding: 0 })
+    }
+
+    /// [`written`](Self::written) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u32, Errno>) {
+        match result {
+            Ok(size) => self.written(size),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -216,6 +272,14 @@ impl ReplyStatfs {
             self.inner.ok_struct_prefix(&out, abi::COMPAT_STATFS_SIZE);
         } else {
             self.inner.ok_struct(&out);
+        }
+    }
+
+    /// [`statfs`](Self::statfs) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<Statfs, Errno>) {
+        match result {
+            Ok(st) => self.statfs(&st),
+            Err(e) => self.error(e),
         }
     }
 }
@@ -245,6 +309,24 @@ impl ReplyCreate {
             ],
         );
     }
+
+    /// [`created`](Self::created) with the entry and handle on `Ok((entry, fh))` and the
+    /// fixed `flags`; [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<(Entry, u64), Errno>, flags: abi::OpenOutFlags) {
+        match result {
+            Ok((entry, fh)) => self.created(&entry, fh, flags),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// [`created_with`](Self::created_with) on `Ok((entry, fh, options))`, for operations
+    /// that decide the open options themselves; [`error`](Self::error) on `Err`.
+    pub fn result_with(self, result: Result<(Entry, u64, OpenOptions), Errno>) {
+        match result {
+            Ok((entry, fh, options)) => self.created_with(&entry, fh, options),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyLock {
@@ -252,12 +334,55 @@ impl ReplyLock {
     pub fn locked(self, lock: &Lock) {
         self.inner.ok_struct(&abi::LkOut { lk: lock.to_abi() })
     }
+
+    /// [`locked`](Self::locked) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<Lock, Errno>) {
+        match result {
+            Ok(lock) => self.locked(&lock),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyBmap {
     /// The device block.
     pub fn bmap(self, block: u64) {
         self.inner.ok_struct(&abi::BmapOut { block })
+    }
+
+    /// [`bmap`](Self::bmap) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u64, Errno>) {
+        match result {
+            Ok(block) => self.bmap(block),
+            Err(e) => self.error(e),
+        }
+    }
+}
+
+/// The answer to GETXATTR or LISTXATTR: the size a buffer needs (the request's size was 0),
+/// or the value / the NUL-separated list of names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Xattr {
+    /// The number of bytes the value (or list) has.
+    Size(u32),
+    /// The value, or the list of names.
+    Data(Vec<u8>),
+}
+
+impl Xattr {
+    /// The answer to a request that gave `size` for a value of `value.len()` bytes, by the
+    /// kernel's rules: size 0 asks for the length; a value longer than `size` is `ERANGE`; a
+    /// length that does not fit the reply's 32 bits is `E2BIG`.
+    pub fn fit(value: Vec<u8>, size: u32) -> Result<Xattr, Errno> {
+        if size == 0 {
+            u32::try_from(value.len())
+                .map(Xattr::Size)
+                .map_err(|_| Errno::TOOBIG)
+        } else if value.len() > size as usize {
+            Err(Errno::RANGE)
+        } else {
+            Ok(Xattr::Data(value))
+        }
     }
 }
 
@@ -271,12 +396,30 @@ impl ReplyXattr {
     pub fn data(self, data: &[u8]) {
         self.inner.send(0, &[IoSlice::new(data)]);
     }
+
+    /// [`size`](Self::size) or [`data`](Self::data), as the [`Xattr`] says, on `Ok`;
+    /// [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<Xattr, Errno>) {
+        match result {
+            Ok(Xattr::Size(size)) => self.size(size),
+            Ok(Xattr::Data(data)) => self.data(&data),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyLseek {
     /// The resulting offset.
     pub fn offset(self, offset: u64) {
         self.inner.ok_struct(&abi::LseekOut { offset })
+    }
+
+    /// [`offset`](Self::offset) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u64, Errno>) {
+        match result {
+            Ok(offset) => self.offset(offset),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -287,6 +430,14 @@ impl ReplyPoll {
             revents,
             padding: 0,
         })
+    }
+
+    /// [`revents`](Self::revents) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u32, Errno>) {
+        match result {
+            Ok(revents) => self.revents(revents),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -302,6 +453,14 @@ impl ReplyIoctl {
         self.inner
             .send(0, &[IoSlice::new(out.as_bytes()), IoSlice::new(data)]);
     }
+
+    /// [`ioctl`](Self::ioctl) on `Ok((result, data))`, [`error`](Self::error) on `Err`.
+    pub fn result<D: AsRef<[u8]>>(self, result: Result<(i32, D), Errno>) {
+        match result {
+            Ok((value, data)) => self.ioctl(value, data.as_ref()),
+            Err(e) => self.error(e),
+        }
+    }
 }
 
 impl ReplyStatx {
@@ -315,6 +474,14 @@ impl ReplyStatx {
             stat: *stat,
         };
         self.inner.ok_struct(&out)
+    }
+
+    /// [`statx`](Self::statx) on `Ok` (cacheable for `ttl`), [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<abi::Statx, Errno>, ttl: Duration) {
+        match result {
+            Ok(stat) => self.statx(&stat, ttl),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -331,4 +498,15 @@ impl ReplyCopy {
             self.inner.ok_struct(&abi::WriteOut { size, padding: 0 })
         }
     }
+
+    /// [`copied`](Self::copied) on `Ok`, [`error`](Self::error) on `Err`.
+    pub fn result(self, result: Result<u64, Errno>) {
+        match result {
+            Ok(count) => self.copied(count),
+            Err(e) => self.error(e),
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 //! `/proc/<pid>/status` — only where an answer depends on them and the primary group does not
 //! decide it (a write by a non-member must drop setgid even without group-execute).
 
-use crate::{Attr, Caller, FileType};
+use crate::{Caller, FileAttr, FileType};
 
 const S_ISGID: u32 = 0o2000;
 const S_IXGRP: u32 = 0o010;
@@ -16,9 +16,9 @@ pub(super) fn of_pid(pid: u32) -> Option<Vec<u32>> {
 
 /// Fills `c.groups` when a data change by `c` to a file with attributes `a` would keep or
 /// drop setgid depending on supplementary group membership.
-pub(super) fn fill_for_data_change(c: &mut Caller, a: &Attr) {
+pub(super) fn fill_for_data_change(c: &mut Caller, a: &FileAttr) {
     let sgid_without_x = a.mode & (S_ISGID | S_IXGRP) == S_ISGID;
-    if a.kind() == FileType::RegularFile && sgid_without_x && !c.is_root() && c.gid != a.gid {
+    if a.kind() == Some(FileType::RegularFile) && sgid_without_x && !c.is_root() && c.gid != a.gid {
         c.groups = of_pid(c.pid);
     }
 }

@@ -1,15 +1,18 @@
 //! The FUSE face of memfs: [`MemFsAdapter`] implements `fusekit::Filesystem` by calling the
 //! engine, one trait method to one engine method. It owns only what the kernel protocol adds:
 //! caller identity, cache lifetimes, reply encoding, and blocking lock waits (moved off the
-//! worker threads so a waiter can never starve the lock holder of a worker).
+//! worker threads so a waiter can never starve the lock holder of a worker). The engine
+//! speaks fusekit's own types (`FileAttr`, `SetAttr`, `Statfs`, `Lock`, `Xattr`), so nothing
+//! is converted on the way; only STATX needs a layout of its own (`statx.rs`: the attributes
+//! plus the birth time `FileAttr` does not carry).
 //!
 //! Cache settings: memfs changes only through this mount, and the kernel invalidates what it
 //! caches on every change it makes, so names, attributes, data (`KEEP_CACHE`), directory
 //! listings (`CACHE_DIR`) and symlinks are all cached.
 
-mod convert;
 mod groups;
-mod locks;
+mod lock_wait;
+mod statx;
 
 use std::cell::RefCell;
 use std::ffi::OsStr;
@@ -27,7 +30,7 @@ use fusekit::{
 
 use rustix::fs::OFlags;
 
-use crate::{Caller, MemFs, RenameFlags, XattrReply};
+use crate::{Caller, FileAttr, LockType, MemFs, RenameFlags};
 
 /// The readahead window asked for in INIT (see `KernelConfig::set_max_readahead`).
 const READAHEAD_WINDOW: u32 = 1 << 20;
@@ -115,8 +118,8 @@ impl MemFsAdapter {
             .subtype("memfs")
     }
 
-    fn entry(&self, attr: &crate::Attr) -> fusekit::Entry {
-        convert::entry(attr, self.options.ttl)
+    fn entry(&self, attr: FileAttr) -> fusekit::Entry {
+        fusekit::Entry::new(attr, self.options.ttl)
     }
 }
 
@@ -174,12 +177,13 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn lookup(&self, _req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
-        match self.fs.lookup(parent, name) {
-            Ok(a) => reply.entry(&self.entry(&a)),
+        let ttl = self.options.ttl;
+        reply.result(match self.fs.lookup(parent, name) {
+            Ok(a) => Ok(self.entry(a)),
             // The kernel may remember the absence: only it can create the name.
-            Err(Errno::NOENT) => reply.entry(&fusekit::Entry::negative(self.options.ttl)),
-            Err(e) => reply.error(e),
-        }
+            Err(Errno::NOENT) => Ok(fusekit::Entry::negative(ttl)),
+            Err(e) => Err(e),
+        })
     }
 
     fn forget(&self, _req: &Request<'_>, ino: Ino, nlookup: u64) {
@@ -193,31 +197,21 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn getattr(&self, _req: &Request<'_>, ino: Ino, _fh: Option<u64>, reply: ReplyAttr) {
-        match self.fs.getattr(ino) {
-            Ok(a) => reply.attr(&convert::file_attr(&a), self.options.ttl),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.getattr(ino), self.options.ttl)
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
-        let changes = convert::set_attr(attr);
         let mut c = caller(req, 0);
-        if changes.size.is_some() {
+        if attr.size.is_some() {
             if let Ok(a) = self.fs.getattr(ino) {
                 groups::fill_for_data_change(&mut c, &a);
             }
         }
-        match self.fs.setattr(&c, ino, &changes) {
-            Ok(a) => reply.attr(&convert::file_attr(&a), self.options.ttl),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.setattr(&c, ino, attr), self.options.ttl)
     }
 
     fn readlink(&self, _req: &Request<'_>, ino: Ino, reply: ReplyData) {
-        match self.fs.readlink(ino) {
-            Ok(target) => reply.data(&target),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.readlink(ino))
     }
 
     fn symlink(
@@ -228,10 +222,8 @@ impl Filesystem for MemFsAdapter {
         target: &OsStr,
         reply: ReplyEntry,
     ) {
-        match self.fs.symlink(&caller(req, 0), parent, name, target) {
-            Ok(a) => reply.entry(&self.entry(&a)),
-            Err(e) => reply.error(e),
-        }
+        let made = self.fs.symlink(&caller(req, 0), parent, name, target);
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn mknod(
@@ -244,10 +236,8 @@ impl Filesystem for MemFsAdapter {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        match self.fs.mknod(&caller(req, umask), parent, name, mode, rdev) {
-            Ok(a) => reply.entry(&self.entry(&a)),
-            Err(e) => reply.error(e),
-        }
+        let made = self.fs.mknod(&caller(req, umask), parent, name, mode, rdev);
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn mkdir(
@@ -259,10 +249,8 @@ impl Filesystem for MemFsAdapter {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        match self.fs.mkdir(&caller(req, umask), parent, name, mode) {
-            Ok(a) => reply.entry(&self.entry(&a)),
-            Err(e) => reply.error(e),
-        }
+        let made = self.fs.mkdir(&caller(req, umask), parent, name, mode);
+        reply.result(made.map(|a| self.entry(a)))
     }
 
     fn unlink(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
@@ -301,17 +289,13 @@ impl Filesystem for MemFsAdapter {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        match self.fs.link(&caller(req, 0), ino, newparent, newname) {
-            Ok(a) => reply.entry(&self.entry(&a)),
-            Err(e) => reply.error(e),
-        }
+        let linked = self.fs.link(&caller(req, 0), ino, newparent, newname);
+        reply.result(linked.map(|a| self.entry(a)))
     }
 
     fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.fs.open(&caller(req, 0), ino, self.open_flags(flags)) {
-            Ok(fh) => reply.opened(fh, OpenOutFlags::KEEP_CACHE),
-            Err(e) => reply.error(e),
-        }
+        let opened = self.fs.open(&caller(req, 0), ino, self.open_flags(flags));
+        reply.result(opened, OpenOutFlags::KEEP_CACHE)
     }
 
     fn read(
@@ -327,10 +311,8 @@ impl Filesystem for MemFsAdapter {
     ) {
         READ_BUF.with_borrow_mut(|buf| {
             buf.clear();
-            match self.fs.read(ino, fh, offset, size, buf) {
-                Ok(()) => reply.data(buf),
-                Err(e) => reply.error(e),
-            }
+            let read = self.fs.read(ino, fh, offset, size, buf);
+            reply.result(read.map(|()| &buf[..]))
         })
     }
 
@@ -353,10 +335,7 @@ impl Filesystem for MemFsAdapter {
                 groups::fill_for_data_change(&mut c, &a);
             }
         }
-        match self.fs.write(&c, ino, fh, offset, data, kill_priv) {
-            Ok(n) => reply.written(n),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.write(&c, ino, fh, offset, data, kill_priv))
     }
 
     fn flush(&self, _req: &Request<'_>, ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
@@ -383,10 +362,10 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn opendir(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.fs.opendir(&caller(req, 0), ino, flags as u32) {
-            Ok(fh) => reply.opened(fh, OpenOutFlags::KEEP_CACHE | OpenOutFlags::CACHE_DIR),
-            Err(e) => reply.error(e),
-        }
+        reply.result(
+            self.fs.opendir(&caller(req, 0), ino, flags as u32),
+            OpenOutFlags::KEEP_CACHE | OpenOutFlags::CACHE_DIR,
+        )
     }
 
     fn readdir(
@@ -404,10 +383,7 @@ impl Filesystem for MemFsAdapter {
                 ControlFlow::Continue(())
             }
         });
-        match result {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(result)
     }
 
     fn readdirplus(
@@ -421,7 +397,7 @@ impl Filesystem for MemFsAdapter {
         let ttl = self.options.ttl;
         let result = self.fs.readdirplus(ino, fh, offset, |e, attr| {
             let entry = match attr {
-                Some(a) => convert::entry(a, ttl),
+                Some(a) => fusekit::Entry::new(*a, ttl),
                 // "." and "..": a dirent without a lookup reference (node id 0).
                 None => fusekit::Entry {
                     ino: 0,
@@ -441,10 +417,7 @@ impl Filesystem for MemFsAdapter {
                 ControlFlow::Continue(())
             }
         });
-        match result {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(result)
     }
 
     fn releasedir(&self, _req: &Request<'_>, ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
@@ -456,7 +429,7 @@ impl Filesystem for MemFsAdapter {
     }
 
     fn statfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyStatfs) {
-        reply.statfs(&convert::statfs(&self.fs.statfs()))
+        reply.statfs(&self.fs.statfs())
     }
 
     fn setxattr(
@@ -468,29 +441,18 @@ impl Filesystem for MemFsAdapter {
         flags: i32,
         reply: ReplyEmpty,
     ) {
-        match self
-            .fs
-            .setxattr(&caller(req, 0), ino, name, value, flags as u32)
-        {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        reply.result(
+            self.fs
+                .setxattr(&caller(req, 0), ino, name, value, flags as u32),
+        )
     }
 
     fn getxattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, size: u32, reply: ReplyXattr) {
-        match self.fs.getxattr(&caller(req, 0), ino, name, size) {
-            Ok(XattrReply::Size(n)) => reply.size(n),
-            Ok(XattrReply::Data(v)) => reply.data(&v),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.getxattr(&caller(req, 0), ino, name, size))
     }
 
     fn listxattr(&self, req: &Request<'_>, ino: Ino, size: u32, reply: ReplyXattr) {
-        match self.fs.listxattr(&caller(req, 0), ino, size) {
-            Ok(XattrReply::Size(n)) => reply.size(n),
-            Ok(XattrReply::Data(v)) => reply.data(&v),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.listxattr(&caller(req, 0), ino, size))
     }
 
     fn removexattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
@@ -511,16 +473,17 @@ impl Filesystem for MemFsAdapter {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.fs.create(
+        let created = self.fs.create(
             &caller(req, umask),
             parent,
             name,
             mode,
             self.open_flags(flags),
-        ) {
-            Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
-            Err(e) => reply.error(e),
-        }
+        );
+        reply.result(
+            created.map(|(a, fh)| (self.entry(a), fh)),
+            OpenOutFlags::KEEP_CACHE,
+        )
     }
 
     fn tmpfile(
@@ -532,13 +495,13 @@ impl Filesystem for MemFsAdapter {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self
+        let created = self
             .fs
-            .tmpfile(&caller(req, umask), parent, mode, self.open_flags(flags))
-        {
-            Ok((a, fh)) => reply.created(&self.entry(&a), fh, OpenOutFlags::KEEP_CACHE),
-            Err(e) => reply.error(e),
-        }
+            .tmpfile(&caller(req, umask), parent, mode, self.open_flags(flags));
+        reply.result(
+            created.map(|(a, fh)| (self.entry(a), fh)),
+            OpenOutFlags::KEEP_CACHE,
+        )
     }
 
     fn getlk(
@@ -550,13 +513,7 @@ impl Filesystem for MemFsAdapter {
         lock: &Lock,
         reply: ReplyLock,
     ) {
-        let Some(l) = convert::lock_in(lock) else {
-            return reply.error(Errno::INVAL);
-        };
-        match self.fs.getlk(ino, lock_owner, &l, false) {
-            Ok(conflict) => reply.locked(&convert::lock_out(&conflict)),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.getlk(ino, lock_owner, lock, false))
     }
 
     fn setlk(
@@ -570,27 +527,27 @@ impl Filesystem for MemFsAdapter {
         flock: bool,
         reply: ReplyEmpty,
     ) {
-        let Some(l) = convert::lock_in(lock) else {
+        let Some(typ) = LockType::from_raw(lock.typ) else {
             return reply.error(Errno::INVAL);
         };
-        if !flock && l.typ != crate::LockType::Unlock {
-            // OFD locks must die with their handle (see MemFs::lock_through).
-            if let Err(e) = self.fs.lock_through(ino, fh, lock_owner) {
-                return reply.error(e);
-            }
-        }
-        match self.fs.setlk(ino, lock_owner, &l, flock) {
-            Err(Errno::AGAIN) if sleep => locks::wait_in_background(
+        // OFD locks must die with their handle (see MemFs::lock_through); it fails only with
+        // EBADF, so EAGAIN below is always the lock's.
+        let through = if !flock && typ != LockType::Unlock {
+            self.fs.lock_through(ino, fh, lock_owner)
+        } else {
+            Ok(())
+        };
+        match through.and_then(|()| self.fs.setlk(ino, lock_owner, lock, flock)) {
+            Err(Errno::AGAIN) if sleep => lock_wait::wait_in_background(
                 Arc::clone(&self.fs),
                 req.interrupt_token(),
                 ino,
                 lock_owner,
-                l,
+                *lock,
                 flock,
                 reply,
             ),
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
+            done => reply.result(done),
         }
     }
 
@@ -619,10 +576,7 @@ impl Filesystem for MemFsAdapter {
         if offset < 0 {
             return reply.error(Errno::NXIO);
         }
-        match self.fs.lseek(ino, fh, offset as u64, whence as u32) {
-            Ok(off) => reply.offset(off),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.lseek(ino, fh, offset as u64, whence as u32))
     }
 
     fn copy_file_range(&self, req: &Request<'_>, r: &CopyRange, reply: ReplyCopy) {
@@ -633,10 +587,7 @@ impl Filesystem for MemFsAdapter {
             r.len,
             r.flags,
         );
-        match result {
-            Ok(n) => reply.copied(n),
-            Err(e) => reply.error(e),
-        }
+        reply.result(result)
     }
 
     fn syncfs(&self, _req: &Request<'_>, _ino: Ino, reply: ReplyEmpty) {
@@ -653,9 +604,10 @@ impl Filesystem for MemFsAdapter {
         _mask: u32,
         reply: ReplyStatx,
     ) {
-        match self.fs.getattr(ino) {
-            Ok(a) => reply.statx(&convert::statx(&a), self.options.ttl),
-            Err(e) => reply.error(e),
-        }
+        let stat = self.fs.getattr_with_btime(ino);
+        reply.result(
+            stat.map(|(a, btime)| statx::statx(&a, btime)),
+            self.options.ttl,
+        )
     }
 }

@@ -6,7 +6,7 @@ pub mod mount;
 use std::ffi::OsStr;
 use std::ops::ControlFlow;
 
-use fusekit_memfs::{Attr, Caller, Fh, Ino, Limits, MemFs, ROOT_INO};
+use fusekit_memfs::{Caller, Fh, FileAttr, Ino, Limits, MemFs, ROOT_ID};
 
 pub const O_RDONLY: u32 = 0;
 pub const O_WRONLY: u32 = 1;
@@ -33,7 +33,7 @@ pub fn fs() -> MemFs {
 }
 
 /// Creates and opens `name` in `parent` read-write as root.
-pub fn create(fs: &MemFs, parent: Ino, name: &str) -> (Attr, Fh) {
+pub fn create(fs: &MemFs, parent: Ino, name: &str) -> (FileAttr, Fh) {
     fs.create(&root(), parent, n(name), 0o644, O_RDWR | O_EXCL)
         .expect("create")
 }
@@ -61,5 +61,5 @@ pub fn list(fs: &MemFs, dir: Ino) -> Vec<String> {
 }
 
 pub fn root_ino() -> Ino {
-    ROOT_INO
+    ROOT_ID
 }

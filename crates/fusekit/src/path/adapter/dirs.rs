@@ -66,26 +66,26 @@ impl<F: PathFilesystem> PathAdapter<F> {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let Some(handle) = self.dirs().get(&id).cloned() else {
-            return reply.error(Errno::BADF);
-        };
-        let listing = {
-            let mut cached = handle.listing.lock().unwrap_or_else(|e| e.into_inner());
-            if offset == 0 || cached.is_none() {
-                match self.list(ctx, &handle) {
-                    Ok(l) => *cached = Some(Arc::new(l)),
-                    Err(e) => return reply.error(e),
+        let filled = self.listing(ctx, id, offset).map(|listing| {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            for (i, e) in listing.iter().enumerate().skip(start) {
+                if reply.add(e.ino, i as u64 + 1, e.typ, &e.name) {
+                    break;
                 }
             }
-            Arc::clone(cached.as_ref().expect("just filled"))
-        };
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        for (i, e) in listing.iter().enumerate().skip(start) {
-            if reply.add(e.ino, i as u64 + 1, e.typ, &e.name) {
-                break;
-            }
+        });
+        reply.result(filled);
+    }
+
+    /// The listing of open directory `id`: read afresh when a listing starts (offset 0) or
+    /// none was read yet, else the one cached on the handle.
+    fn listing(&self, ctx: &PathContext, id: u64, offset: u64) -> Result<Arc<Vec<Listed>>, Errno> {
+        let handle = self.dirs().get(&id).cloned().ok_or(Errno::BADF)?;
+        let mut cached = handle.listing.lock().unwrap_or_else(|e| e.into_inner());
+        if offset == 0 || cached.is_none() {
+            *cached = Some(Arc::new(self.list(ctx, &handle)?));
         }
-        reply.ok();
+        Ok(Arc::clone(cached.as_ref().expect("just filled")))
     }
 
     fn list(&self, ctx: &PathContext, handle: &DirHandle) -> Result<Vec<Listed>, Errno> {

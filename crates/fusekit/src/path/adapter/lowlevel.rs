@@ -2,7 +2,7 @@
 //! only calls the matching `do_*` method and turns its `Result` into the kernel's reply.
 
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
 
 use fusekit_abi as abi;
 use rustix::io::Errno;
@@ -10,10 +10,10 @@ use rustix::io::Errno;
 use super::PathAdapter;
 use crate::attr::{Ino, Lock, SetAttr};
 use crate::lowlevel::{Filesystem, KernelConfig};
-use crate::path::fs::{PathContext, PathFilesystem};
+use crate::path::fs::{Opened, PathContext, PathFilesystem};
 use crate::reply::{
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLock,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+    OpenOptions, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyLock, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Xattr,
 };
 use crate::request::Request;
 
@@ -21,30 +21,15 @@ fn ctx(req: &Request<'_>) -> PathContext {
     PathContext::from_request(req)
 }
 
-fn empty(reply: ReplyEmpty, r: Result<(), Errno>) {
-    match r {
-        Ok(()) => reply.ok(),
-        Err(e) => reply.error(e),
-    }
-}
-
-fn entry(reply: ReplyEntry, r: Result<crate::attr::Entry, Errno>) {
-    match r {
-        Ok(e) => reply.entry(&e),
-        Err(e) => reply.error(e),
-    }
-}
-
-fn xattr(reply: ReplyXattr, size: u32, r: Result<Vec<u8>, Errno>) {
-    match r {
-        Ok(v) if size == 0 => match u32::try_from(v.len()) {
-            Ok(n) => reply.size(n),
-            Err(_) => reply.error(Errno::TOOBIG),
+/// The open reply for a handle the path filesystem opened (no backing id at this level).
+fn opened(o: Opened) -> (u64, OpenOptions) {
+    (
+        o.fh,
+        OpenOptions {
+            flags: o.flags,
+            backing_id: None,
         },
-        Ok(v) if v.len() > size as usize => reply.error(Errno::RANGE),
-        Ok(v) => reply.data(&v),
-        Err(e) => reply.error(e),
-    }
+    )
 }
 
 impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
@@ -58,7 +43,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
     }
 
     fn lookup(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
-        entry(reply, self.do_lookup(&ctx(req), parent, name));
+        reply.result(self.do_lookup(&ctx(req), parent, name));
     }
 
     fn forget(&self, _req: &Request<'_>, ino: Ino, nlookup: u64) {
@@ -73,24 +58,18 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
     }
 
     fn getattr(&self, req: &Request<'_>, ino: Ino, fh: Option<u64>, reply: ReplyAttr) {
-        match self.do_getattr(&ctx(req), ino, fh) {
-            Ok(a) => reply.attr(&a, self.config.attr_ttl),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_getattr(&ctx(req), ino, fh), self.config.attr_ttl)
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
-        match self.do_setattr(&ctx(req), ino, attr) {
-            Ok(a) => reply.attr(&a, self.config.attr_ttl),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_setattr(&ctx(req), ino, attr), self.config.attr_ttl)
     }
 
     fn readlink(&self, req: &Request<'_>, ino: Ino, reply: ReplyData) {
-        match self.do_readlink(&ctx(req), ino) {
-            Ok(t) => reply.data(t.as_os_str().as_bytes()),
-            Err(e) => reply.error(e),
-        }
+        reply.result(
+            self.do_readlink(&ctx(req), ino)
+                .map(|t| t.into_os_string().into_vec()),
+        )
     }
 
     fn symlink(
@@ -105,7 +84,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         let r = self.do_make(parent, name, |p| {
             self.fs.symlink(&c, std::path::Path::new(target), p)
         });
-        entry(reply, r);
+        reply.result(r);
     }
 
     fn mknod(
@@ -119,10 +98,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyEntry,
     ) {
         let c = ctx(req);
-        entry(
-            reply,
-            self.do_make(parent, name, |p| self.fs.mknod(&c, p, mode, rdev)),
-        );
+        reply.result(self.do_make(parent, name, |p| self.fs.mknod(&c, p, mode, rdev)));
     }
 
     fn mkdir(
@@ -135,18 +111,15 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyEntry,
     ) {
         let c = ctx(req);
-        entry(
-            reply,
-            self.do_make(parent, name, |p| self.fs.mkdir(&c, p, mode)),
-        );
+        reply.result(self.do_make(parent, name, |p| self.fs.mkdir(&c, p, mode)));
     }
 
     fn unlink(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty(reply, self.do_unlink(&ctx(req), parent, name));
+        reply.result(self.do_unlink(&ctx(req), parent, name));
     }
 
     fn rmdir(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty(reply, self.do_rmdir(&ctx(req), parent, name));
+        reply.result(self.do_rmdir(&ctx(req), parent, name));
     }
 
     fn rename(
@@ -160,7 +133,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyEmpty,
     ) {
         let r = self.do_rename(&ctx(req), (parent, name), (newparent, newname), flags);
-        empty(reply, r);
+        reply.result(r);
     }
 
     fn link(
@@ -171,14 +144,11 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        entry(reply, self.do_link(&ctx(req), ino, newparent, newname));
+        reply.result(self.do_link(&ctx(req), ino, newparent, newname));
     }
 
     fn open(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.do_open(&ctx(req), ino, flags) {
-            Ok(o) => reply.opened(o.fh, o.flags),
-            Err(e) => reply.error(e),
-        }
+        reply.result_with(self.do_open(&ctx(req), ino, flags).map(opened))
     }
 
     fn read(
@@ -193,10 +163,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyData,
     ) {
         let c = ctx(req);
-        match self.with_io_path(ino, |p| self.fs.read(&c, p, fh, offset, size)) {
-            Ok(d) => reply.data(&d),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.with_io_path(ino, |p| self.fs.read(&c, p, fh, offset, size)))
     }
 
     fn write(
@@ -212,18 +179,12 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyWrite,
     ) {
         let c = ctx(req);
-        match self.with_io_path(ino, |p| self.fs.write(&c, p, fh, offset, data)) {
-            Ok(n) => reply.written(n),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.with_io_path(ino, |p| self.fs.write(&c, p, fh, offset, data)))
     }
 
     fn flush(&self, req: &Request<'_>, ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {
         let c = ctx(req);
-        empty(
-            reply,
-            self.with_io_path(ino, |p| self.fs.flush(&c, p, fh, lock_owner)),
-        );
+        reply.result(self.with_io_path(ino, |p| self.fs.flush(&c, p, fh, lock_owner)));
     }
 
     fn release(
@@ -237,22 +198,19 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         _flock_release: bool,
         reply: ReplyEmpty,
     ) {
-        empty(reply, self.do_release(&ctx(req), ino, fh, flags));
+        reply.result(self.do_release(&ctx(req), ino, fh, flags));
     }
 
     fn fsync(&self, req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
         let c = ctx(req);
-        empty(
-            reply,
-            self.with_io_path(ino, |p| self.fs.fsync(&c, p, fh, datasync)),
-        );
+        reply.result(self.with_io_path(ino, |p| self.fs.fsync(&c, p, fh, datasync)));
     }
 
     fn opendir(&self, req: &Request<'_>, ino: Ino, flags: i32, reply: ReplyOpen) {
-        match self.do_opendir(&ctx(req), ino, flags) {
-            Ok(id) => reply.opened(id, abi::OpenOutFlags::empty()),
-            Err(e) => reply.error(e),
-        }
+        reply.result(
+            self.do_opendir(&ctx(req), ino, flags),
+            abi::OpenOutFlags::empty(),
+        )
     }
 
     fn readdir(&self, req: &Request<'_>, _ino: Ino, fh: u64, offset: u64, reply: ReplyDirectory) {
@@ -260,18 +218,15 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
     }
 
     fn releasedir(&self, req: &Request<'_>, _ino: Ino, fh: u64, _flags: i32, reply: ReplyEmpty) {
-        empty(reply, self.do_releasedir(&ctx(req), fh));
+        reply.result(self.do_releasedir(&ctx(req), fh));
     }
 
     fn fsyncdir(&self, req: &Request<'_>, ino: Ino, fh: u64, datasync: bool, reply: ReplyEmpty) {
-        empty(reply, self.do_fsyncdir(&ctx(req), ino, fh, datasync));
+        reply.result(self.do_fsyncdir(&ctx(req), ino, fh, datasync));
     }
 
     fn statfs(&self, req: &Request<'_>, ino: Ino, reply: ReplyStatfs) {
-        match self.do_statfs(&ctx(req), ino) {
-            Ok(s) => reply.statfs(&s),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.do_statfs(&ctx(req), ino))
     }
 
     fn setxattr(
@@ -283,23 +238,29 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         flags: i32,
         reply: ReplyEmpty,
     ) {
-        empty(reply, self.do_setxattr(&ctx(req), ino, name, value, flags));
+        reply.result(self.do_setxattr(&ctx(req), ino, name, value, flags));
     }
 
     fn getxattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, size: u32, reply: ReplyXattr) {
-        xattr(reply, size, self.do_getxattr(&ctx(req), ino, name));
+        reply.result(
+            self.do_getxattr(&ctx(req), ino, name)
+                .and_then(|v| Xattr::fit(v, size)),
+        );
     }
 
     fn listxattr(&self, req: &Request<'_>, ino: Ino, size: u32, reply: ReplyXattr) {
-        xattr(reply, size, self.do_listxattr(&ctx(req), ino));
+        reply.result(
+            self.do_listxattr(&ctx(req), ino)
+                .and_then(|v| Xattr::fit(v, size)),
+        );
     }
 
     fn removexattr(&self, req: &Request<'_>, ino: Ino, name: &OsStr, reply: ReplyEmpty) {
-        empty(reply, self.do_removexattr(&ctx(req), ino, name));
+        reply.result(self.do_removexattr(&ctx(req), ino, name));
     }
 
     fn access(&self, req: &Request<'_>, ino: Ino, mask: i32, reply: ReplyEmpty) {
-        empty(reply, self.do_access(&ctx(req), ino, mask));
+        reply.result(self.do_access(&ctx(req), ino, mask));
     }
 
     fn create(
@@ -312,10 +273,11 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.do_create(&ctx(req), parent, name, mode, flags) {
-            Ok((e, o)) => reply.created(&e, o.fh, o.flags),
-            Err(e) => reply.error(e),
-        }
+        let r = self.do_create(&ctx(req), parent, name, mode, flags);
+        reply.result_with(r.map(|(e, o)| {
+            let (fh, options) = opened(o);
+            (e, fh, options)
+        }))
     }
 
     fn tmpfile(
@@ -327,10 +289,11 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        match self.do_tmpfile(&ctx(req), parent, mode, flags) {
-            Ok((e, o)) => reply.created(&e, o.fh, o.flags),
-            Err(e) => reply.error(e),
-        }
+        let r = self.do_tmpfile(&ctx(req), parent, mode, flags);
+        reply.result_with(r.map(|(e, o)| {
+            let (fh, options) = opened(o);
+            (e, fh, options)
+        }))
     }
 
     fn getlk(
@@ -342,10 +305,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         lock: &Lock,
         reply: ReplyLock,
     ) {
-        match self.fs.getlk(&ctx(req), fh, lock_owner, lock) {
-            Ok(l) => reply.locked(&l),
-            Err(e) => reply.error(e),
-        }
+        reply.result(self.fs.getlk(&ctx(req), fh, lock_owner, lock))
     }
 
     fn setlk(
@@ -360,7 +320,7 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         reply: ReplyEmpty,
     ) {
         let r = self.fs.setlk(&ctx(req), fh, lock_owner, lock, sleep, flock);
-        empty(reply, r);
+        reply.result(r);
     }
 
     fn fallocate(
@@ -375,6 +335,6 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
     ) {
         let c = ctx(req);
         let r = self.with_io_path(ino, |p| self.fs.fallocate(&c, p, fh, offset, length, mode));
-        empty(reply, r);
+        reply.result(r);
     }
 }

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex};
 
 use rustix::io::Errno;
 
-use super::config::{PathConfig, UnlinkMode};
 use super::fs::{PathContext, PathFilesystem};
 use super::hidden::{hidden_name, is_hidden_name};
 use super::locks::{PathGuard, Shared};
+use super::options::{PathConfig, UnlinkMode};
 use crate::attr::{Entry, FileAttr, Ino};
 
 use dirs::DirHandle;

@@ -5,26 +5,23 @@
 
 use std::sync::Arc;
 
-use fusekit::{Ino, InterruptToken, ReplyEmpty};
+use fusekit::{Ino, InterruptToken, Lock, ReplyEmpty};
 
-use crate::{FileLock, MemFs};
+use crate::MemFs;
 
 pub(super) fn wait_in_background(
     fs: Arc<MemFs>,
     interrupt: InterruptToken,
     ino: Ino,
     owner: u64,
-    lock: FileLock,
+    lock: Lock,
     flock: bool,
     reply: ReplyEmpty,
 ) {
     let spawned = std::thread::Builder::new()
         .name("memfs-lock-wait".into())
         .spawn(move || {
-            match fs.setlk_wait(ino, owner, &lock, flock, &|| interrupt.is_interrupted()) {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(e),
-            }
+            reply.result(fs.setlk_wait(ino, owner, &lock, flock, &|| interrupt.is_interrupted()))
         });
     if let Err(e) = spawned {
         // The reply moved into the closure is dropped with it: the caller gets EIO.

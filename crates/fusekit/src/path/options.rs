@@ -1,5 +1,5 @@
-//! How a [`PathAdapter`](super::PathAdapter) behaves: the unlink mode, whether I/O callbacks
-//! get paths, which inode numbers `stat` shows, and cache lifetimes.
+//! The options of a [`PathAdapter`](super::PathAdapter) ([`PathConfig`]): the unlink mode,
+//! whether I/O callbacks get paths, which inode numbers `stat` shows, and cache lifetimes.
 
 use std::time::Duration;
 

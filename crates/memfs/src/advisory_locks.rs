@@ -11,11 +11,16 @@
 //!   [`MemFs::lock_generation`], try [`MemFs::setlk`] (`EAGAIN` on conflict), then
 //!   [`MemFs::wait_lock_change`] until the generation moves, and try again.
 //!
+//! Requests and answers are fusekit's [`Lock`]; [`LockType`] is only the typed form of its
+//! raw `typ` field (fusekit keeps the kernel's `F_*LCK` value), checked once on the way in.
+//! The blocking-wait thread the FUSE adapter uses lives in `adapter/lock_wait.rs`.
+//!
 //! All state sits behind one mutex, a leaf lock: while it is held only an inode-table shard
 //! may be taken (to check that the inode still exists), and no callback runs.
 
 use std::time::Duration;
 
+use fusekit::Lock;
 use hashbrown::HashMap;
 use parking_lot::{Condvar, Mutex};
 use rustix::io::Errno;
@@ -23,29 +28,56 @@ use rustix::io::Errno;
 use crate::fs::MemFs;
 use crate::types::{Fh, Ino};
 
-/// The type of a lock request or of a lock found by `getlk`.
+/// The type of a lock request or of a lock found by `getlk`: the typed form of
+/// [`fusekit::Lock::typ`], which keeps the kernel's raw `F_RDLCK`/`F_WRLCK`/`F_UNLCK` value
+/// (the discriminants here are those values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
 pub enum LockType {
     /// Shared (`F_RDLCK`).
-    Read,
+    Read = 0,
     /// Exclusive (`F_WRLCK`).
-    Write,
+    Write = 1,
     /// No lock / remove (`F_UNLCK`).
-    Unlock,
+    Unlock = 2,
 }
 
-/// A lock request or description: the inclusive byte range `start..=end` (`end == u64::MAX`
-/// means "to end of file", as FUSE sends `OFFSET_MAX`), the type, and the owner's pid.
+impl LockType {
+    /// The type a raw `l_type` names, if any.
+    pub const fn from_raw(typ: i32) -> Option<LockType> {
+        match typ {
+            0 => Some(LockType::Read),
+            1 => Some(LockType::Write),
+            2 => Some(LockType::Unlock),
+            _ => None,
+        }
+    }
+
+    /// The raw `l_type` value (for [`fusekit::Lock::typ`]).
+    pub const fn raw(self) -> i32 {
+        self as i32
+    }
+}
+
+/// A [`Lock`] whose type has been checked: what the lock table works with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileLock {
-    /// First byte.
-    pub start: u64,
-    /// Last byte (inclusive).
-    pub end: u64,
-    /// Lock type.
-    pub typ: LockType,
-    /// Process id reported by `getlk`.
-    pub pid: u32,
+struct Request {
+    start: u64,
+    end: u64,
+    typ: LockType,
+    pid: u32,
+}
+
+impl Request {
+    /// `EINVAL` for a type that is not `F_RDLCK`, `F_WRLCK` or `F_UNLCK`.
+    fn parse(lock: &Lock) -> Result<Request, Errno> {
+        Ok(Request {
+            start: lock.start,
+            end: lock.end,
+            typ: LockType::from_raw(lock.typ).ok_or(Errno::INVAL)?,
+            pid: lock.pid,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,15 +94,16 @@ impl Rec {
         self.owner != owner && self.start <= end && start <= self.end && (self.write || write)
     }
 
-    fn as_lock(&self) -> FileLock {
-        FileLock {
+    fn as_lock(&self) -> Lock {
+        let typ = if self.write {
+            LockType::Write
+        } else {
+            LockType::Read
+        };
+        Lock {
             start: self.start,
             end: self.end,
-            typ: if self.write {
-                LockType::Write
-            } else {
-                LockType::Read
-            },
+            typ: typ.raw(),
             pid: self.pid,
         }
     }
@@ -161,7 +194,7 @@ fn apply_posix(list: &mut Vec<Rec>, owner: u64, start: u64, end: u64, new: Optio
 }
 
 impl Inner {
-    fn conflict(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Option<Rec> {
+    fn conflict(&self, ino: Ino, owner: u64, lock: &Request, flock: bool) -> Option<Rec> {
         let locks = self.inodes.get(&ino)?;
         let write = lock.typ == LockType::Write;
         let (start, end) = if flock {
@@ -175,7 +208,7 @@ impl Inner {
             .copied()
     }
 
-    fn blockers(&self, ino: Ino, owner: u64, lock: &FileLock) -> Vec<u64> {
+    fn blockers(&self, ino: Ino, owner: u64, lock: &Request) -> Vec<u64> {
         let Some(locks) = self.inodes.get(&ino) else {
             return Vec::new();
         };
@@ -211,7 +244,7 @@ impl Inner {
     }
 
     /// Tries to take or release `lock`; `EAGAIN` on conflict.
-    fn try_set(&mut self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<(), Errno> {
+    fn try_set(&mut self, ino: Ino, owner: u64, lock: &Request, flock: bool) -> Result<(), Errno> {
         if lock.typ != LockType::Unlock {
             if lock.start > lock.end && !flock {
                 return Err(Errno::INVAL);
@@ -331,30 +364,28 @@ impl MemFs {
 
     /// F_GETLK: the first lock of another owner that conflicts with `lock`, or `lock` itself
     /// with type [`LockType::Unlock`] when it could be taken. `flock` selects flock locks.
-    pub fn getlk(
-        &self,
-        ino: Ino,
-        owner: u64,
-        lock: &FileLock,
-        flock: bool,
-    ) -> Result<FileLock, Errno> {
+    /// `EINVAL` when `lock.typ` is not a [`LockType`].
+    pub fn getlk(&self, ino: Ino, owner: u64, lock: &Lock, flock: bool) -> Result<Lock, Errno> {
+        let req = Request::parse(lock)?;
         self.table.get(ino)?;
         let g = self.locks.inner.lock();
-        Ok(match g.conflict(ino, owner, lock, flock) {
+        Ok(match g.conflict(ino, owner, &req, flock) {
             Some(r) => r.as_lock(),
-            None => FileLock {
-                typ: LockType::Unlock,
+            None => Lock {
+                typ: LockType::Unlock.raw(),
                 ..*lock
             },
         })
     }
 
     /// F_SETLK (or non-blocking flock): takes, changes or releases `owner`'s lock without
-    /// waiting; `EAGAIN` when another owner holds a conflicting lock.
-    pub fn setlk(&self, ino: Ino, owner: u64, lock: &FileLock, flock: bool) -> Result<(), Errno> {
+    /// waiting; `EAGAIN` when another owner holds a conflicting lock, `EINVAL` when
+    /// `lock.typ` is not a [`LockType`].
+    pub fn setlk(&self, ino: Ino, owner: u64, lock: &Lock, flock: bool) -> Result<(), Errno> {
+        let req = Request::parse(lock)?;
         self.table.get(ino)?;
         let mut g = self.locks.inner.lock();
-        let r = g.try_set(ino, owner, lock, flock);
+        let r = g.try_set(ino, owner, &req, flock);
         if r.is_ok() {
             self.locks.changed.notify_all();
         }
@@ -368,10 +399,12 @@ impl MemFs {
         &self,
         ino: Ino,
         owner: u64,
-        lock: &FileLock,
+        lock: &Lock,
         flock: bool,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<(), Errno> {
+        let req = Request::parse(lock)?;
+        let lock = &req;
         self.table.get(ino)?;
         let mut g = self.locks.inner.lock();
         let result = loop {
