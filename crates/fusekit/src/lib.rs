@@ -15,6 +15,8 @@
 #![forbid(clippy::todo, clippy::unimplemented)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod asyncfs;
 mod attr;
 mod conn;
 mod ext;
