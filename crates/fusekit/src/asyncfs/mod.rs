@@ -105,3 +105,6 @@ pub use config::{AsyncConfig, AsyncError, DEFAULT_MAX_IN_FLIGHT};
 pub use context::RequestContext;
 pub use dir::{DirBuffer, DirPlusBuffer};
 pub use filesystem::{AsyncFilesystem, Created, IoctlRequest, Opened};
+/// The tokio crate this module runs on (features `rt`, `rt-multi-thread`, `sync`, `time`),
+/// re-exported so handlers can use its timers and tasks without a second dependency line.
+pub use tokio;
