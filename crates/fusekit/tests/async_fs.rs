@@ -388,3 +388,32 @@ fn interrupt_is_served_while_a_worker_waits_at_the_limit() {
         mount.finish();
     });
 }
+
+#[test]
+fn init_and_destroy_run_even_from_inside_a_runtime() {
+    if !require_kernel("init_and_destroy_run_even_from_inside_a_runtime") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        let (fs, probe) = waiting_fs(Duration::ZERO);
+        // A session started and ended by async code: blocking on init/destroy must not
+        // panic with "cannot start a runtime from within a runtime".
+        let outer = fusekit::asyncfs::tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let probe2 = Arc::clone(&probe);
+        outer.block_on(async move {
+            let (mount, _stats) = mount(fs, AsyncConfig::new().worker_threads(1), None);
+            assert!(
+                probe2.inited.load(Ordering::SeqCst),
+                "init ran before serving"
+            );
+            std::fs::metadata(mount.path().join("f0")).unwrap();
+            mount.finish();
+        });
+        assert!(
+            probe.destroyed.load(Ordering::SeqCst),
+            "destroy ran at the end"
+        );
+    });
+}

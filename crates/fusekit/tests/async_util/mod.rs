@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use fusekit::abi::OpenOutFlags;
 use fusekit::asyncfs::{tokio, AsyncFilesystem, Opened, RequestContext};
-use fusekit::{Entry, Errno, FileAttr, FileType, Ino, OpenOptions, ROOT_ID};
+use fusekit::{Entry, Errno, FileAttr, FileType, Ino, KernelConfig, OpenOptions, ROOT_ID};
 
 pub const BLOCK: Ino = 2;
 pub const FIRST_F: Ino = 10;
@@ -24,6 +24,9 @@ pub struct Probe {
     pub peak: AtomicUsize,
     pub reads_started: AtomicUsize,
     pub read_dropped: AtomicBool,
+    /// Set by `init` after an await on the runtime's timer; read by `lookup`.
+    pub inited: AtomicBool,
+    pub destroyed: AtomicBool,
 }
 
 /// Counts one live future; uncounts it when dropped.
@@ -73,6 +76,17 @@ fn attr(ino: Ino) -> FileAttr {
 }
 
 impl AsyncFilesystem for Waiting {
+    async fn init(&self, _ctx: &RequestContext, _config: &mut KernelConfig) -> Result<(), Errno> {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.probe.inited.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn destroy(&self) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.probe.destroyed.store(true, Ordering::SeqCst);
+    }
+
     async fn lookup(
         &self,
         _ctx: &RequestContext,
