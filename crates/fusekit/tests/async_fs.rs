@@ -135,9 +135,21 @@ fn xattr_size(path: &Path, name: &str) -> isize {
 
 fn ops_through_kernel(latency: Duration) {
     let fs = asyncmem::AsyncMem::new(0, 0, latency);
-    let (mount, stats) = mount(fs, AsyncConfig::new().worker_threads(2), None);
+    // The waiting run uses a runtime the test owns, the other one the adapter builds.
+    let own = fusekit::asyncfs::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let config = if latency.is_zero() {
+        AsyncConfig::new().worker_threads(2)
+    } else {
+        AsyncConfig::new().handle(own.handle().clone())
+    };
+    let (mount, stats) = mount(fs, config, None);
     exercise(mount.path());
     mount.finish();
+    drop(own);
     // After the unmount: RELEASE is sent after close(2) returns and may still be in flight.
     let s = stats.snapshot();
     assert!(s.started > 20, "{s:?}");
