@@ -402,6 +402,49 @@ fn interrupt_is_served_while_a_worker_waits_at_the_limit() {
 }
 
 #[test]
+fn forget_is_served_while_a_worker_waits_at_the_limit() {
+    if !require_kernel("forget_is_served_while_a_worker_waits_at_the_limit") {
+        return;
+    }
+    with_deadline(Duration::from_secs(60), || {
+        install_sigusr1();
+        let (fs, probe) = waiting_fs(Duration::ZERO);
+        let config = AsyncConfig::new()
+            .worker_threads(2)
+            .max_in_flight(1)
+            .waiting_workers(1);
+        let (mount, stats) = mount(fs, config, Some(2));
+        std::fs::metadata(mount.path().join("f5")).unwrap();
+        // Looked up now, so that the stat below waits in GETATTR, not in a LOOKUP: a LOOKUP
+        // holds the root directory's lock, which the entry invalidation below needs.
+        std::fs::metadata(mount.path().join("f0")).unwrap();
+        let (reader, tid) = start_blocked_read(mount.path(), &probe);
+        let path = mount.path().join("f0");
+        let waiting = std::thread::spawn(move || std::fs::metadata(path).map(|_| ()));
+        wait_for("a worker to wait for room", || {
+            stats.snapshot().worker_waits == 1
+        });
+        // Dropping the unused dentry of f5 evicts its inode: the kernel sends FORGET, which
+        // the worker that is not waiting reads and serves although there is no room.
+        let before = probe.forgets.load(Ordering::SeqCst);
+        mount
+            .session()
+            .notifier()
+            .inval_entry(fusekit::ROOT_ID, std::ffi::OsStr::new("f5"))
+            .unwrap();
+        wait_for("the FORGET of f5", || {
+            probe.forgets.load(Ordering::SeqCst) > before
+        });
+        assert_eq!(stats.snapshot().in_flight, 1, "the room was still taken");
+        // SAFETY: `tid` is a live thread of this process (it is blocked in read).
+        assert_eq!(unsafe { libc::pthread_kill(tid, libc::SIGUSR1) }, 0);
+        assert_eq!(reader.join().unwrap(), Err(Errno::INTR));
+        waiting.join().unwrap().unwrap();
+        mount.finish();
+    });
+}
+
+#[test]
 fn init_and_destroy_run_even_from_inside_a_runtime() {
     if !require_kernel("init_and_destroy_run_even_from_inside_a_runtime") {
         return;

@@ -27,6 +27,8 @@ pub struct Probe {
     /// Set by `init` after an await on the runtime's timer; read by `lookup`.
     pub inited: AtomicBool,
     pub destroyed: AtomicBool,
+    /// Nodes forgotten (FORGET and BATCH_FORGET).
+    pub forgets: AtomicUsize,
 }
 
 /// Counts one live future; uncounts it when dropped.
@@ -85,6 +87,10 @@ impl AsyncFilesystem for Waiting {
     async fn destroy(&self) {
         tokio::time::sleep(Duration::from_millis(5)).await;
         self.probe.destroyed.store(true, Ordering::SeqCst);
+    }
+
+    fn forget(&self, _ino: Ino, _nlookup: u64) {
+        self.probe.forgets.fetch_add(1, Ordering::SeqCst);
     }
 
     async fn lookup(
