@@ -2,6 +2,8 @@
 //! a filesystem that does no work (attributes never cached, so every stat is one GETATTR):
 //! (a) the same null filesystem on the sync trait and on the async one (first poll inline,
 //!     and spawned on the runtime untouched): requests/s, 1 and 2 callers;
+//!     and (paired) both mounted side by side, each caller alternating between them, which
+//!     keeps the comparison fair on a machine shared with other work;
 //! (b) every GETATTR waiting 1 ms (`tokio::time::sleep`; `thread::sleep` on the sync trait):
 //!     32 concurrent callers vs one.
 //! Needs root and /dev/fuse. It never changes the fuse module's `enable_uring`: with
@@ -9,7 +11,7 @@
 //!
 //! ```text
 //! cargo run --release -p fusekit --features tokio --example async_bench -- \
-//!     [--transport dev|uring] [--secs S] [--rounds N]
+//!     [--transport dev|uring] [--secs S] [--rounds N] [--only null|1ms|paired]
 //! ```
 
 use std::collections::BTreeMap;
@@ -189,6 +191,72 @@ fn measure(
     }
 }
 
+/// The sync and the async null filesystems mounted side by side; each of `callers` threads
+/// alternates one stat on each and times them separately, so both see the same machine at the
+/// same moment. Returns mean latency sync / async, i.e. the async throughput ratio.
+fn paired(transport: Transport, callers: u64, secs: f64) -> f64 {
+    let sync_dir = tempfile::tempdir().expect("tempdir");
+    let async_dir = tempfile::tempdir().expect("tempdir");
+    let options = MountOptions::new().fsname("async-bench");
+    let sync = Session::mount(
+        SyncNull {
+            latency: Duration::ZERO,
+        },
+        sync_dir.path(),
+        &options,
+    )
+    .expect("mount")
+    .transport(transport)
+    .spawn()
+    .expect("start");
+    let adapter = AsyncAdapter::new(
+        AsyncNull {
+            latency: Duration::ZERO,
+        },
+        AsyncConfig::new(),
+    )
+    .expect("runtime");
+    let asy = Session::mount(adapter, async_dir.path(), &options)
+        .expect("mount")
+        .transport(transport)
+        .spawn()
+        .expect("start");
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..callers)
+        .map(|t| {
+            let a = sync_dir.path().join(format!("f{t}"));
+            let b = async_dir.path().join(format!("f{t}"));
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let (mut ta, mut tb) = (Duration::ZERO, Duration::ZERO);
+                // Warm the name caches first.
+                rustix::fs::stat(&a).expect("stat");
+                rustix::fs::stat(&b).expect("stat");
+                while !stop.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    rustix::fs::stat(&a).expect("stat");
+                    let t1 = Instant::now();
+                    rustix::fs::stat(&b).expect("stat");
+                    ta += t1 - t0;
+                    tb += t1.elapsed();
+                }
+                (ta, tb)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let (mut ta, mut tb) = (Duration::ZERO, Duration::ZERO);
+    for h in threads {
+        let (a, b) = h.join().unwrap();
+        ta += a;
+        tb += b;
+    }
+    sync.unmount_and_join().expect("unmount");
+    asy.unmount_and_join().expect("unmount");
+    ta.as_secs_f64() / tb.as_secs_f64()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -310,6 +378,18 @@ fn main() {
     for (what, a, b) in lines {
         if results.contains_key(a) && results.contains_key(b) {
             println!("{what:<36} {:.2}", ratio(a, b));
+        }
+    }
+    if "paired".starts_with(only.as_str()) {
+        for callers in [1, 2] {
+            let r: Vec<f64> = (0..rounds)
+                .map(|_| paired(transport, callers, secs))
+                .collect();
+            eprintln!("paired x{callers}: {r:.3?}");
+            println!(
+                "(a) paired, async / sync, null, x{callers} {:.2}",
+                median(r)
+            );
         }
     }
 }
