@@ -80,6 +80,20 @@
 //! Over io_uring, INTERRUPT and FORGET come to a /dev/fuse thread of their own that never
 //! waits: FORGET takes no room and INTERRUPT is handled by the session.
 //!
+//! # Deadlock hazards
+//! - Those of the sync API (see [`lowlevel`](crate::lowlevel)): a handler must not access its
+//!   own mount point, and a notification about the node being served may wait on kernel locks
+//!   the request holds — send it from another task.
+//! - A handler must not block its thread (a blocking syscall, `std::thread::sleep`, a long
+//!   wait for a `std` lock): it would stall a runtime thread or, before its first `.await`, the thread
+//!   that reads requests.
+//! - Room under the limit is held for a future's whole life. If every room is taken by
+//!   handlers that wait for another request of the same mount (a SETLKW waiting for the
+//!   unlock), that request can only run when one of them gives up: set a deadline, or a limit
+//!   above the number of such waiters.
+//! - A request waiting for room still holds the kernel locks its syscall took (a LOOKUP holds
+//!   its directory's lock); an entry invalidation in that directory waits until it is served.
+//!
 //! # INIT, DESTROY, FORGET
 //! - `init` is async but runs to completion (on the runtime) before the session serves
 //!   anything: the thread that starts the session blocks on it.
