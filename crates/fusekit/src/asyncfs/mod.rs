@@ -85,8 +85,8 @@
 //!   own mount point, and a notification about the node being served may wait on kernel locks
 //!   the request holds — send it from another task.
 //! - A handler must not block its thread (a blocking syscall, `std::thread::sleep`, a long
-//!   wait for a `std` lock): it would stall a runtime thread or, before its first `.await`, the thread
-//!   that reads requests.
+//!   wait for a `std` lock): it would stall a runtime thread or, before its first `.await`,
+//!   the thread that reads requests.
 //! - Room under the limit is held for a future's whole life. If every room is taken by
 //!   handlers that wait for another request of the same mount (a SETLKW waiting for the
 //!   unlock), that request can only run when one of them gives up: set a deadline, or a limit
