@@ -33,6 +33,8 @@
 #![forbid(clippy::todo, clippy::unimplemented)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod asyncfs;
 mod attr;
 mod backing;
 mod conn;

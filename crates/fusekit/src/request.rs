@@ -107,4 +107,34 @@ impl InterruptToken {
     pub fn wait_interrupted(&self, timeout: Option<Duration>) -> bool {
         self.conn.interrupts.wait(self.unique, timeout)
     }
+
+    /// The id of the request this token watches.
+    pub fn unique(&self) -> u64 {
+        self.unique
+    }
+
+    /// Asks for `waker` to be woken when this request is interrupted or the session ends;
+    /// returns whether that already happened. Undo with [`unwatch`](Self::unwatch).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn watch(&self, waker: &std::task::Waker) -> bool {
+        self.conn.interrupts.watch(self.unique, waker)
+    }
+
+    /// Forgets the waker registered by [`watch`](Self::watch).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn unwatch(&self) {
+        self.conn.interrupts.unwatch(self.unique)
+    }
+
+    /// A notifier for the session this request came from.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn notifier(&self) -> Notifier {
+        Notifier::new(Arc::clone(&self.conn))
+    }
+
+    /// Registers backing files on the session this request came from.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn backing(&self) -> Backing {
+        Backing::new(Arc::clone(self.conn.control()))
+    }
 }

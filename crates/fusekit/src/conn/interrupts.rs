@@ -2,10 +2,16 @@
 //! interrupted: one atomic load per reply. INTERRUPT may arrive before the interrupted request
 //! has been dispatched (another worker read it); recording it in this set covers that case
 //! without asking the kernel to resend.
+//!
+//! Async handlers (feature `tokio`) register a waker per request id with [`InterruptTable::watch`]
+//! once their future has had to wait; [`InterruptTable::interrupt`] and
+//! [`InterruptTable::close`] wake them. Requests that never wait register nothing, and the
+//! checks above stay one atomic load.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// Entries beyond this are stale (their requests were answered before the INTERRUPT arrived);
@@ -18,6 +24,8 @@ pub(crate) struct InterruptTable {
     closed: AtomicBool,
     set: Mutex<BTreeSet<u64>>,
     changed: Condvar,
+    /// Wakers of async handlers waiting for their request's interrupt, by request id.
+    wakers: Mutex<HashMap<u64, Waker>>,
 }
 
 impl InterruptTable {
@@ -37,6 +45,41 @@ impl InterruptTable {
         self.count.store(set.len(), Ordering::Release);
         drop(set);
         self.changed.notify_all();
+        // Always taken (INTERRUPT is rare): a `watch` that registered before this lock sees
+        // its waker woken; one that registers after it sees `unique` in the set.
+        if let Some(waker) = self.lock_wakers().get(&unique) {
+            waker.wake_by_ref();
+        }
+    }
+
+    fn lock_wakers(&self) -> MutexGuard<'_, HashMap<u64, Waker>> {
+        self.wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    /// Registers `waker` to be woken when `unique` is interrupted or the session closes
+    /// (replacing an earlier waker for `unique`). Returns whether that already happened.
+    /// The caller must [`unwatch`](Self::unwatch) when it stops waiting.
+    pub(crate) fn watch(&self, unique: u64, waker: &Waker) -> bool {
+        {
+            let mut wakers = self.lock_wakers();
+            match wakers.get_mut(&unique) {
+                Some(old) if old.will_wake(waker) => {}
+                Some(old) => old.clone_from(waker),
+                None => {
+                    wakers.insert(unique, waker.clone());
+                }
+            }
+        }
+        self.is_interrupted(unique)
+    }
+
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    /// Removes the waker `watch` registered for `unique`.
+    pub(crate) fn unwatch(&self, unique: u64) {
+        self.lock_wakers().remove(&unique);
     }
 
     /// True when `unique` was interrupted (or the session is shutting down).
@@ -94,6 +137,9 @@ impl InterruptTable {
         self.closed.store(true, Ordering::Release);
         let _guard = self.lock();
         self.changed.notify_all();
+        for waker in self.lock_wakers().values() {
+            waker.wake_by_ref();
+        }
     }
 }
 
@@ -133,6 +179,47 @@ mod tests {
         assert_eq!(t.count.load(Ordering::Relaxed), MAX_TRACKED);
         assert!(!t.is_interrupted(0));
         assert!(t.is_interrupted(MAX_TRACKED as u64 + 99));
+    }
+
+    /// A waker that counts its wake-ups.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref()
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn watched_request_is_woken_once_interrupted_and_others_are_not() {
+        let t = InterruptTable::default();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&counter));
+        assert!(!t.watch(3, &waker));
+        t.interrupt(4);
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            0,
+            "another request's interrupt"
+        );
+        t.interrupt(3);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(t.watch(3, &waker), "already interrupted: watch says so");
+        t.unwatch(3);
+        t.interrupt(3);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "unwatched: not woken");
+    }
+
+    #[test]
+    fn close_wakes_watchers() {
+        let t = InterruptTable::default();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        assert!(!t.watch(11, &Waker::from(Arc::clone(&counter))));
+        t.close();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
