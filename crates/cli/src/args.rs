@@ -172,6 +172,29 @@ pub enum FsKind {
         #[command(flatten)]
         common: CommonMount,
     },
+    /// etcd: a filesystem whose whole state lives in an etcd cluster (etcd v3 API) under a key
+    /// prefix; every acknowledged change is committed by a quorum of the cluster.
+    Etcd {
+        /// The cluster's client endpoints, comma-separated: host:port or http://host:port
+        /// (any reachable member serves).
+        endpoints: String,
+        /// Where to mount it.
+        mountpoint: PathBuf,
+        /// The tree's name: its keys live under NAME/ (several trees share a cluster).
+        #[arg(long, value_name = "NAME", default_value = "etcdfs")]
+        prefix: String,
+        /// Bound of every etcd call, in seconds: an unreachable or quorum-less cluster fails
+        /// the file operation with EIO after this long instead of hanging it.
+        #[arg(long = "store-timeout", value_name = "S", default_value_t = 5.0)]
+        store_timeout: f64,
+        /// Cache lifetime: how long the kernel may cache names and attributes, in seconds.
+        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        timeout: f64,
+        #[command(flatten)]
+        request_timeout: RequestTimeout,
+        #[command(flatten)]
+        common: CommonMount,
+    },
     /// hello: a read-only filesystem with one file (the smallest example).
     Hello {
         /// Where to mount it.

@@ -4,6 +4,7 @@ mod args;
 mod bench_cmd;
 mod check_cmd;
 mod daemon;
+mod etcd_cmd;
 mod helper;
 mod layout;
 mod limits;

@@ -64,6 +64,25 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             let own = fs.own_mount();
             serve::serve(fs, &mountpoint, &options, &common, Some(own))
         }
+        FsKind::Etcd {
+            endpoints,
+            mountpoint,
+            prefix,
+            store_timeout,
+            timeout,
+            request_timeout,
+            common,
+        } => {
+            let options = mount_options(&common, "etcdfs")?.default_permissions(true);
+            let mount = crate::etcd_cmd::EtcdMount {
+                endpoints,
+                prefix,
+                store_timeout: seconds("--store-timeout", store_timeout)?,
+                ttl: seconds("--timeout", timeout)?,
+                request_timeout: request_timeout.duration(),
+            };
+            crate::etcd_cmd::mount(mount, &mountpoint, &options, &common)
+        }
         FsKind::Hello { mountpoint, common } => {
             let options = mount_options(&common, "hello")?.read_only(true);
             let fs = fusekit_examples::hello::Hello::new(getuid().as_raw(), getgid().as_raw());

@@ -7,7 +7,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-/// A directory under the system temp dir, removed with its content on drop.
+/// Where cluster directories go: `FUSEKIT_ETCD_DIR` if set, else `/dev/shm` (tmpfs: etcd's
+/// fsyncs then cost nothing, so tests measure etcdfs rather than the disk, and a killed
+/// member loses nothing either way), else the system temp dir.
+fn base() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FUSEKIT_ETCD_DIR") {
+        return dir.into();
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+/// A directory under [`base`], removed with its content on drop.
 #[derive(Debug)]
 pub(crate) struct TempDir(PathBuf);
 
@@ -18,7 +32,7 @@ impl TempDir {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("{tag}-{}-{n}-{nanos:x}", std::process::id()));
+        let path = base().join(format!("{tag}-{}-{n}-{nanos:x}", std::process::id()));
         std::fs::create_dir(&path)?;
         Ok(TempDir(path))
     }

@@ -142,11 +142,23 @@ impl<S: Store> Namespace<S> {
                 return Err(FsError::Exists);
             }
             let now = Timestamp::now();
+            // A setgid directory gives its group to new nodes, and its setgid bit to new
+            // directories (as the kernel does for local filesystems).
+            let (gid, mode) = if dir.mode & libc::S_ISGID != 0 {
+                let mode = if is_dir {
+                    node.mode | libc::S_ISGID
+                } else {
+                    node.mode
+                };
+                (dir.gid, mode)
+            } else {
+                (node.gid, node.mode)
+            };
             let inode = Inode {
-                mode: node.mode,
+                mode,
                 nlink: if is_dir { 2 } else { 1 },
                 uid: node.uid,
-                gid: node.gid,
+                gid,
                 size: target.len() as u64,
                 rdev: node.rdev,
                 atime: now,

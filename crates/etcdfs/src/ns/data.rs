@@ -1,9 +1,10 @@
-//! File data: a write is one transaction over the chunks it touches (each read and guarded,
-//! then rewritten) and the inode (size, mtime); a read gets the chunks it needs, holes read as
-//! zeros. Truncation is [`Namespace::setattr`]'s.
+//! File data: a write is one transaction over the chunks it touches (a partly written chunk is
+//! read and guarded, a wholly written one just replaced) and the inode (size, mtime); a read
+//! takes the inode and its chunks from one store revision, holes read as zeros. Truncation is
+//! [`Namespace::setattr`]'s.
 
 use super::{transact, FsError, Namespace};
-use crate::schema::{FileType, Inode, Timestamp, CHUNK_SIZE};
+use crate::schema::{FileType, Inode, ParsedKey, Timestamp, CHUNK_SIZE};
 use crate::store::Store;
 
 /// Largest write accepted in one call: 16 chunks, well under etcd's 1.5 MiB request limit.
@@ -29,14 +30,23 @@ impl<S: Store> Namespace<S> {
             let mut pos = offset;
             while pos < end {
                 let index = pos / chunk;
-                let within = (pos % chunk) as usize;
+                let at = index * chunk;
+                let within = (pos - at) as usize;
                 let take = ((chunk - pos % chunk).min(end - pos)) as usize;
-                let mut buf = plan.chunk(ino, index).await?.unwrap_or_default();
-                if buf.len() < within + take {
-                    buf.resize(within + take, 0);
-                }
                 let from = (pos - offset) as usize;
-                buf[within..within + take].copy_from_slice(&data[from..from + take]);
+                let buf = if within == 0 && take == CHUNK_SIZE {
+                    // A whole chunk: nothing of the old one survives, no need to read it.
+                    data[from..from + take].to_vec()
+                } else {
+                    let mut buf = plan.chunk(ino, index).await?.unwrap_or_default();
+                    // Bytes at or past the old size read as zeros whatever a chunk holds.
+                    buf.truncate(inode.size.saturating_sub(at).min(chunk) as usize);
+                    if buf.len() < within + take {
+                        buf.resize(within + take, 0);
+                    }
+                    buf[within..within + take].copy_from_slice(&data[from..from + take]);
+                    buf
+                };
                 plan.put_chunk(ino, index, buf);
                 pos += take as u64;
             }
@@ -52,31 +62,81 @@ impl<S: Store> Namespace<S> {
 
     /// Reads up to `size` bytes at `offset` of file `ino` (fewer at the end of the file).
     pub async fn read(&self, ino: u64, offset: u64, size: usize) -> Result<Vec<u8>, FsError> {
-        let inode = self.getattr(ino).await?;
+        Ok(self.read_snapshot(ino, offset, size).await?.0)
+    }
+
+    /// Like [`Namespace::read`], also returning the inode read: the inode and the chunks come
+    /// from one revision of the store (two requests), so a concurrent write is seen whole or
+    /// not at all.
+    pub async fn read_snapshot(
+        &self,
+        ino: u64,
+        offset: u64,
+        size: usize,
+    ) -> Result<(Vec<u8>, Inode), FsError> {
+        let inode_key = self.keys.inode(ino);
+        let mut after = inode_key.clone();
+        after.push(0);
+        let got = self.store.range(&inode_key, &after, 1, 0).await?;
+        let kv = got.kvs.first().ok_or(FsError::NotFound)?;
+        let inode = Inode::decode(&kv.value)
+            .ok_or_else(|| FsError::Corrupt(format!("inode {ino} record")))?;
         if inode.is_dir() {
             return Err(FsError::IsDir);
         }
         let end = inode.size.min(offset.saturating_add(size as u64));
-        let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
-        let chunk = CHUNK_SIZE as u64;
-        let mut pos = offset;
-        while pos < end {
-            let index = pos / chunk;
-            let within = (pos % chunk) as usize;
-            let take = ((chunk - pos % chunk).min(end - pos)) as usize;
-            let data = self
-                .store
-                .get(&self.keys.chunk(ino, index))
-                .await?
-                .map(|kv| kv.value)
-                .unwrap_or_default();
-            let have = data.len().saturating_sub(within).min(take);
-            if have > 0 {
-                out.extend_from_slice(&data[within..within + have]);
-            }
-            out.resize(out.len() + (take - have), 0);
-            pos += take as u64;
+        if end <= offset {
+            return Ok((Vec::new(), inode));
         }
-        Ok(out)
+        let chunk = CHUNK_SIZE as u64;
+        let mut out = vec![0u8; (end - offset) as usize];
+        let (first, last) = (offset / chunk, (end - 1) / chunk);
+        let chunks = self
+            .store
+            .range(
+                &self.keys.chunk(ino, first),
+                &self.keys.chunk(ino, last + 1),
+                0,
+                got.revision,
+            )
+            .await?;
+        for kv in chunks.kvs {
+            let Some(ParsedKey::Chunk { index, .. }) = self.keys.parse(&kv.key) else {
+                continue;
+            };
+            copy_overlap(&mut out, offset, index * chunk, &kv.value);
+        }
+        Ok((out, inode))
+    }
+}
+
+/// Copies the part of `chunk` (holding the file's bytes from offset `at`) that falls into
+/// `out` (which holds the file's bytes from offset `start`).
+fn copy_overlap(out: &mut [u8], start: u64, at: u64, chunk: &[u8]) {
+    let lo = start.max(at);
+    let hi = (start + out.len() as u64).min(at + chunk.len() as u64);
+    if lo >= hi {
+        return;
+    }
+    let dst = (lo - start) as usize..(hi - start) as usize;
+    let src = (lo - at) as usize..(hi - at) as usize;
+    out[dst].copy_from_slice(&chunk[src]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_overlap;
+
+    #[test]
+    fn overlap_copies_only_the_shared_bytes() {
+        let mut out = vec![0u8; 8];
+        copy_overlap(&mut out, 10, 6, &[1, 2, 3, 4, 5, 6]); // chunk covers 6..12
+        assert_eq!(out, [5, 6, 0, 0, 0, 0, 0, 0]);
+        let mut out = vec![0u8; 4];
+        copy_overlap(&mut out, 0, 2, &[9, 9, 9, 9, 9]); // covers 2..7
+        assert_eq!(out, [0, 0, 9, 9]);
+        let mut out = vec![7u8; 2];
+        copy_overlap(&mut out, 0, 5, &[1]); // disjoint
+        assert_eq!(out, [7, 7]);
     }
 }

@@ -19,7 +19,7 @@ mod create;
 mod data;
 mod error;
 mod orphan;
-mod plan;
+pub(crate) mod plan;
 mod remove;
 mod rename;
 mod xattr;

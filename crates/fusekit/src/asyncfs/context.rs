@@ -2,9 +2,9 @@
 //! request it is, and handles (interrupt state, notifier, backing files) that outlive the
 //! request buffer, so the handler's future can hold them across `.await`.
 
+use crate::backing::Backing;
 use crate::notify::Notifier;
 use crate::request::{InterruptToken, Request};
-use crate::backing::Backing;
 
 /// What an [`AsyncFilesystem`](super::AsyncFilesystem) method knows about its request. Owned
 /// and cheap to clone (one reference count).

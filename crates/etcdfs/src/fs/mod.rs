@@ -1,0 +1,137 @@
+//! The FUSE face of etcdfs: [`EtcdFs`] implements fusekit's async inode-level trait over a
+//! [`Namespace`]. Every call goes to the store (no daemon-side cache yet: the kernel caches
+//! names and attributes for the configured TTL); namespace changes, data writes, SETATTR and
+//! xattr changes are each one etcd transaction, so an acknowledged call is committed by a
+//! quorum and survives the daemon.
+//!
+//! Shape: `handles` (open handles, open counts, directory listings), `attr` (inode → stat,
+//! SETATTR arguments, relatime), and `ops` (the trait implementation over `crate::ns`).
+
+mod attr;
+mod handles;
+mod ops;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use fusekit::Errno;
+
+use crate::ns::{FsError, Namespace, Session};
+use crate::schema::Keys;
+use crate::store::Store;
+use handles::Handles;
+
+/// How an etcdfs mount behaves.
+#[derive(Debug, Clone)]
+pub struct EtcdFsOptions {
+    /// How long the kernel may cache names and attributes.
+    pub cache_ttl: Duration,
+    /// The daemon's session lease: after this long without the daemon, its open-but-unlinked
+    /// files are reclaimable by any other daemon.
+    pub session_ttl_secs: i64,
+    /// Owner of the root directory when the tree is new.
+    pub root_owner: (u32, u32),
+    /// The kernel's request timeout (FUSE_REQUEST_TIMEOUT), if any.
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for EtcdFsOptions {
+    fn default() -> Self {
+        EtcdFsOptions {
+            cache_ttl: Duration::from_secs(1),
+            session_ttl_secs: 10,
+            root_owner: (0, 0),
+            request_timeout: None,
+        }
+    }
+}
+
+/// An etcdfs tree served to the kernel. Wrap it in `fusekit::asyncfs::AsyncAdapter` to mount.
+pub struct EtcdFs<S: Store> {
+    ns: Namespace<S>,
+    session: Mutex<Option<Session>>,
+    handles: Handles,
+    ttl: Duration,
+    request_timeout: Option<Duration>,
+}
+
+impl<S: Store> std::fmt::Debug for EtcdFs<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdFs")
+            .field("ns", &self.ns)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> EtcdFs<S> {
+    /// Opens the tree under `prefix` (creating its root when the prefix is empty), starts this
+    /// daemon's session lease, and reclaims the open-but-unlinked files of daemons whose lease
+    /// expired. Runs on a tokio runtime (the session's keep-alive task is spawned on it).
+    pub async fn start(
+        store: S,
+        prefix: impl Into<Vec<u8>>,
+        options: &EtcdFsOptions,
+    ) -> Result<EtcdFs<S>, FsError> {
+        let prefix = prefix.into();
+        let keys = Keys::new(prefix.clone());
+        let session = Session::start(&store, &keys, options.session_ttl_secs).await?;
+        let ns = Namespace::new(store, prefix, Some(session.lease()));
+        ns.format(options.root_owner.0, options.root_owner.1)
+            .await?;
+        match ns.reclaim_expired_orphans().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reclaimed = n, "reclaimed files of ended sessions"),
+            Err(e) => tracing::warn!(error = %e, "reclaiming files of ended sessions failed"),
+        }
+        Ok(EtcdFs {
+            ns,
+            session: Mutex::new(Some(session)),
+            handles: Handles::default(),
+            ttl: options.cache_ttl,
+            request_timeout: options.request_timeout,
+        })
+    }
+
+    /// The namespace this filesystem serves.
+    pub fn namespace(&self) -> &Namespace<S> {
+        &self.ns
+    }
+
+    /// Ends the session: revokes the lease and deletes this daemon's own orphans.
+    async fn end(&self) {
+        let session = self
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(session) = session else { return };
+        if let Err(e) = session.end(self.ns.store()).await {
+            tracing::warn!(error = %e, "ending the etcdfs session failed; its lease will expire");
+            return;
+        }
+        if let Err(e) = self.ns.reclaim_expired_orphans().await {
+            tracing::warn!(error = %e, "reclaiming this session's files failed");
+        }
+    }
+}
+
+/// [`errno`] for operations addressed by node id alone: a node that no longer exists is
+/// ESTALE (the kernel then revalidates the path and retries), not ENOENT.
+fn stale(e: FsError) -> Errno {
+    match e {
+        FsError::NotFound => Errno::STALE,
+        e => errno(e),
+    }
+}
+
+/// The errno for a failed operation; failures of the store itself are logged.
+fn errno(e: FsError) -> Errno {
+    match &e {
+        FsError::Store(_) | FsError::Corrupt(_) | FsError::Contention(_) => {
+            tracing::warn!(error = %e, "etcdfs operation failed");
+        }
+        _ => tracing::debug!(error = %e, "etcdfs operation refused"),
+    }
+    Errno::from_raw_os_error(e.errno())
+}

@@ -1,0 +1,496 @@
+//! `AsyncFilesystem` for [`EtcdFs`]: each opcode mapped onto the namespace, data, attribute
+//! and xattr operations of this crate.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fusekit::asyncfs::{AsyncFilesystem, Created, DirBuffer, Opened, RequestContext};
+use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, OpenOptions, SetAttr, Statfs};
+
+use super::attr::{self, to_attr, BLOCK_SIZE};
+use super::handles::Listed;
+use super::{errno, stale, EtcdFs};
+use crate::ns::{FsError, NewNode, RenameFlags, XattrFlags};
+use crate::schema::FileType;
+use crate::store::Store;
+
+/// The largest WRITE the kernel sends: `ns::MAX_WRITE` (16 chunks), so one write stays one
+/// transaction well under etcd's request size limit.
+const MAX_WRITE: u32 = crate::ns::MAX_WRITE as u32;
+
+/// Entries fetched per store request when a directory handle lists its directory.
+const LIST_PAGE: usize = 1000;
+
+/// Attribute namespaces Linux knows; any other name is EOPNOTSUPP, as on local filesystems.
+fn check_xattr_namespace(name: &OsStr) -> Result<(), Errno> {
+    const NAMESPACES: [&[u8]; 4] = [b"user.", b"trusted.", b"security.", b"system."];
+    if NAMESPACES.iter().any(|ns| name.as_bytes().starts_with(ns)) {
+        Ok(())
+    } else {
+        Err(Errno::OPNOTSUPP)
+    }
+}
+
+impl<S: Store> EtcdFs<S> {
+    fn entry(&self, ino: u64, inode: &crate::schema::Inode) -> Entry {
+        Entry::new(to_attr(ino, inode), self.ttl)
+    }
+
+    fn is_open(&self) -> impl Fn(u64) -> bool + Sync + '_ {
+        |ino| self.handles.is_open(ino)
+    }
+
+    /// The whole listing of directory `ino`, `.` and `..` first (reading it updates the
+    /// directory's access time, relatime).
+    async fn list(&self, ino: u64) -> Result<Vec<Listed>, FsError> {
+        let dir = self.ns.getattr(ino).await?;
+        if !dir.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        if attr::atime_due(&dir) {
+            attr::touch_atime(&self.ns, ino).await?;
+        }
+        let dt_dir = u32::from(FileType::Directory.to_byte());
+        let mut out = vec![
+            Listed {
+                ino,
+                typ: dt_dir,
+                name: b".".to_vec(),
+            },
+            Listed {
+                ino: dir.parent,
+                typ: dt_dir,
+                name: b"..".to_vec(),
+            },
+        ];
+        let mut after = Vec::new();
+        loop {
+            let page = self.ns.readdir(ino, &after, LIST_PAGE).await?;
+            let full = page.len() == LIST_PAGE;
+            for (name, entry) in page {
+                out.push(Listed {
+                    ino: entry.ino,
+                    typ: u32::from(entry.kind.to_byte()),
+                    name: name.clone(),
+                });
+                after = name;
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+impl<S: Store> AsyncFilesystem for EtcdFs<S> {
+    async fn init(&self, _ctx: &RequestContext, config: &mut KernelConfig) -> Result<(), Errno> {
+        config.set_max_write(MAX_WRITE);
+        if let Some(t) = self.request_timeout {
+            if config.set_request_timeout(t).is_err() {
+                tracing::warn!("the kernel offers no request timeout; --request-timeout ignored");
+            }
+        }
+        Ok(())
+    }
+
+    async fn destroy(&self) {
+        self.end().await;
+    }
+
+    async fn lookup(
+        &self,
+        _ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+    ) -> Result<Entry, Errno> {
+        let (ino, inode) = self
+            .ns
+            .lookup(parent, name.as_bytes())
+            .await
+            .map_err(errno)?;
+        Ok(self.entry(ino, &inode))
+    }
+
+    async fn getattr(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: Option<u64>,
+    ) -> Result<(FileAttr, Duration), Errno> {
+        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        Ok((to_attr(ino, &inode), self.ttl))
+    }
+
+    async fn setattr(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        set: SetAttr,
+    ) -> Result<(FileAttr, Duration), Errno> {
+        let inode = self
+            .ns
+            .setattr(ino, attr::changes(&set))
+            .await
+            .map_err(stale)?;
+        Ok((to_attr(ino, &inode), self.ttl))
+    }
+
+    async fn readlink(&self, _ctx: &RequestContext, ino: Ino) -> Result<Vec<u8>, Errno> {
+        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        if inode.kind() != Some(FileType::Symlink) {
+            return Err(Errno::INVAL);
+        }
+        Ok(inode.target)
+    }
+
+    async fn symlink(
+        &self,
+        ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+        target: &OsStr,
+    ) -> Result<Entry, Errno> {
+        let (ino, inode) = self
+            .ns
+            .symlink(
+                parent,
+                name.as_bytes(),
+                target.as_bytes(),
+                ctx.uid(),
+                ctx.gid(),
+            )
+            .await
+            .map_err(errno)?;
+        Ok(self.entry(ino, &inode))
+    }
+
+    async fn mknod(
+        &self,
+        ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+    ) -> Result<Entry, Errno> {
+        let mut node = NewNode::new(mode, ctx.uid(), ctx.gid());
+        node.rdev = u64::from(rdev);
+        let (ino, inode) = self
+            .ns
+            .create(parent, name.as_bytes(), node)
+            .await
+            .map_err(errno)?;
+        Ok(self.entry(ino, &inode))
+    }
+
+    async fn mkdir(
+        &self,
+        ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+    ) -> Result<Entry, Errno> {
+        let (ino, inode) = self
+            .ns
+            .mkdir(parent, name.as_bytes(), mode, ctx.uid(), ctx.gid())
+            .await
+            .map_err(errno)?;
+        Ok(self.entry(ino, &inode))
+    }
+
+    async fn unlink(&self, _ctx: &RequestContext, parent: Ino, name: &OsStr) -> Result<(), Errno> {
+        let is_open = self.is_open();
+        self.ns
+            .unlink(parent, name.as_bytes(), &is_open)
+            .await
+            .map_err(errno)
+    }
+
+    async fn rmdir(&self, _ctx: &RequestContext, parent: Ino, name: &OsStr) -> Result<(), Errno> {
+        let is_open = self.is_open();
+        self.ns
+            .rmdir(parent, name.as_bytes(), &is_open)
+            .await
+            .map_err(errno)
+    }
+
+    async fn rename(
+        &self,
+        _ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+        newparent: Ino,
+        newname: &OsStr,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let flags = RenameFlags::from_bits(flags).map_err(errno)?;
+        let is_open = self.is_open();
+        self.ns
+            .rename(
+                parent,
+                name.as_bytes(),
+                newparent,
+                newname.as_bytes(),
+                flags,
+                &is_open,
+            )
+            .await
+            .map_err(errno)
+    }
+
+    async fn link(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        newparent: Ino,
+        newname: &OsStr,
+    ) -> Result<Entry, Errno> {
+        let inode = self
+            .ns
+            .link(ino, newparent, newname.as_bytes())
+            .await
+            .map_err(errno)?;
+        Ok(self.entry(ino, &inode))
+    }
+
+    async fn open(&self, _ctx: &RequestContext, ino: Ino, _flags: i32) -> Result<Opened, Errno> {
+        // A node removed meanwhile (by another call or another host) is ESTALE: the kernel
+        // then looks the name up again (and O_CREAT creates it afresh).
+        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        if inode.is_dir() {
+            return Err(Errno::ISDIR);
+        }
+        Ok((self.handles.open_file(ino), OpenOptions::default()))
+    }
+
+    async fn read(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        offset: u64,
+        size: u32,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+    ) -> Result<Vec<u8>, Errno> {
+        let (bytes, inode) = self
+            .ns
+            .read_snapshot(ino, offset, size as usize)
+            .await
+            .map_err(stale)?;
+        if attr::atime_due(&inode) {
+            attr::touch_atime(&self.ns, ino).await.map_err(stale)?;
+        }
+        Ok(bytes)
+    }
+
+    async fn write(
+        &self,
+        ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        offset: u64,
+        bytes: Vec<u8>,
+        _write_flags: fusekit::abi::WriteFlags,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+    ) -> Result<u32, Errno> {
+        let inode = self.ns.write(ino, offset, &bytes).await.map_err(stale)?;
+        // The kernel leaves clearing setuid/setgid on write to the filesystem.
+        let mode = attr::mode_after_data_change(&inode, ctx.uid(), ctx.gid(), ctx.pid());
+        if mode != inode.mode {
+            let changes = crate::ns::SetAttr {
+                mode: Some(mode),
+                ..Default::default()
+            };
+            self.ns.setattr(ino, changes).await.map_err(stale)?;
+        }
+        Ok(bytes.len() as u32)
+    }
+
+    async fn flush(
+        &self,
+        _ctx: &RequestContext,
+        _ino: Ino,
+        _fh: u64,
+        _lock_owner: u64,
+    ) -> Result<(), Errno> {
+        // Every acknowledged WRITE is already committed.
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        _ctx: &RequestContext,
+        _ino: Ino,
+        fh: u64,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        _flush: bool,
+        _flock_release: bool,
+    ) -> Result<(), Errno> {
+        if let Some(ino) = self.handles.close_file(fh) {
+            // The last handle of this daemon: an orphan of ours goes now.
+            self.ns.release(ino).await.map_err(errno)?;
+        }
+        Ok(())
+    }
+
+    async fn fsync(
+        &self,
+        _ctx: &RequestContext,
+        _ino: Ino,
+        _fh: u64,
+        _datasync: bool,
+    ) -> Result<(), Errno> {
+        // Every acknowledged WRITE is already committed by a quorum.
+        Ok(())
+    }
+
+    async fn opendir(&self, _ctx: &RequestContext, ino: Ino, _flags: i32) -> Result<Opened, Errno> {
+        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        if !inode.is_dir() {
+            return Err(Errno::NOTDIR);
+        }
+        Ok((self.handles.open_dir(ino), OpenOptions::default()))
+    }
+
+    async fn readdir(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        buf: &mut DirBuffer,
+    ) -> Result<(), Errno> {
+        // The listing is taken once per handle (at its first READDIR, or again after a rewind
+        // to offset 0), so offsets stay stable while the directory changes.
+        let listing = match self.handles.listing(fh) {
+            Some(l) if offset != 0 => l,
+            _ => {
+                let l = Arc::new(self.list(ino).await.map_err(errno)?);
+                self.handles.set_listing(fh, Arc::clone(&l));
+                l
+            }
+        };
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        for (i, e) in listing.iter().enumerate().skip(start) {
+            if buf.add(e.ino, (i + 1) as u64, e.typ, OsStr::from_bytes(&e.name)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn releasedir(
+        &self,
+        _ctx: &RequestContext,
+        _ino: Ino,
+        fh: u64,
+        _flags: i32,
+    ) -> Result<(), Errno> {
+        if let Some(ino) = self.handles.close_dir(fh) {
+            self.ns.release(ino).await.map_err(errno)?;
+        }
+        Ok(())
+    }
+
+    async fn fsyncdir(
+        &self,
+        _ctx: &RequestContext,
+        _ino: Ino,
+        _fh: u64,
+        _datasync: bool,
+    ) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    async fn statfs(&self, _ctx: &RequestContext, _ino: Ino) -> Result<Statfs, Errno> {
+        // The store's capacity is etcd's quota, not visible per prefix: report a large,
+        // constant capacity so that programs that check free space proceed.
+        Ok(Statfs {
+            blocks: 1 << 32,
+            bfree: 1 << 32,
+            bavail: 1 << 32,
+            files: 1 << 32,
+            ffree: 1 << 32,
+            bsize: BLOCK_SIZE,
+            namelen: crate::schema::NAME_MAX as u32,
+            frsize: 4096,
+        })
+    }
+
+    async fn setxattr(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        check_xattr_namespace(name)?;
+        let flags = XattrFlags {
+            create: flags & libc::XATTR_CREATE != 0,
+            replace: flags & libc::XATTR_REPLACE != 0,
+        };
+        self.ns
+            .setxattr(ino, name.as_bytes(), value, flags)
+            .await
+            .map_err(stale)
+    }
+
+    async fn getxattr(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        name: &OsStr,
+    ) -> Result<Vec<u8>, Errno> {
+        check_xattr_namespace(name)?;
+        self.ns.getxattr(ino, name.as_bytes()).await.map_err(stale)
+    }
+
+    async fn listxattr(&self, _ctx: &RequestContext, ino: Ino) -> Result<Vec<u8>, Errno> {
+        let names = self.ns.listxattr(ino).await.map_err(stale)?;
+        let mut out = Vec::new();
+        for name in names {
+            out.extend_from_slice(&name);
+            out.push(0);
+        }
+        Ok(out)
+    }
+
+    async fn removexattr(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        name: &OsStr,
+    ) -> Result<(), Errno> {
+        check_xattr_namespace(name)?;
+        self.ns
+            .removexattr(ino, name.as_bytes())
+            .await
+            .map_err(stale)
+    }
+
+    async fn create(
+        &self,
+        ctx: &RequestContext,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        _flags: i32,
+    ) -> Result<Created, Errno> {
+        let node = NewNode::new(mode, ctx.uid(), ctx.gid());
+        let (ino, inode) = self
+            .ns
+            .create(parent, name.as_bytes(), node)
+            .await
+            .map_err(errno)?;
+        let fh = self.handles.open_file(ino);
+        Ok((self.entry(ino, &inode), fh, OpenOptions::default()))
+    }
+}
