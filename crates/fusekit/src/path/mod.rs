@@ -96,7 +96,8 @@ mod locks;
 mod options;
 mod table;
 
-pub use adapter::{PathAdapter, PathSnapshot, PathStats};
+pub use adapter::{PathAdapter, PathStats};
 pub use fs::{DirEntry, Opened, PathContext, PathFilesystem};
 pub use hidden::{is_hidden_name, HIDDEN_PREFIX};
 pub use options::{PathConfig, UnlinkMode};
+pub use table::PathSnapshot;

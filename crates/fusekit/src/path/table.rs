@@ -46,6 +46,20 @@ pub(crate) struct Table {
     pub waiters: usize,
 }
 
+/// The node table's counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathSnapshot {
+    /// Nodes in the table, the root included (the kernel's cached names, open files, hidden
+    /// files).
+    pub nodes: usize,
+    /// Nodes with at least one open handle.
+    pub open: usize,
+    /// Open files hidden under a `.fusekit_hidden` name (hide mode).
+    pub hidden: usize,
+    /// Nodes without a name (unlinked, or unnamed tmpfiles).
+    pub nameless: usize,
+}
+
 impl Table {
     /// A table holding only the root.
     pub fn new() -> Table {
@@ -81,8 +95,8 @@ impl Table {
     }
 
     /// Counters over all nodes.
-    pub fn snapshot(&self) -> super::adapter::PathSnapshot {
-        let mut s = super::adapter::PathSnapshot {
+    pub fn snapshot(&self) -> PathSnapshot {
+        let mut s = PathSnapshot {
             nodes: self.nodes.len(),
             ..Default::default()
         };

@@ -99,7 +99,7 @@ reply_type!(
     ReplyIoctl
 );
 reply_type!(
-    /// Extended attributes (STATX).
+    /// Attributes for statx(2), birth time included (STATX).
     ReplyStatx
 );
 reply_type!(

@@ -197,23 +197,9 @@ pub struct PathStats {
     shared: Arc<Shared>,
 }
 
-/// The node table's counters at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PathSnapshot {
-    /// Nodes in the table, the root included (the kernel's cached names, open files, hidden
-    /// files).
-    pub nodes: usize,
-    /// Nodes with at least one open handle.
-    pub open: usize,
-    /// Open files hidden under a `.fusekit_hidden` name (hide mode).
-    pub hidden: usize,
-    /// Nodes without a name (unlinked, or unnamed tmpfiles).
-    pub nameless: usize,
-}
-
 impl PathStats {
     /// The counters now.
-    pub fn snapshot(&self) -> PathSnapshot {
+    pub fn snapshot(&self) -> super::table::PathSnapshot {
         self.shared.table().snapshot()
     }
 }
