@@ -37,6 +37,8 @@ pub enum Command {
     Mount(MountArgs),
     /// Unmount a FUSE filesystem (also a dead one whose daemon crashed).
     Unmount(UnmountArgs),
+    /// Check the consistency of a filesystem's stored state (not its mount): `fsck etcd`.
+    Fsck(FsckArgs),
     /// Judge any mounted directory (fusekit, libfuse, go-fuse, ext4, tmpfs...) with the
     /// conformance and race suite; exit status 1 when a case fails.
     Check(CheckArgs),
@@ -201,6 +203,30 @@ pub enum FsKind {
         mountpoint: PathBuf,
         #[command(flatten)]
         common: CommonMount,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    #[command(subcommand)]
+    pub store: FsckStore,
+}
+
+/// Which stored filesystem to check.
+#[derive(Debug, Subcommand)]
+pub enum FsckStore {
+    /// An etcdfs tree: every entry names a live inode, link counts match the entries, no chunk
+    /// or xattr without its inode, no cycle, no orphan whose session ended. Reads the whole
+    /// prefix at one revision; changes nothing. Exit 0 when clean, 1 when not.
+    Etcd {
+        /// The cluster's client endpoints, comma-separated: host:port or http://host:port.
+        endpoints: String,
+        /// The tree's name (as given to `fusekit mount etcd --prefix`).
+        #[arg(long, value_name = "NAME", default_value = "etcdfs")]
+        prefix: String,
+        /// Bound of every etcd call, in seconds.
+        #[arg(long = "store-timeout", value_name = "S", default_value_t = 5.0)]
+        store_timeout: f64,
     },
 }
 

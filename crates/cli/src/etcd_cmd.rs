@@ -1,6 +1,7 @@
 //! `fusekit mount etcd ENDPOINTS MNT`: connect to the cluster (failing with the endpoints
 //! tried when none answers), open or create the tree under the prefix, and serve it on a tokio
-//! runtime through fusekit's async adapter.
+//! runtime through fusekit's async adapter. `fusekit fsck etcd ENDPOINTS`: the consistency
+//! checker on a prefix.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use rustix::process::{getgid, getuid};
 
-use crate::args::CommonMount;
+use crate::args::{CommonMount, FsckArgs, FsckStore};
 use crate::serve;
 
 /// What `fusekit mount etcd` was asked for.
@@ -66,4 +67,40 @@ pub fn mount(
     // Handlers still running end with the runtime.
     runtime.shutdown_timeout(Duration::from_secs(1));
     code
+}
+
+/// `fusekit fsck etcd`: prints the checker's report; exit 0 when clean, 1 when not.
+pub fn fsck(args: FsckArgs) -> anyhow::Result<ExitCode> {
+    let FsckStore::Etcd {
+        endpoints,
+        prefix,
+        store_timeout,
+    } = args.store;
+    let timeout = Duration::try_from_secs_f64(store_timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| {
+            anyhow::anyhow!("--store-timeout {store_timeout}: must be more than 0 seconds")
+        })?;
+    if prefix.is_empty() || prefix.contains('\0') {
+        anyhow::bail!("--prefix {prefix:?}: must be a non-empty name");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let config = EtcdConfig::new(endpoints).timeout(timeout);
+    let key_prefix = format!("{prefix}/");
+    let report = runtime.block_on(async {
+        let store = EtcdStore::connect(&config).await?;
+        fusekit_etcdfs::fsck::check(&store, key_prefix.as_bytes())
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    crate::out::print(&format!("{report}"))?;
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

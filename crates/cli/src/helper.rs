@@ -15,7 +15,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 /// Subcommands of the ordinary command line: a first argument among these is not a SOURCE.
-const SUBCOMMANDS: &[&str] = &["mount", "unmount", "check", "bench", "help"];
+const SUBCOMMANDS: &[&str] = &["mount", "unmount", "check", "bench", "fsck", "help"];
 
 /// Options mount(8) and mount.fuse3 hand on that mean nothing to the mount itself: fstab
 /// bookkeeping, and the `dev`/`suid` mount.fuse3 adds to every command line (fusekit keeps

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             mount_cmd::run(m)
         }
         (Command::Unmount(u), _) => mount_cmd::unmount(u),
+        (Command::Fsck(f), _) => etcd_cmd::fsck(f),
         (Command::Check(c), _) => check_cmd::run_check(c),
         (Command::Bench(b), _) => bench_cmd::run_bench(b),
     };
