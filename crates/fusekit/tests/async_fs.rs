@@ -43,6 +43,25 @@ fn mount<F: AsyncFilesystem>(
     )
 }
 
+/// Like [`mount`], always over /dev/fuse: for the tests of /dev/fuse workers waiting at the
+/// in-flight limit (over io_uring the thread that reads a request is its CPU's queue thread,
+/// and which queue a request lands on depends on the caller's CPU).
+fn mount_dev<F: AsyncFilesystem>(
+    fs: F,
+    config: AsyncConfig,
+    workers: Option<usize>,
+) -> (TestMount, AsyncStatsHandle) {
+    let adapter = AsyncAdapter::new(fs, config).expect("build the adapter");
+    let stats = adapter.stats();
+    let mount = TestMount::with_transport(
+        adapter,
+        &MountOptions::new(),
+        workers,
+        fusekit::Transport::Dev,
+    );
+    (mount, stats)
+}
+
 fn sorted_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -375,7 +394,7 @@ fn interrupt_is_served_while_a_worker_waits_at_the_limit() {
             .worker_threads(2)
             .max_in_flight(1)
             .waiting_workers(1);
-        let (mount, stats) = mount(fs, config, Some(2));
+        let (mount, stats) = mount_dev(fs, config, Some(2));
         // The READ holds the only room.
         let (reader, tid) = start_blocked_read(mount.path(), &probe);
         let stat = |name: &str| {
@@ -413,7 +432,7 @@ fn forget_is_served_while_a_worker_waits_at_the_limit() {
             .worker_threads(2)
             .max_in_flight(1)
             .waiting_workers(1);
-        let (mount, stats) = mount(fs, config, Some(2));
+        let (mount, stats) = mount_dev(fs, config, Some(2));
         std::fs::metadata(mount.path().join("f5")).unwrap();
         // Looked up now, so that the stat below waits in GETATTR, not in a LOOKUP: a LOOKUP
         // holds the root directory's lock, which the entry invalidation below needs.
