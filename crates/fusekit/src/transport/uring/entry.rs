@@ -266,12 +266,23 @@ impl FrameSink for RingEntry {
             return Err(Errno::INVAL);
         }
         let written = self.write_reply(header, payload);
-        match self.handoff.push(self.index)? {
-            Pushed::Local => {}
-            Pushed::Foreign => UringCounters::bump(&self.counters.foreign_replies),
-            Pushed::ForeignWoke => {
-                UringCounters::bump(&self.counters.foreign_replies);
-                UringCounters::bump(&self.counters.wakeups);
+        // Counted before the hand-off: once pushed, the owner may commit and the caller see
+        // its answer before this thread runs again.
+        let foreign = !self.handoff.is_owner_thread();
+        if foreign {
+            UringCounters::bump(&self.counters.foreign_replies);
+        }
+        match self.handoff.push(self.index) {
+            Ok(Pushed::ForeignWoke) => UringCounters::bump(&self.counters.wakeups),
+            Ok(Pushed::Local | Pushed::Foreign) => {}
+            Err(e) => {
+                if foreign {
+                    // Not handed over after all (the queue ended).
+                    self.counters
+                        .foreign_replies
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Err(e);
             }
         }
         written
