@@ -28,12 +28,30 @@ pub fn ring_activity(pid: u32) -> std::io::Result<RingActivity> {
         if target.as_os_str() != "anon_inode:[io_uring]" {
             continue;
         }
-        let Ok(info) = std::fs::read_to_string(proc.join("fdinfo").join(entry.file_name())) else {
+        // The kernel prints a ring's state only when it gets the ring's lock at once (it
+        // tries, to avoid a lock-order deadlock): a ring busy at that moment shows only the
+        // generic lines. Read again for up to 2 s.
+        let path = proc.join("fdinfo").join(entry.file_name());
+        let mut tail = None;
+        let mut last = String::new();
+        for _ in 0..200 {
+            let Ok(info) = std::fs::read_to_string(&path) else {
+                break;
+            };
+            tail = cq_tail(&info);
+            if tail.is_some() {
+                break;
+            }
+            last = info;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if !path.exists() {
+            // Closed meanwhile: not counted.
             continue;
-        };
+        }
         activity.rings += 1;
-        activity.completions += cq_tail(&info).ok_or_else(|| {
-            std::io::Error::other(format!("no CqTail in io_uring fdinfo:\n{info}"))
+        activity.completions += tail.ok_or_else(|| {
+            std::io::Error::other(format!("no CqTail in io_uring fdinfo for 2 s:\n{last}"))
         })?;
     }
     Ok(activity)
