@@ -30,7 +30,10 @@ async fn get_range_txn_watch_and_leases() {
     let s = &env.store;
     deadline(60, async {
         let watch_from = s.status().await.unwrap().revision + 1;
-        let mut watch = s.watch(b"/w/", watch_from).await.unwrap();
+        let mut watch = s
+            .watch(b"/w/", &prefix_end(b"/w/"), watch_from)
+            .await
+            .unwrap();
         // A guarded create, then the same guard fails.
         let create = Txn {
             compares: vec![Compare::absent(b"/w/a".to_vec())],

@@ -1,8 +1,9 @@
 //! The FUSE face of etcdfs: [`EtcdFs`] implements fusekit's async inode-level trait over a
-//! [`Namespace`]. Every call goes to the store (no daemon-side cache yet: the kernel caches
-//! names and attributes for the configured TTL); namespace changes, data writes, SETATTR and
-//! xattr changes are each one etcd transaction, so an acknowledged call is committed by a
-//! quorum and survives the daemon.
+//! [`Namespace`]. Metadata reads (stat, lookup, readdir, xattrs) are answered from the
+//! daemon's watch-fed cache ([`crate::cache`]) while it is confirmed, else from the store;
+//! open reads the inode from the store (close-to-open); data reads go to the store. Namespace
+//! changes, data writes, SETATTR and xattr changes are each one etcd transaction, so an
+//! acknowledged call is committed by a quorum and survives the daemon.
 //!
 //! Shape: `handles` (open handles, open counts, directory listings), `attr` (inode → stat,
 //! SETATTR arguments, relatime), and `ops` (the trait implementation over `crate::ns`).
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use fusekit::Errno;
 
+use crate::cache::{CacheOptions, Follower, MetaCache};
 use crate::ns::{FsError, Namespace, Session};
 use crate::schema::Keys;
 use crate::store::Store;
@@ -33,6 +35,8 @@ pub struct EtcdFsOptions {
     pub root_owner: (u32, u32),
     /// The kernel's request timeout (FUSE_REQUEST_TIMEOUT), if any.
     pub request_timeout: Option<Duration>,
+    /// The daemon's metadata cache (`None`: every read goes to the store).
+    pub cache: Option<CacheOptions>,
 }
 
 impl Default for EtcdFsOptions {
@@ -42,6 +46,7 @@ impl Default for EtcdFsOptions {
             session_ttl_secs: 10,
             root_owner: (0, 0),
             request_timeout: None,
+            cache: Some(CacheOptions::default()),
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct EtcdFs<S: Store> {
     handles: Handles,
     ttl: Duration,
     request_timeout: Option<Duration>,
+    /// Keeps the cache's follower task running; dropped with the filesystem.
+    _follower: Option<Follower>,
 }
 
 impl<S: Store> std::fmt::Debug for EtcdFs<S> {
@@ -76,9 +83,15 @@ impl<S: Store> EtcdFs<S> {
         let prefix = prefix.into();
         let keys = Keys::new(prefix.clone());
         let session = Session::start(&store, &keys, options.session_ttl_secs).await?;
-        let ns = Namespace::new(store, prefix, Some(session.lease()));
+        let mut ns = Namespace::new(store.clone(), prefix, Some(session.lease()));
         ns.format(options.root_owner.0, options.root_owner.1)
             .await?;
+        let follower = options.cache.map(|cache_options| {
+            let (start, end) = keys.cached_range();
+            let cache = MetaCache::new(start, end, cache_options);
+            ns.attach_cache(std::sync::Arc::clone(&cache));
+            Follower::start(store, cache)
+        });
         match ns.reclaim_expired_orphans().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(reclaimed = n, "reclaimed files of ended sessions"),
@@ -90,6 +103,7 @@ impl<S: Store> EtcdFs<S> {
             handles: Handles::default(),
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
+            _follower: follower,
         })
     }
 

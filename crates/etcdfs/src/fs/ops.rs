@@ -258,8 +258,9 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
 
     async fn open(&self, _ctx: &RequestContext, ino: Ino, _flags: i32) -> Result<Opened, Errno> {
         // A node removed meanwhile (by another call or another host) is ESTALE: the kernel
-        // then looks the name up again (and O_CREAT creates it afresh).
-        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        // then looks the name up again (and O_CREAT creates it afresh). Read from the store,
+        // not the cache: close-to-open (what another host closed, this open sees).
+        let inode = self.ns.getattr_fresh(ino).await.map_err(stale)?;
         if inode.is_dir() {
             return Err(Errno::ISDIR);
         }

@@ -67,7 +67,7 @@ impl<S: Store> Namespace<S> {
             ],
             otherwise: Vec::new(),
         };
-        if self.store.txn(txn).await?.succeeded {
+        if self.commit(txn).await? {
             return Ok(());
         }
         match self.getattr(ROOT_INO).await {

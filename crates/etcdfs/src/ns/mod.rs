@@ -24,6 +24,7 @@ mod remove;
 mod rename;
 mod xattr;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use attr::SetAttr;
@@ -35,8 +36,9 @@ pub use remove::IsOpen;
 pub use rename::RenameFlags;
 pub use xattr::{XattrFlags, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 
+use crate::cache::MetaCache;
 use crate::schema::{Entry, Inode, Keys, NAME_MAX};
-use crate::store::{prefix_end, LeaseId, Store};
+use crate::store::{prefix_end, KeyValue, LeaseId, Store, Txn};
 use alloc::InoAllocator;
 
 /// Attempts of one namespace change against concurrent conflicting changes.
@@ -50,10 +52,10 @@ macro_rules! transact {
         let mut attempt = 0usize;
         loop {
             #[allow(unused_mut)]
-            let mut $plan = $crate::ns::plan::Plan::new(&$ns.store, &$ns.keys);
+            let mut $plan = $crate::ns::plan::Plan::new(&$ns);
             let out = $body;
             let txn = $plan.build();
-            if $crate::store::Store::txn(&$ns.store, txn).await?.succeeded {
+            if $ns.commit(txn).await? {
                 break out;
             }
             attempt += 1;
@@ -93,6 +95,7 @@ pub struct Namespace<S> {
     pub(crate) keys: Keys,
     pub(crate) session: Option<LeaseId>,
     alloc: InoAllocator,
+    cache: Option<Arc<MetaCache>>,
 }
 
 impl<S> std::fmt::Debug for Namespace<S> {
@@ -113,7 +116,70 @@ impl<S: Store> Namespace<S> {
             keys: Keys::new(prefix),
             session,
             alloc: InoAllocator::default(),
+            cache: None,
         }
+    }
+
+    /// Serves reads from `cache` (a mirror of [`Keys::cached_range`], kept by a
+    /// [`crate::cache::Follower`]) while it is confirmed, and keeps it up to date with this
+    /// namespace's own changes.
+    pub fn attach_cache(&mut self, cache: Arc<MetaCache>) {
+        self.cache = Some(cache);
+    }
+
+    /// The metadata cache, if any.
+    pub fn cache(&self) -> Option<&Arc<MetaCache>> {
+        self.cache.as_ref()
+    }
+
+    /// `key`, from the cache when it may answer, else from the store.
+    pub(crate) async fn read_key(&self, key: &[u8]) -> Result<Option<KeyValue>, FsError> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(key)) {
+            return Ok(hit);
+        }
+        Ok(self.store.get(key).await?)
+    }
+
+    /// Keys of `[start, end)` (at most `limit`, 0: all), from the cache when it may answer,
+    /// else from the store.
+    pub(crate) async fn read_range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, FsError> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.range(start, end, limit)) {
+            return Ok(hit);
+        }
+        Ok(self.store.range(start, end, limit, 0).await?.kvs)
+    }
+
+    /// Runs `txn`; returns whether its guards held. With a cache: a committed transaction is
+    /// applied to it at once (read your writes); after failed guards, the guarded keys are read
+    /// again from the store, so that the next plan sees what changed.
+    pub(crate) async fn commit(&self, txn: Txn) -> Result<bool, FsError> {
+        let Some(cache) = &self.cache else {
+            return Ok(self.store.txn(txn).await?.succeeded);
+        };
+        let ops = cache.covered_ops(&txn.then);
+        let guarded: Vec<Vec<u8>> = txn
+            .compares
+            .iter()
+            .filter(|c| cache.covers(&c.key))
+            .map(|c| c.key.clone())
+            .collect();
+        let result = self.store.txn(txn).await?;
+        if result.succeeded {
+            cache.committed(&ops, result.revision);
+            return Ok(true);
+        }
+        for key in guarded {
+            let mut end = key.clone();
+            end.push(0);
+            let read = self.store.range(&key, &end, 1, 0).await?;
+            cache.read(&key, read.kvs.into_iter().next(), read.revision);
+        }
+        Ok(false)
     }
 
     /// The store.
@@ -129,10 +195,24 @@ impl<S: Store> Namespace<S> {
     /// The inode `ino`.
     pub async fn getattr(&self, ino: u64) -> Result<Inode, FsError> {
         let kv = self
-            .store
-            .get(&self.keys.inode(ino))
+            .read_key(&self.keys.inode(ino))
             .await?
             .ok_or(FsError::NotFound)?;
+        Inode::decode(&kv.value).ok_or_else(|| FsError::Corrupt(format!("inode {ino} record")))
+    }
+
+    /// The inode `ino` read from the store, not the cache (which it refreshes): what `open`
+    /// needs for close-to-open consistency with other hosts.
+    pub async fn getattr_fresh(&self, ino: u64) -> Result<Inode, FsError> {
+        let key = self.keys.inode(ino);
+        let mut end = key.clone();
+        end.push(0);
+        let read = self.store.range(&key, &end, 1, 0).await?;
+        let kv = read.kvs.into_iter().next();
+        if let Some(cache) = &self.cache {
+            cache.read(&key, kv.clone(), read.revision);
+        }
+        let kv = kv.ok_or(FsError::NotFound)?;
         Inode::decode(&kv.value).ok_or_else(|| FsError::Corrupt(format!("inode {ino} record")))
     }
 
@@ -142,8 +222,7 @@ impl<S: Store> Namespace<S> {
             return Err(FsError::NameTooLong);
         }
         let kv = self
-            .store
-            .get(&self.keys.entry(parent, name))
+            .read_key(&self.keys.entry(parent, name))
             .await?
             .ok_or(FsError::NotFound)?;
         let entry = Entry::decode(&kv.value)
@@ -164,11 +243,8 @@ impl<S: Store> Namespace<S> {
             start.extend_from_slice(after);
             start.push(0);
         }
-        let r = self
-            .store
-            .range(&start, &prefix_end(&prefix), limit, 0)
-            .await?;
-        r.kvs
+        self.read_range(&start, &prefix_end(&prefix), limit)
+            .await?
             .into_iter()
             .map(|kv| {
                 let name = kv.key[prefix.len()..].to_vec();

@@ -91,7 +91,7 @@ impl<S: Store> Namespace<S> {
         };
         let deleted = transact!(self, |plan| {
             let orphan = self.keys.orphan(ino);
-            let Some(kv) = self.store.get(&orphan).await? else {
+            let Some(kv) = self.read_key(&orphan).await? else {
                 return Ok(false);
             };
             if kv.value != lease.0.to_be_bytes() {
@@ -129,7 +129,7 @@ impl<S: Store> Namespace<S> {
                 continue;
             }
             let txn = {
-                let mut plan = super::plan::Plan::new(&self.store, &self.keys);
+                let mut plan = super::plan::Plan::new(self);
                 plan.guard(Compare {
                     key: session,
                     op: CmpOp::Equal,
@@ -140,7 +140,7 @@ impl<S: Store> Namespace<S> {
                 plan.delete_inode(ino);
                 plan.build()
             };
-            if self.store.txn(txn).await?.succeeded {
+            if self.commit(txn).await? {
                 reclaimed += 1;
             }
         }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::FsError;
+use super::{FsError, Namespace};
 use crate::schema::{Entry, Inode, Keys};
 use crate::store::{prefix_end, Compare, LeaseId, Store, Txn, TxnOp};
 
@@ -19,7 +19,7 @@ struct Slot<T> {
 
 /// Reads with their guards, and buffered writes.
 pub(crate) struct Plan<'a, S> {
-    store: &'a S,
+    ns: &'a Namespace<S>,
     keys: &'a Keys,
     compares: BTreeMap<Vec<u8>, Compare>,
     inodes: BTreeMap<u64, Slot<Inode>>,
@@ -29,10 +29,10 @@ pub(crate) struct Plan<'a, S> {
 }
 
 impl<'a, S: Store> Plan<'a, S> {
-    pub(crate) fn new(store: &'a S, keys: &'a Keys) -> Plan<'a, S> {
+    pub(crate) fn new(ns: &'a Namespace<S>) -> Plan<'a, S> {
         Plan {
-            store,
-            keys,
+            ns,
+            keys: &ns.keys,
             compares: BTreeMap::new(),
             inodes: BTreeMap::new(),
             entries: BTreeMap::new(),
@@ -43,7 +43,7 @@ impl<'a, S: Store> Plan<'a, S> {
 
     /// Reads `key` and guards the transaction on it being unchanged.
     async fn read_guarded(&mut self, key: Vec<u8>) -> Result<Option<Vec<u8>>, FsError> {
-        let kv = self.store.get(&key).await?;
+        let kv = self.ns.read_key(&key).await?;
         let rev = kv.as_ref().map_or(0, |kv| kv.mod_revision);
         self.compares
             .insert(key.clone(), Compare::mod_revision(key, rev));
@@ -175,11 +175,8 @@ impl<'a, S: Store> Plan<'a, S> {
     pub(crate) async fn dir_is_empty(&mut self, dir: u64) -> Result<bool, FsError> {
         self.need_inode(dir).await?;
         let prefix = self.keys.entries(dir);
-        let r = self
-            .store
-            .range(&prefix, &prefix_end(&prefix), 1, 0)
-            .await?;
-        Ok(r.kvs.is_empty())
+        let kvs = self.ns.read_range(&prefix, &prefix_end(&prefix), 1).await?;
+        Ok(kvs.is_empty())
     }
 
     /// Marks inode `ino` as an orphan held by `lease`, guarded on the session key existing

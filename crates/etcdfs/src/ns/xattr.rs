@@ -60,7 +60,7 @@ impl<S: Store> Namespace<S> {
     /// The value of attribute `name` of `ino`.
     pub async fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>, FsError> {
         check_name(name)?;
-        match self.store.get(&self.keys.xattr(ino, name)).await? {
+        match self.read_key(&self.keys.xattr(ino, name)).await? {
             Some(kv) => Ok(kv.value),
             None => {
                 self.getattr(ino).await?;
@@ -73,11 +73,8 @@ impl<S: Store> Namespace<S> {
     pub async fn listxattr(&self, ino: u64) -> Result<Vec<Vec<u8>>, FsError> {
         self.getattr(ino).await?;
         let prefix = self.keys.xattrs(ino);
-        let r = self
-            .store
-            .range_keys(&prefix, &prefix_end(&prefix), 0, 0)
-            .await?;
-        Ok(r.kvs
+        let kvs = self.read_range(&prefix, &prefix_end(&prefix), 0).await?;
+        Ok(kvs
             .into_iter()
             .map(|kv| kv.key[prefix.len()..].to_vec())
             .collect())

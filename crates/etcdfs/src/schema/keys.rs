@@ -127,6 +127,13 @@ impl Keys {
         ]
     }
 
+    /// `[start, end)` of every key but file data: entries, inodes, the counter, orphans,
+    /// sessions and xattrs (the daemon's metadata cache mirrors these). Chunk keys sort before
+    /// all of them.
+    pub fn cached_range(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.tagged(ENTRY, None), prefix_end(&self.prefix))
+    }
+
     /// `[start, end)` of every key of the tree.
     pub fn all(&self) -> (Vec<u8>, Vec<u8>) {
         (self.prefix.clone(), prefix_end(&self.prefix))
@@ -206,6 +213,26 @@ mod tests {
         assert_eq!(k.parse(b"/t/d\x01"), None);
         assert_eq!(k.parse(b"/t/c\x01\x00"), None);
         assert!(k.chunk(1, 255) < k.chunk(1, 256));
+    }
+
+    #[test]
+    fn the_cached_range_holds_all_metadata_and_no_chunk() {
+        let k = Keys::new(b"t/".to_vec());
+        let (start, end) = k.cached_range();
+        let inside = |key: &[u8]| key >= start.as_slice() && key < end.as_slice();
+        for key in [
+            k.next(),
+            k.inode(1),
+            k.entry(1, b"a"),
+            k.xattr(7, b"user.x"),
+            k.orphan(7),
+            k.session(42),
+        ] {
+            assert!(inside(&key), "{key:?} outside the cached range");
+        }
+        assert!(!inside(&k.chunk(7, 0)));
+        assert!(!inside(&k.chunk(u64::MAX, u64::MAX)));
+        assert!(!inside(b"u/i"));
     }
 
     #[test]

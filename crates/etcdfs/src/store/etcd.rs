@@ -310,13 +310,13 @@ impl Store for EtcdStore {
         })
     }
 
-    async fn watch(&self, prefix: &[u8], from: i64) -> Result<EtcdWatch, StoreError> {
+    async fn watch(&self, start: &[u8], end: &[u8], from: i64) -> Result<EtcdWatch, StoreError> {
         let c = self.client.clone();
-        let mut opts = WatchOptions::new().with_prefix();
+        let mut opts = WatchOptions::new().with_range(end.to_vec());
         if from > 0 {
             opts = opts.with_start_revision(from);
         }
-        let prefix = prefix.to_vec();
+        let prefix = start.to_vec();
         let stream = self
             .call(true, || {
                 let (mut c, prefix, opts) = (c.clone(), prefix.clone(), opts.clone());
@@ -379,6 +379,13 @@ impl std::fmt::Debug for EtcdWatch {
 }
 
 impl WatchStream for EtcdWatch {
+    async fn request_progress(&mut self) -> Result<(), StoreError> {
+        self.stream
+            .request_progress()
+            .await
+            .map_err(StoreError::from)
+    }
+
     async fn next(&mut self) -> Result<Option<WatchBatch>, StoreError> {
         loop {
             let Some(r) = self.stream.message().await.map_err(StoreError::from)? else {

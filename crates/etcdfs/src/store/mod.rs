@@ -54,10 +54,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Runs `txn` atomically: if every compare holds, its `then` ops, else its `otherwise` ops.
     fn txn(&self, txn: Txn) -> impl Future<Output = Result<TxnResult, StoreError>> + Send;
 
-    /// Watches every key starting with `prefix`, from revision `from` (0: from now).
+    /// Watches every key in `[start, end)` (use [`prefix_end`] for a prefix), from revision
+    /// `from` (0: from now).
     fn watch(
         &self,
-        prefix: &[u8],
+        start: &[u8],
+        end: &[u8],
         from: i64,
     ) -> impl Future<Output = Result<Self::Watch, StoreError>> + Send;
 
@@ -80,5 +82,10 @@ pub trait Store: Clone + Send + Sync + 'static {
 /// Events of a watch, in revision order.
 pub trait WatchStream: Send {
     /// The next batch of events; `None` when the watch ended.
+    /// Cancel-safe: dropping the future loses no event.
     fn next(&mut self) -> impl Future<Output = Result<Option<WatchBatch>, StoreError>> + Send;
+
+    /// Asks for a batch without events whose revision says how far the watch has got: every
+    /// event up to it has been delivered.
+    fn request_progress(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
