@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{MetaCache, Mirror};
+use super::{CacheEvent, MetaCache, Mirror};
 use crate::store::{Store, StoreError, WatchStream};
 
 /// Keys per page of the initial load.
@@ -111,8 +111,12 @@ async fn follow<S: Store>(
             match load(&store, &start, &end).await {
                 Ok(mirror) => {
                     tracing::debug!(keys = mirror.len(), "etcdfs cache loaded");
+                    let first = cache.mirror().watermark() == 0;
                     *cache.mirror_mut() = mirror;
                     loaded = true;
+                    if !first {
+                        cache.tell(CacheEvent::Reloaded);
+                    }
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "etcdfs cache: load failed");
@@ -166,12 +170,15 @@ async fn run_watch<W: WatchStream>(
         tokio::select! {
             batch = watch.next() => {
                 let Some(batch) = batch? else { return Ok(()) };
-                let watermark = {
+                let (watermark, changes) = {
                     let mut mirror = cache.mirror_mut();
-                    let _changes = mirror.apply_events(batch.events);
+                    let changes = mirror.apply_events(batch.events);
                     mirror.advance(batch.revision);
-                    mirror.watermark()
+                    (mirror.watermark(), changes)
                 };
+                if !changes.is_empty() {
+                    cache.tell(CacheEvent::Changed(changes));
+                }
                 if let Some((asked, revision)) = pending {
                     if watermark >= revision {
                         cache.confirm(asked);

@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 
 use crate::store::{Event, EventKind, KeyValue, TxnOp};
 
-/// What changed in the mirror when a watch event was merged: the key, and whether it holds a
-/// value now. Echoes of changes the mirror already had (this daemon's own) are not changes.
+/// What changed in the mirror when a watch event was merged: the key, its value before, and
+/// its value now (`None`: absent). Echoes of changes the mirror already had (this daemon's
+/// own) are not changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub key: Vec<u8>,
-    pub present: bool,
+    pub old: Option<Vec<u8>>,
+    pub new: Option<Vec<u8>>,
 }
 
 /// A deleted range `[start, end)` and the revision of its deletion.
@@ -205,14 +207,11 @@ impl Mirror {
     }
 
     /// Merges a point read of `key` made at store revision `at`: `kv` is its value then.
-    pub fn apply_read(&mut self, key: &[u8], kv: Option<KeyValue>, at: i64) {
+    /// Returns whether the mirror held an older state of the key.
+    pub fn apply_read(&mut self, key: &[u8], kv: Option<KeyValue>, at: i64) -> bool {
         match kv {
-            Some(kv) => {
-                self.merge_put(kv);
-            }
-            None => {
-                self.merge_delete(key, at);
-            }
+            Some(kv) => self.merge_put(kv),
+            None => self.merge_delete(key, at),
         }
     }
 
@@ -222,15 +221,16 @@ impl Mirror {
         for event in events {
             let revision = event.kv.mod_revision;
             let key = event.kv.key.clone();
-            let changed = match event.kind {
-                EventKind::Put => self.merge_put(event.kv),
-                EventKind::Delete => self.merge_delete(&key, revision),
+            let old = self.kvs.get(&key).map(|kv| kv.value.clone());
+            let (changed, new) = match event.kind {
+                EventKind::Put => {
+                    let new = event.kv.value.clone();
+                    (self.merge_put(event.kv), Some(new))
+                }
+                EventKind::Delete => (self.merge_delete(&key, revision), None),
             };
             if changed {
-                changes.push(Change {
-                    present: event.kind == EventKind::Put,
-                    key,
-                });
+                changes.push(Change { key, old, new });
             }
             self.advance(revision);
         }
@@ -359,11 +359,13 @@ mod tests {
             vec![
                 Change {
                     key: b"k".to_vec(),
-                    present: true
+                    old: None,
+                    new: Some(b"v".to_vec()),
                 },
                 Change {
                     key: b"k".to_vec(),
-                    present: false
+                    old: Some(b"v".to_vec()),
+                    new: None,
                 }
             ]
         );

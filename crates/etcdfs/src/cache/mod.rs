@@ -44,13 +44,35 @@ impl Default for CacheOptions {
     }
 }
 
+/// What the follower tells a listener (see [`MetaCache::set_listener`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheEvent {
+    /// Changes made by others, as the watch brought them, in revision order.
+    Changed(Vec<Change>),
+    /// The mirror was loaded afresh (the watch's history was compacted away): anything may
+    /// have changed.
+    Reloaded,
+}
+
+/// A listener of the cache's changes.
+type Listener = Box<dyn Fn(CacheEvent) + Send + Sync>;
+
 /// A mirror of `[start, end)` with its confirmation.
-#[derive(Debug)]
 pub struct MetaCache {
     mirror: RwLock<Mirror>,
+    listener: Mutex<Option<Listener>>,
     /// Until when the mirror may be served (`None`: not confirmed, or not loaded yet).
     fresh_until: Mutex<Option<Instant>>,
     options: CacheOptions,
+}
+
+impl std::fmt::Debug for MetaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaCache")
+            .field("keys", &self.len())
+            .field("confirmed", &self.is_confirmed())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MetaCache {
@@ -58,6 +80,7 @@ impl MetaCache {
     pub fn new(start: Vec<u8>, end: Vec<u8>, options: CacheOptions) -> Arc<MetaCache> {
         Arc::new(MetaCache {
             mirror: RwLock::new(Mirror::new(start, end, 0)),
+            listener: Mutex::new(None),
             fresh_until: Mutex::new(None),
             options,
         })
@@ -126,9 +149,11 @@ impl MetaCache {
         }
     }
 
-    /// A read of `key` from the store at `revision` (after a transaction failed its guards).
-    pub fn read(&self, key: &[u8], kv: Option<KeyValue>, revision: i64) {
-        self.mirror_mut().apply_read(key, kv, revision);
+    /// A read of `key` from the store at `revision` (after a transaction failed its guards,
+    /// or for close-to-open). Returns whether the mirror held an older state of the key: a
+    /// change the watch has not brought yet, and whose echo will now change nothing.
+    pub fn read(&self, key: &[u8], kv: Option<KeyValue>, revision: i64) -> bool {
+        self.mirror_mut().apply_read(key, kv, revision)
     }
 
     /// Keys held (for statistics and tests).
@@ -139,6 +164,18 @@ impl MetaCache {
     /// Whether the mirror holds no key.
     pub fn is_empty(&self) -> bool {
         self.mirror().is_empty()
+    }
+
+    /// Calls `listener` (on the follower's task: it must not block) with every change others
+    /// make, once merged.
+    pub fn set_listener(&self, listener: impl Fn(CacheEvent) + Send + Sync + 'static) {
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    fn tell(&self, event: CacheEvent) {
+        if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(event);
+        }
     }
 
     fn confirm(&self, as_of: Instant) {

@@ -9,6 +9,7 @@
 //! SETATTR arguments, relatime), and `ops` (the trait implementation over `crate::ns`).
 
 mod attr;
+mod coherence;
 mod handles;
 mod ops;
 
@@ -21,6 +22,7 @@ use crate::cache::{CacheOptions, Follower, MetaCache};
 use crate::ns::{FsError, Namespace, Session};
 use crate::schema::Keys;
 use crate::store::Store;
+use coherence::Coherence;
 use handles::Handles;
 
 /// How an etcdfs mount behaves.
@@ -60,6 +62,8 @@ pub struct EtcdFs<S: Store> {
     request_timeout: Option<Duration>,
     /// Keeps the cache's follower task running; dropped with the filesystem.
     _follower: Option<Follower>,
+    /// Turns other hosts' changes into kernel invalidations (with the cache only).
+    coherence: Option<Coherence>,
 }
 
 impl<S: Store> std::fmt::Debug for EtcdFs<S> {
@@ -86,12 +90,21 @@ impl<S: Store> EtcdFs<S> {
         let mut ns = Namespace::new(store.clone(), prefix, Some(session.lease()));
         ns.format(options.root_owner.0, options.root_owner.1)
             .await?;
-        let follower = options.cache.map(|cache_options| {
+        let mut coherence = None;
+        let mut follower = None;
+        if let Some(cache_options) = options.cache {
             let (start, end) = keys.cached_range();
             let cache = MetaCache::new(start, end, cache_options);
+            let invalidator = Coherence::start(keys.clone()).map_err(|e| {
+                FsError::Store(crate::store::StoreError::Other(format!(
+                    "starting the invalidation thread: {e}"
+                )))
+            })?;
+            cache.set_listener(invalidator.listener());
             ns.attach_cache(std::sync::Arc::clone(&cache));
-            Follower::start(store, cache)
-        });
+            follower = Some(Follower::start(store, cache));
+            coherence = Some(invalidator);
+        }
         match ns.reclaim_expired_orphans().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(reclaimed = n, "reclaimed files of ended sessions"),
@@ -104,6 +117,7 @@ impl<S: Store> EtcdFs<S> {
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
             _follower: follower,
+            coherence,
         })
     }
 
@@ -112,8 +126,20 @@ impl<S: Store> EtcdFs<S> {
         &self.ns
     }
 
+    /// Drops the kernel's attributes and cached pages of `ino` (if the kernel is attached).
+    fn invalidate_inode(&self, ino: u64) {
+        if let Some(notifier) = self.coherence.as_ref().and_then(|c| c.notifier()) {
+            if let Err(e) = notifier.inval_inode(ino, 0, 0) {
+                tracing::debug!(ino, error = %e, "etcdfs: invalidation at open failed");
+            }
+        }
+    }
+
     /// Ends the session: revokes the lease and deletes this daemon's own orphans.
     async fn end(&self) {
+        if let Some(coherence) = &self.coherence {
+            coherence.stop();
+        }
         let session = self
             .session
             .lock()

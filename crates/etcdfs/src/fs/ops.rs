@@ -87,6 +87,9 @@ impl<S: Store> EtcdFs<S> {
 impl<S: Store> AsyncFilesystem for EtcdFs<S> {
     async fn init(&self, _ctx: &RequestContext, config: &mut KernelConfig) -> Result<(), Errno> {
         config.set_max_write(MAX_WRITE);
+        if let Some(coherence) = &self.coherence {
+            coherence.attach(config.notifier());
+        }
         if let Some(t) = self.request_timeout {
             if config.set_request_timeout(t).is_err() {
                 tracing::warn!("the kernel offers no request timeout; --request-timeout ignored");
@@ -260,9 +263,14 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         // A node removed meanwhile (by another call or another host) is ESTALE: the kernel
         // then looks the name up again (and O_CREAT creates it afresh). Read from the store,
         // not the cache: close-to-open (what another host closed, this open sees).
-        let inode = self.ns.getattr_fresh(ino).await.map_err(stale)?;
+        let (inode, newer) = self.ns.getattr_fresh(ino).await.map_err(stale)?;
         if inode.is_dir() {
             return Err(Errno::ISDIR);
+        }
+        if newer {
+            // Another host changed it and our watch has not told the kernel yet: drop the
+            // kernel's attributes and pages now, before the opener reads.
+            self.invalidate_inode(ino);
         }
         Ok((self.handles.open_file(ino), OpenOptions::default()))
     }

@@ -202,18 +202,22 @@ impl<S: Store> Namespace<S> {
     }
 
     /// The inode `ino` read from the store, not the cache (which it refreshes): what `open`
-    /// needs for close-to-open consistency with other hosts.
-    pub async fn getattr_fresh(&self, ino: u64) -> Result<Inode, FsError> {
+    /// needs for close-to-open consistency with other hosts. The flag says whether the cache
+    /// held an older version (a change by another host that its watch has not brought yet).
+    pub async fn getattr_fresh(&self, ino: u64) -> Result<(Inode, bool), FsError> {
         let key = self.keys.inode(ino);
         let mut end = key.clone();
         end.push(0);
         let read = self.store.range(&key, &end, 1, 0).await?;
         let kv = read.kvs.into_iter().next();
-        if let Some(cache) = &self.cache {
-            cache.read(&key, kv.clone(), read.revision);
-        }
+        let newer = match &self.cache {
+            Some(cache) => cache.read(&key, kv.clone(), read.revision),
+            None => false,
+        };
         let kv = kv.ok_or(FsError::NotFound)?;
-        Inode::decode(&kv.value).ok_or_else(|| FsError::Corrupt(format!("inode {ino} record")))
+        let inode = Inode::decode(&kv.value)
+            .ok_or_else(|| FsError::Corrupt(format!("inode {ino} record")))?;
+        Ok((inode, newer))
     }
 
     /// The inode named `name` in `parent`.

@@ -1,0 +1,122 @@
+//! Coherence with the other daemons of a tree: what they change reaches this daemon's cache
+//! through its watch, and from there the kernel of this host, as invalidations sent from a
+//! thread of their own (a notification may wait for the kernel's page locks; it must never
+//! hold up a request's future): a name added, removed or re-pointed drops the cached dentry
+//! (`delete` for a removed name, so that a directory in use goes too); an inode whose size or
+//! mtime changed drops its attributes and cached pages, any other change its attributes. A
+//! reloaded cache (history compacted away) bumps the kernel's epoch, dropping every name.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use fusekit::{Errno, Notifier};
+
+use crate::cache::{CacheEvent, Change};
+use crate::schema::{Entry, Inode, Keys, ParsedKey};
+
+/// The invalidation thread's handle: [`Coherence::listener`] feeds it from the cache,
+/// [`Coherence::attach`] gives it the kernel connection at INIT.
+#[derive(Debug)]
+pub(super) struct Coherence {
+    notifier: Arc<OnceLock<Notifier>>,
+    tx: Mutex<Option<Sender<CacheEvent>>>,
+}
+
+impl Coherence {
+    /// Starts the invalidation thread for the tree `keys`.
+    pub(super) fn start(keys: Keys) -> std::io::Result<Coherence> {
+        let notifier = Arc::new(OnceLock::new());
+        let (tx, rx) = channel();
+        let shared = Arc::clone(&notifier);
+        std::thread::Builder::new()
+            .name("etcdfs-inval".into())
+            .spawn(move || run(&keys, &shared, rx))?;
+        Ok(Coherence {
+            notifier,
+            tx: Mutex::new(Some(tx)),
+        })
+    }
+
+    /// The kernel connection, once INIT gave it.
+    pub(super) fn attach(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// The notifier, for invalidations a request makes itself.
+    pub(super) fn notifier(&self) -> Option<&Notifier> {
+        self.notifier.get()
+    }
+
+    /// A listener for [`crate::cache::MetaCache::set_listener`]: never blocks.
+    pub(super) fn listener(&self) -> impl Fn(CacheEvent) + Send + Sync + 'static {
+        let tx = self
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .map(Mutex::new);
+        move |event| {
+            if let Some(tx) = &tx {
+                let _ = tx.lock().unwrap_or_else(|p| p.into_inner()).send(event);
+            }
+        }
+    }
+
+    /// Ends the thread (once every listener is gone too).
+    pub(super) fn stop(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+fn run(keys: &Keys, notifier: &OnceLock<Notifier>, rx: Receiver<CacheEvent>) {
+    for event in rx {
+        // Before INIT the kernel has nothing cached.
+        let Some(notifier) = notifier.get() else {
+            continue;
+        };
+        match event {
+            CacheEvent::Changed(changes) => {
+                for change in &changes {
+                    invalidate(keys, notifier, change);
+                }
+            }
+            CacheEvent::Reloaded => report("epoch", notifier.inc_epoch()),
+        }
+    }
+}
+
+/// The invalidation one change calls for.
+fn invalidate(keys: &Keys, notifier: &Notifier, change: &Change) {
+    match keys.parse(&change.key) {
+        Some(ParsedKey::Entry { parent, name }) => {
+            let name = OsStr::from_bytes(&name);
+            let old = change.old.as_deref().and_then(Entry::decode);
+            match (old, &change.new) {
+                (Some(old), None) => report("delete", notifier.delete(parent, old.ino, name)),
+                _ => report("entry", notifier.inval_entry(parent, name)),
+            }
+        }
+        Some(ParsedKey::Inode(ino)) => {
+            let old = change.old.as_deref().and_then(Inode::decode);
+            let new = change.new.as_deref().and_then(Inode::decode);
+            let data_changed = match (&old, &new) {
+                (Some(o), Some(n)) => o.size != n.size || o.mtime != n.mtime,
+                _ => true,
+            };
+            let offset = if data_changed { 0 } else { -1 };
+            report("inode", notifier.inval_inode(ino, offset, 0));
+        }
+        _ => {}
+    }
+}
+
+/// ENOENT means the kernel had nothing cached; anything else is worth a debug line.
+fn report(what: &str, result: Result<(), Errno>) {
+    match result {
+        Ok(()) => {}
+        Err(e) if e == Errno::NOENT || e == Errno::NOSYS => {}
+        Err(e) => tracing::debug!(%what, error = %e, "etcdfs: invalidation failed"),
+    }
+}
