@@ -233,7 +233,7 @@ async fn racing_daemons_with_crashes_leave_a_consistent_tree() {
                     else {
                         panic!("bad orphan key");
                     };
-                    assert!(ns.release(ino).await.unwrap());
+                    assert!(ns.release(ino, false).await.unwrap());
                 }
             }
         }

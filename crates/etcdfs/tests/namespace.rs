@@ -227,10 +227,10 @@ async fn open_unlinked_inodes_are_orphans_of_the_session() {
         assert_eq!(ns.reclaim_expired_orphans().await.unwrap(), 0);
         assert_clean(&env.store, p).await;
         // Last close: inode, chunk and orphan go in one transaction.
-        assert!(ns.release(f).await.unwrap());
+        assert!(ns.release(f, false).await.unwrap());
         assert_eq!(errno(ns.getattr(f).await), libc::ENOENT);
         assert!(env.store.get(&keys.chunk(f, 0)).await.unwrap().is_none());
-        assert!(!ns.release(f).await.unwrap());
+        assert!(!ns.release(f, false).await.unwrap());
         assert_clean(&env.store, p).await;
 
         // A daemon that dies with g open: its orphan outlives it, the checker calls it expired,

@@ -21,7 +21,16 @@ use crate::schema::{Entry, Inode, Keys, ParsedKey};
 #[derive(Debug)]
 pub(super) struct Coherence {
     notifier: Arc<OnceLock<Notifier>>,
-    tx: Mutex<Option<Sender<CacheEvent>>>,
+    tx: Mutex<Option<Sender<Job>>>,
+}
+
+/// Work for the invalidation thread.
+#[derive(Debug)]
+enum Job {
+    /// Changes others made, from the cache.
+    Cache(CacheEvent),
+    /// Drop the attributes and pages of one inode (this daemon's own request asked).
+    Inode(u64),
 }
 
 impl Coherence {
@@ -49,6 +58,13 @@ impl Coherence {
         self.notifier.get()
     }
 
+    /// Drops `ino`'s attributes and pages on the thread, soon.
+    pub(super) fn invalidate_later(&self, ino: u64) {
+        if let Some(tx) = &*self.tx.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = tx.send(Job::Inode(ino));
+        }
+    }
+
     /// A listener for [`crate::cache::MetaCache::set_listener`]: never blocks.
     pub(super) fn listener(&self) -> impl Fn(CacheEvent) + Send + Sync + 'static {
         let tx = self
@@ -59,7 +75,10 @@ impl Coherence {
             .map(Mutex::new);
         move |event| {
             if let Some(tx) = &tx {
-                let _ = tx.lock().unwrap_or_else(|p| p.into_inner()).send(event);
+                let _ = tx
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .send(Job::Cache(event));
             }
         }
     }
@@ -70,19 +89,20 @@ impl Coherence {
     }
 }
 
-fn run(keys: &Keys, notifier: &OnceLock<Notifier>, rx: Receiver<CacheEvent>) {
-    for event in rx {
+fn run(keys: &Keys, notifier: &OnceLock<Notifier>, rx: Receiver<Job>) {
+    for job in rx {
         // Before INIT the kernel has nothing cached.
         let Some(notifier) = notifier.get() else {
             continue;
         };
-        match event {
-            CacheEvent::Changed(changes) => {
+        match job {
+            Job::Cache(CacheEvent::Changed(changes)) => {
                 for change in &changes {
                     invalidate(keys, notifier, change);
                 }
             }
-            CacheEvent::Reloaded => report("epoch", notifier.inc_epoch()),
+            Job::Cache(CacheEvent::Reloaded) => report("epoch", notifier.inc_epoch()),
+            Job::Inode(ino) => report("inode", notifier.inval_inode(ino, 0, 0)),
         }
     }
 }
@@ -98,6 +118,8 @@ fn invalidate(keys: &Keys, notifier: &Notifier, change: &Change) {
                 _ => report("entry", notifier.inval_entry(parent, name)),
             }
         }
+        // Rewritten unchanged (a holder's open record came or went): nothing to drop.
+        Some(ParsedKey::Inode(_)) if change.old == change.new => {}
         Some(ParsedKey::Inode(ino)) => {
             let old = change.old.as_deref().and_then(Inode::decode);
             let new = change.new.as_deref().and_then(Inode::decode);

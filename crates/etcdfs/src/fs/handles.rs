@@ -28,8 +28,21 @@ struct Table {
     /// Directory handle → its directory and its listing (taken at the first readdir).
     dirs: HashMap<u64, DirHandle>,
     /// Open inodes a removal found open: they may have become orphans of this daemon, to be
-    /// deleted at their last close. Others need no store request at close.
+    /// deleted at their last close.
     maybe_orphans: HashSet<u64>,
+    /// Inodes whose open record (`P h <ino> <session>`) this daemon wrote: dropped at their
+    /// last close.
+    recorded: HashSet<u64>,
+}
+
+/// What closing a file handle leaves to do in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LastClose {
+    pub(crate) ino: u64,
+    /// The daemon wrote an open record for the inode.
+    pub(crate) recorded: bool,
+    /// A removal found the inode open: it may be an orphan now.
+    pub(crate) maybe_orphan: bool,
 }
 
 /// Open file and directory handles.
@@ -48,35 +61,50 @@ impl Handles {
         self.next.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// A new file handle on `ino`.
-    pub(crate) fn open_file(&self, ino: u64) -> u64 {
+    /// A new file handle on `ino`, and whether it is the inode's first handle here.
+    pub(crate) fn open_file(&self, ino: u64) -> (u64, bool) {
         let fh = self.fresh();
         let mut t = self.lock();
         t.files.insert(fh, ino);
-        *t.open.entry(ino).or_default() += 1;
-        fh
+        let count = t.open.entry(ino).or_default();
+        *count += 1;
+        (fh, *count == 1)
     }
 
-    /// Closes file handle `fh`; returns its inode when that was the inode's last handle and
-    /// it may be an orphan.
-    pub(crate) fn close_file(&self, fh: u64) -> Option<u64> {
+    /// The inode file handle `fh` opened.
+    pub(crate) fn ino_of(&self, fh: u64) -> Option<u64> {
+        self.lock().files.get(&fh).copied()
+    }
+
+    /// The daemon wrote `ino`'s open record.
+    pub(crate) fn set_recorded(&self, ino: u64) {
+        self.lock().recorded.insert(ino);
+    }
+
+    /// Closes file handle `fh`; returns what the store must learn when that was its inode's
+    /// last handle here.
+    pub(crate) fn close_file(&self, fh: u64) -> Option<LastClose> {
         let mut t = self.lock();
         let ino = t.files.remove(&fh)?;
-        Self::unref(&mut t, ino)
+        let maybe_orphan = Self::unref(&mut t, ino)?;
+        let recorded = t.recorded.remove(&ino);
+        Some(LastClose {
+            ino,
+            recorded,
+            maybe_orphan,
+        })
     }
 
-    /// Drops one handle of `ino`; returns `ino` when that was its last handle and a removal
+    /// Drops one handle of `ino`; when that was its last handle, returns whether a removal
     /// found it open (it may be an orphan now).
-    fn unref(t: &mut Table, ino: u64) -> Option<u64> {
+    fn unref(t: &mut Table, ino: u64) -> Option<bool> {
         let count = t.open.get_mut(&ino)?;
         *count -= 1;
-        if *count == 0 {
-            t.open.remove(&ino);
-            if t.maybe_orphans.remove(&ino) {
-                return Some(ino);
-            }
+        if *count > 0 {
+            return None;
         }
-        None
+        t.open.remove(&ino);
+        Some(t.maybe_orphans.remove(&ino))
     }
 
     /// Whether any file or directory handle of this daemon has `ino` open. Asked by removals
@@ -117,7 +145,7 @@ impl Handles {
     pub(crate) fn close_dir(&self, fh: u64) -> Option<u64> {
         let mut t = self.lock();
         let (ino, _) = t.dirs.remove(&fh)?;
-        Self::unref(&mut t, ino)
+        Self::unref(&mut t, ino)?.then_some(ino)
     }
 }
 
@@ -128,12 +156,22 @@ mod tests {
     #[test]
     fn last_close_names_the_inode() {
         let h = Handles::default();
-        let a = h.open_file(7);
-        let b = h.open_file(7);
+        let (a, first) = h.open_file(7);
+        assert!(first);
+        let (b, first) = h.open_file(7);
+        assert!(!first);
+        h.set_recorded(7);
         assert!(h.is_open(7));
         assert_eq!(h.close_file(a), None);
         assert!(h.is_open(7));
-        assert_eq!(h.close_file(b), Some(7));
+        assert_eq!(
+            h.close_file(b),
+            Some(LastClose {
+                ino: 7,
+                recorded: true,
+                maybe_orphan: true
+            })
+        );
         assert!(!h.is_open(7));
         assert_eq!(
             h.close_file(b),

@@ -11,6 +11,7 @@
 mod attr;
 mod coherence;
 mod handles;
+mod opens;
 mod ops;
 
 use std::sync::Mutex;
@@ -24,6 +25,7 @@ use crate::schema::Keys;
 use crate::store::Store;
 use coherence::Coherence;
 use handles::Handles;
+use opens::OpenLocks;
 
 /// How an etcdfs mount behaves.
 #[derive(Debug, Clone)]
@@ -58,6 +60,7 @@ pub struct EtcdFs<S: Store> {
     ns: Namespace<S>,
     session: Mutex<Option<Session>>,
     handles: Handles,
+    open_locks: OpenLocks,
     ttl: Duration,
     request_timeout: Option<Duration>,
     /// Keeps the cache's follower task running; dropped with the filesystem.
@@ -114,6 +117,7 @@ impl<S: Store> EtcdFs<S> {
             ns,
             session: Mutex::new(Some(session)),
             handles: Handles::default(),
+            open_locks: OpenLocks::default(),
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
             _follower: follower,
@@ -132,6 +136,14 @@ impl<S: Store> EtcdFs<S> {
             if let Err(e) = notifier.inval_inode(ino, 0, 0) {
                 tracing::debug!(ino, error = %e, "etcdfs: invalidation at open failed");
             }
+        }
+    }
+
+    /// Like [`EtcdFs::invalidate_inode`], from the invalidation thread, after the current
+    /// request is answered (a write holds page locks until then).
+    fn invalidate_inode_later(&self, ino: u64) {
+        if let Some(coherence) = &self.coherence {
+            coherence.invalidate_later(ino);
         }
     }
 

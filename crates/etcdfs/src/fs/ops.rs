@@ -261,18 +261,9 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
 
     async fn open(&self, _ctx: &RequestContext, ino: Ino, _flags: i32) -> Result<Opened, Errno> {
         // A node removed meanwhile (by another call or another host) is ESTALE: the kernel
-        // then looks the name up again (and O_CREAT creates it afresh). Read from the store,
-        // not the cache: close-to-open (what another host closed, this open sees).
-        let (inode, newer) = self.ns.getattr_fresh(ino).await.map_err(stale)?;
-        if inode.is_dir() {
-            return Err(Errno::ISDIR);
-        }
-        if newer {
-            // Another host changed it and our watch has not told the kernel yet: drop the
-            // kernel's attributes and pages now, before the opener reads.
-            self.invalidate_inode(ino);
-        }
-        Ok((self.handles.open_file(ino), OpenOptions::default()))
+        // then looks the name up again (and O_CREAT creates it afresh).
+        let (fh, _) = self.open_handle(ino).await?;
+        Ok((fh, OpenOptions::default()))
     }
 
     async fn read(
@@ -304,10 +295,21 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         offset: u64,
         bytes: Vec<u8>,
         _write_flags: fusekit::abi::WriteFlags,
-        _flags: i32,
+        flags: i32,
         _lock_owner: Option<u64>,
     ) -> Result<u32, Errno> {
-        let inode = self.ns.write(ino, offset, &bytes).await.map_err(stale)?;
+        let inode = if flags & libc::O_APPEND != 0 {
+            // At the end the store knows: another host may have appended since this kernel
+            // learned the size. This kernel's idea of the size (and, for a buffered write, the
+            // page it wrote into) may now be wrong: drop them once this write is answered.
+            let (inode, at) = self.ns.append(ino, &bytes).await.map_err(stale)?;
+            if at != offset {
+                self.invalidate_inode_later(ino);
+            }
+            inode
+        } else {
+            self.ns.write(ino, offset, &bytes).await.map_err(stale)?
+        };
         // The kernel leaves clearing setuid/setgid on write to the filesystem.
         let mode = attr::mode_after_data_change(&inode, ctx.uid(), ctx.gid(), ctx.pid());
         if mode != inode.mode {
@@ -341,11 +343,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         _flush: bool,
         _flock_release: bool,
     ) -> Result<(), Errno> {
-        if let Some(ino) = self.handles.close_file(fh) {
-            // The last handle of this daemon: an orphan of ours goes now.
-            self.ns.release(ino).await.map_err(errno)?;
-        }
-        Ok(())
+        self.close_handle(fh).await
     }
 
     async fn fsync(
@@ -402,7 +400,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         _flags: i32,
     ) -> Result<(), Errno> {
         if let Some(ino) = self.handles.close_dir(fh) {
-            self.ns.release(ino).await.map_err(errno)?;
+            self.ns.release(ino, false).await.map_err(errno)?;
         }
         Ok(())
     }
@@ -493,13 +491,14 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         _umask: u32,
         _flags: i32,
     ) -> Result<Created, Errno> {
-        let node = NewNode::new(mode, ctx.uid(), ctx.gid());
+        let mut node = NewNode::new(mode, ctx.uid(), ctx.gid());
+        node.open = true;
         let (ino, inode) = self
             .ns
             .create(parent, name.as_bytes(), node)
             .await
             .map_err(errno)?;
-        let fh = self.handles.open_file(ino);
+        let fh = self.created_handle(ino);
         Ok((self.entry(ino, &inode), fh, OpenOptions::default()))
     }
 }

@@ -29,6 +29,8 @@ struct Tree {
     xattrs: Vec<(u64, Vec<u8>)>,
     orphans: BTreeMap<u64, i64>,
     sessions: BTreeSet<i64>,
+    /// (inode, session) of every open record.
+    opens: Vec<(u64, i64)>,
 }
 
 /// Checks the tree under `prefix`.
@@ -134,6 +136,7 @@ fn decode(keys: &Keys, key: &[u8], value: &[u8], tree: &mut Tree, out: &mut Vec<
         Some(ParsedKey::Session(lease)) => {
             tree.sessions.insert(lease);
         }
+        Some(ParsedKey::Open { ino, lease }) => tree.opens.push((ino, lease)),
     }
 }
 
@@ -247,6 +250,12 @@ fn verify(tree: &Tree, out: &mut Vec<Violation>) {
                 }
             }
             _ => out.push(Violation::BadOrphan { ino }),
+        }
+    }
+    // An open record lives with its session's lease, so only its inode can be missing.
+    for &(ino, lease) in &tree.opens {
+        if !tree.inodes.contains_key(&ino) {
+            out.push(Violation::StrayOpen { ino, lease });
         }
     }
     if let Some(&max_ino) = tree.inodes.keys().next_back() {

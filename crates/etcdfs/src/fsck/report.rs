@@ -49,6 +49,8 @@ pub enum Violation {
     ExpiredOrphan { ino: u64, lease: i64 },
     /// The inode counter is at or below an inode in use (numbers could be handed out twice).
     CounterBehind { next: u64, max_ino: u64 },
+    /// An open record of a missing inode.
+    StrayOpen { ino: u64, lease: i64 },
 }
 
 impl fmt::Display for Violation {
@@ -119,6 +121,12 @@ impl fmt::Display for Violation {
             }
             Violation::CounterBehind { next, max_ino } => {
                 write!(f, "inode counter {next} not above inode {max_ino}")
+            }
+            Violation::StrayOpen { ino, lease } => {
+                write!(
+                    f,
+                    "open record of missing inode {ino} by session {lease:#x}"
+                )
             }
         }
     }

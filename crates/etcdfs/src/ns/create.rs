@@ -13,6 +13,8 @@ pub struct NewNode {
     pub gid: u32,
     /// Device number of a character or block device.
     pub rdev: u64,
+    /// The creator opens it (O_CREAT): the daemon's open record is written with it.
+    pub open: bool,
 }
 
 impl NewNode {
@@ -23,6 +25,7 @@ impl NewNode {
             uid,
             gid,
             rdev: 0,
+            open: false,
         }
     }
 }
@@ -171,6 +174,9 @@ impl<S: Store> Namespace<S> {
                 .kind()
                 .ok_or(FsError::Invalid("mode has no file type"))?;
             plan.put_inode(ino, inode.clone());
+            if let (true, Some(lease)) = (node.open, self.session) {
+                plan.put_open(ino, lease);
+            }
             plan.set_entry(parent, name, Some(Entry { ino, kind }));
             if is_dir {
                 dir.nlink += 1;

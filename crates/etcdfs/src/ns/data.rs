@@ -13,20 +13,38 @@ pub const MAX_WRITE: usize = 16 * CHUNK_SIZE;
 impl<S: Store> Namespace<S> {
     /// Writes `data` at `offset` of regular file `ino`; returns the new attributes.
     pub async fn write(&self, ino: u64, offset: u64, data: &[u8]) -> Result<Inode, FsError> {
+        Ok(self.write_at(ino, Some(offset), data).await?.0)
+    }
+
+    /// Appends `data` at the end of regular file `ino` as the store has it (not as any
+    /// kernel's cached size says: appends from several hosts never overwrite each other);
+    /// returns the new attributes and the offset written at.
+    pub async fn append(&self, ino: u64, data: &[u8]) -> Result<(Inode, u64), FsError> {
+        self.write_at(ino, None, data).await
+    }
+
+    /// Writes `data` at `offset` (`None`: at the end of the file).
+    async fn write_at(
+        &self,
+        ino: u64,
+        at: Option<u64>,
+        data: &[u8],
+    ) -> Result<(Inode, u64), FsError> {
         if data.len() > MAX_WRITE {
             return Err(FsError::Invalid("write larger than MAX_WRITE"));
         }
-        let end = offset
-            .checked_add(data.len() as u64)
-            .ok_or(FsError::Invalid("offset overflow"))?;
         let chunk = CHUNK_SIZE as u64;
-        let inode = transact!(self, |plan| {
+        let written = transact!(self, |plan| {
             let mut inode = plan.need_inode(ino).await?;
             match inode.kind() {
                 Some(FileType::Regular) => {}
                 Some(FileType::Directory) => return Err(FsError::IsDir),
                 _ => return Err(FsError::Invalid("not a regular file")),
             }
+            let offset = at.unwrap_or(inode.size);
+            let end = offset
+                .checked_add(data.len() as u64)
+                .ok_or(FsError::Invalid("offset overflow"))?;
             let mut pos = offset;
             while pos < end {
                 let index = pos / chunk;
@@ -55,9 +73,9 @@ impl<S: Store> Namespace<S> {
             inode.mtime = now;
             inode.ctime = now;
             plan.put_inode(ino, inode.clone());
-            inode
+            (inode, offset)
         });
-        Ok(inode)
+        Ok(written)
     }
 
     /// Reads up to `size` bytes at `offset` of file `ino` (fewer at the end of the file).

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::{transact, FsError, Namespace};
-use crate::schema::Keys;
+use crate::schema::{Inode, Keys};
 use crate::store::{CmpOp, CmpTarget, Compare, LeaseId, Store, Txn, TxnOp};
 
 /// A daemon's liveness in the store; the keep-alive task stops when this is dropped.
@@ -82,31 +82,78 @@ impl Drop for Session {
 }
 
 impl<S: Store> Namespace<S> {
-    /// The daemon's last handle on `ino` closed: if `ino` is an orphan of this daemon's
-    /// session, delete it with its data and orphan key in one transaction. Returns whether it
-    /// was deleted.
-    pub async fn release(&self, ino: u64) -> Result<bool, FsError> {
+    /// This daemon opens `ino` (its first handle on it): records the session as a holder and
+    /// returns the inode, in one transaction guarded on the inode, so what it returns is the
+    /// inode as committed (close-to-open). Without a session, just reads the inode.
+    pub async fn open(&self, ino: u64) -> Result<Inode, FsError> {
+        let Some(lease) = self.session else {
+            return Ok(self.getattr_fresh(ino).await?.0);
+        };
+        let inode = transact!(self, |plan| {
+            let inode = plan.need_inode(ino).await?;
+            plan.put_open(ino, lease);
+            plan.put_inode(ino, inode.clone());
+            inode
+        });
+        Ok(inode)
+    }
+
+    /// The daemon's last handle on `ino` closed: drops its open record (`recorded`: it made
+    /// one, see [`Namespace::open`]) and, if the inode is an orphan of this daemon's session,
+    /// hands it to another holder or deletes it with its data, in one transaction. Returns
+    /// whether it was deleted.
+    pub async fn release(&self, ino: u64, recorded: bool) -> Result<bool, FsError> {
         let Some(lease) = self.session else {
             return Ok(false);
         };
         let deleted = transact!(self, |plan| {
-            let orphan = self.keys.orphan(ino);
-            let Some(kv) = self.read_key(&orphan).await? else {
-                return Ok(false);
-            };
-            if kv.value != lease.0.to_be_bytes() {
-                return Ok(false);
+            if recorded {
+                plan.delete_open(ino, lease);
             }
-            plan.guard(Compare::mod_revision(orphan, kv.mod_revision));
             match plan.inode(ino).await? {
-                Some(inode) if inode.nlink > 0 => {
-                    return Err(FsError::Corrupt(format!("orphan {ino} has links")))
+                // Deleted meanwhile: only the open record goes.
+                None => false,
+                Some(inode) => {
+                    self.close_inode(&mut plan, ino, inode, lease, recorded)
+                        .await?
                 }
-                _ => plan.delete_inode(ino),
             }
-            true
         });
         Ok(deleted)
+    }
+
+    /// The part of [`Namespace::release`] for an inode that exists.
+    async fn close_inode(
+        &self,
+        plan: &mut super::plan::Plan<'_, S>,
+        ino: u64,
+        inode: Inode,
+        lease: LeaseId,
+        recorded: bool,
+    ) -> Result<bool, FsError> {
+        let orphan = self.keys.orphan(ino);
+        let ours = inode.nlink == 0
+            && match plan.other(orphan.clone()).await? {
+                Some(holder) => holder == lease.0.to_be_bytes(),
+                None => false,
+            };
+        let next = if ours {
+            plan.other_holders(ino, Some(lease)).await?.first().copied()
+        } else {
+            None
+        };
+        if !ours || next.is_some() {
+            if let Some(next) = next {
+                plan.set_other(orphan, Some(next.0.to_be_bytes().to_vec()));
+            }
+            if recorded || next.is_some() {
+                // The open records changed: so does the inode (see Plan::put_open).
+                plan.put_inode(ino, inode);
+            }
+            return Ok(false);
+        }
+        plan.delete_inode(ino);
+        Ok(true)
     }
 
     /// Deletes every orphan whose session has ended (its lease expired or was revoked), each
@@ -136,8 +183,15 @@ impl<S: Store> Namespace<S> {
                     target: CmpTarget::Version(0),
                 });
                 plan.guard(Compare::mod_revision(kv.key.clone(), kv.mod_revision));
-                plan.inode(ino).await?;
-                plan.delete_inode(ino);
+                let inode = plan.inode(ino).await?;
+                // Still open on a live host: that host deletes it at its last close.
+                match (inode, plan.other_holders(ino, None).await?.first()) {
+                    (Some(inode), Some(next)) => {
+                        plan.set_other(kv.key.clone(), Some(next.0.to_be_bytes().to_vec()));
+                        plan.put_inode(ino, inode);
+                    }
+                    _ => plan.delete_inode(ino),
+                }
                 plan.build()
             };
             if self.commit(txn).await? {

@@ -201,6 +201,53 @@ impl<'a, S: Store> Plan<'a, S> {
         Ok(())
     }
 
+    /// Records that session `lease` holds `ino` open (the key dies with the lease). Every
+    /// change of an inode's open records also rewrites the inode, so that a change guarded
+    /// on the inode sees every holder.
+    pub(crate) fn put_open(&mut self, ino: u64, lease: LeaseId) {
+        let key = self.keys.open(ino, lease.0);
+        self.other.insert(
+            key.clone(),
+            TxnOp::Put {
+                key,
+                value: Vec::new(),
+                lease: Some(lease),
+            },
+        );
+    }
+
+    /// Drops session `lease`'s open record of `ino`.
+    pub(crate) fn delete_open(&mut self, ino: u64, lease: LeaseId) {
+        let key = self.keys.open(ino, lease.0);
+        self.other.insert(key.clone(), TxnOp::Delete { key });
+    }
+
+    /// The sessions other than `except` holding `ino` open (as this plan will leave them).
+    /// Not guarded itself: read after [`Plan::inode`], whose guard covers every change of
+    /// the open records (see [`Plan::put_open`]).
+    pub(crate) async fn other_holders(
+        &mut self,
+        ino: u64,
+        except: Option<LeaseId>,
+    ) -> Result<Vec<LeaseId>, FsError> {
+        let prefix = self.keys.opens(ino);
+        let kvs = self.ns.read_range(&prefix, &prefix_end(&prefix), 0).await?;
+        Ok(kvs
+            .iter()
+            .filter_map(|kv| match self.keys.parse(&kv.key) {
+                Some(crate::schema::ParsedKey::Open { lease, .. }) => Some(LeaseId(lease)),
+                _ => None,
+            })
+            .filter(|&l| Some(l) != except)
+            .filter(|l| {
+                !matches!(
+                    self.other.get(&self.keys.open(ino, l.0)),
+                    Some(TxnOp::Delete { .. })
+                )
+            })
+            .collect())
+    }
+
     /// Data chunk `index` of `ino`, guarded; `None` for a hole.
     pub(crate) async fn chunk(&mut self, ino: u64, index: u64) -> Result<Option<Vec<u8>>, FsError> {
         let key = self.keys.chunk(ino, index);

@@ -64,7 +64,7 @@ impl<S: Store> Namespace<S> {
     }
 
     /// Takes one link away from `ino` (whose entry the caller removes): the inode is rewritten,
-    /// kept as an orphan of this daemon's session if it was the last link of an open inode, or
+    /// kept as an orphan if it was the last link of an inode open here or on another host, or
     /// deleted with its data.
     pub(crate) async fn drop_link(
         &self,
@@ -85,12 +85,19 @@ impl<S: Store> Namespace<S> {
             plan.put_inode(ino, inode);
             return Ok(());
         }
-        match self.session {
-            Some(lease) if is_open(ino) => {
+        // Kept while anyone holds it open: this daemon (its handle table), or another
+        // daemon (its open record); the orphan names the session that deletes it at its
+        // last close (or hands it to another holder).
+        let holder = match self.session {
+            Some(lease) if is_open(ino) => Some(lease),
+            own => plan.other_holders(ino, own).await?.first().copied(),
+        };
+        match holder {
+            Some(lease) => {
                 plan.put_inode(ino, inode);
                 plan.put_orphan(ino, lease).await?;
             }
-            _ => plan.delete_inode(ino),
+            None => plan.delete_inode(ino),
         }
         Ok(())
     }

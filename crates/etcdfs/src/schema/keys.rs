@@ -10,6 +10,7 @@ const XATTR: u8 = b'x';
 const CHUNK: u8 = b'c';
 const ORPHAN: u8 = b'o';
 const SESSION: u8 = b's';
+const OPEN: u8 = b'h';
 
 /// The keys of one etcdfs tree.
 #[derive(Debug, Clone)]
@@ -22,11 +23,25 @@ pub struct Keys {
 pub enum ParsedKey {
     Next,
     Inode(u64),
-    Entry { parent: u64, name: Vec<u8> },
-    Xattr { ino: u64, name: Vec<u8> },
-    Chunk { ino: u64, index: u64 },
+    Entry {
+        parent: u64,
+        name: Vec<u8>,
+    },
+    Xattr {
+        ino: u64,
+        name: Vec<u8>,
+    },
+    Chunk {
+        ino: u64,
+        index: u64,
+    },
     Orphan(u64),
     Session(i64),
+    /// A daemon session holds the inode open.
+    Open {
+        ino: u64,
+        lease: i64,
+    },
 }
 
 impl Keys {
@@ -109,6 +124,18 @@ impl Keys {
         self.tagged(ORPHAN, None)
     }
 
+    /// `P h <ino> <lease>`: the session `lease` holds `ino` open (attached to the lease).
+    pub fn open(&self, ino: u64, lease: i64) -> Vec<u8> {
+        let mut k = self.opens(ino);
+        k.extend_from_slice(&lease.to_be_bytes());
+        k
+    }
+
+    /// `P h <ino>`: the prefix of the sessions holding `ino` open.
+    pub fn opens(&self, ino: u64) -> Vec<u8> {
+        self.tagged(OPEN, Some(ino))
+    }
+
     /// `P s <lease>`.
     pub fn session(&self, lease: i64) -> Vec<u8> {
         let mut k = self.tagged(SESSION, None);
@@ -159,6 +186,10 @@ impl Keys {
                         ino,
                         name: rest.to_vec(),
                     },
+                    OPEN => ParsedKey::Open {
+                        ino,
+                        lease: i64::from_be_bytes(rest.try_into().ok()?),
+                    },
                     CHUNK => ParsedKey::Chunk {
                         ino,
                         index: u64::from_be_bytes(rest.try_into().ok()?),
@@ -204,6 +235,7 @@ mod tests {
             ),
             (k.orphan(5), ParsedKey::Orphan(5)),
             (k.session(-3), ParsedKey::Session(-3)),
+            (k.open(5, 77), ParsedKey::Open { ino: 5, lease: 77 }),
         ];
         for (key, want) in cases {
             assert_eq!(k.parse(&key), Some(want));
@@ -227,6 +259,7 @@ mod tests {
             k.xattr(7, b"user.x"),
             k.orphan(7),
             k.session(42),
+            k.open(7, 42),
         ] {
             assert!(inside(&key), "{key:?} outside the cached range");
         }
