@@ -7,11 +7,14 @@
 //! (b) every GETATTR waiting 1 ms (`tokio::time::sleep`; `thread::sleep` on the sync trait):
 //!     32 concurrent callers vs one.
 //! Needs root and /dev/fuse. It never changes the fuse module's `enable_uring`: with
-//! `--transport uring` that parameter must already be Y.
+//! `--transport uring` that parameter must already be Y. `--uring-depth N` sets the ring
+//! entries per CPU queue (default 8): over io_uring at most that many requests per CPU are
+//! with the daemon at once, which caps (b).
 //!
 //! ```text
 //! cargo run --release -p fusekit --features tokio --example async_bench -- \
-//!     [--transport dev|uring] [--secs S] [--rounds N] [--only null|1ms|paired]
+//!     [--transport dev|uring] [--uring-depth N] [--secs S] [--rounds N] \
+//!     [--only null|1ms|paired]
 //! ```
 
 use std::collections::BTreeMap;
@@ -26,6 +29,33 @@ use fusekit::{
     Entry, Errno, FileAttr, FileType, Filesystem, Ino, MountOptions, ReplyAttr, ReplyEntry,
     Request, Session, Transport, ROOT_ID,
 };
+
+/// How the filesystems are mounted: the transport, and the ring entries per CPU queue (the
+/// session's default when `None`).
+#[derive(Clone, Copy)]
+struct Via {
+    transport: Transport,
+    uring_depth: Option<usize>,
+}
+
+/// Mounts `fs` on `dir` and starts it over `via`; over io_uring it must be on the rings.
+fn start<FS: Filesystem>(fs: FS, dir: &Path, via: Via) -> fusekit::BackgroundSession {
+    let mut session = Session::mount(fs, dir, &MountOptions::new().fsname("async-bench"))
+        .expect("mount")
+        .transport(via.transport);
+    if let Some(depth) = via.uring_depth {
+        session = session.uring_queue_depth(depth);
+    }
+    let session = session.spawn().expect("start");
+    if via.transport == Transport::Uring {
+        assert_eq!(
+            session.transport_in_use(),
+            Transport::Uring,
+            "not on the rings"
+        );
+    }
+    session
+}
 
 const FILES: u64 = 64;
 
@@ -148,23 +178,9 @@ enum Kind {
 }
 
 /// Mounts the null filesystem of `kind`, runs `callers` stat loops, unmounts.
-fn measure(
-    kind: Kind,
-    latency: Duration,
-    transport: Transport,
-    callers: u64,
-    secs: f64,
-) -> (f64, u64) {
+fn measure(kind: Kind, latency: Duration, via: Via, callers: u64, secs: f64) -> (f64, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = MountOptions::new().fsname("async-bench");
     let run = |session: fusekit::BackgroundSession| {
-        if transport == Transport::Uring {
-            assert_eq!(
-                session.transport_in_use(),
-                Transport::Uring,
-                "not on the rings"
-            );
-        }
         // Warm the name cache so the loop measures GETATTR only.
         for t in 0..callers {
             rustix::fs::stat(dir.path().join(format!("f{t}"))).expect("stat");
@@ -174,19 +190,11 @@ fn measure(
         r
     };
     match kind {
-        Kind::Sync => run(Session::mount(SyncNull { latency }, dir.path(), &options)
-            .expect("mount")
-            .transport(transport)
-            .spawn()
-            .expect("start")),
+        Kind::Sync => run(start(SyncNull { latency }, dir.path(), via)),
         Kind::Async { inline } => {
             let config = AsyncConfig::new().poll_inline(inline);
             let fs = AsyncAdapter::new(AsyncNull { latency }, config).expect("runtime");
-            run(Session::mount(fs, dir.path(), &options)
-                .expect("mount")
-                .transport(transport)
-                .spawn()
-                .expect("start"))
+            run(start(fs, dir.path(), via))
         }
     }
 }
@@ -194,21 +202,16 @@ fn measure(
 /// The sync and the async null filesystems mounted side by side; each of `callers` threads
 /// alternates one stat on each and times them separately, so both see the same machine at the
 /// same moment. Returns mean latency sync / async, i.e. the async throughput ratio.
-fn paired(transport: Transport, callers: u64, secs: f64) -> f64 {
+fn paired(via: Via, callers: u64, secs: f64) -> f64 {
     let sync_dir = tempfile::tempdir().expect("tempdir");
     let async_dir = tempfile::tempdir().expect("tempdir");
-    let options = MountOptions::new().fsname("async-bench");
-    let sync = Session::mount(
+    let sync = start(
         SyncNull {
             latency: Duration::ZERO,
         },
         sync_dir.path(),
-        &options,
-    )
-    .expect("mount")
-    .transport(transport)
-    .spawn()
-    .expect("start");
+        via,
+    );
     let adapter = AsyncAdapter::new(
         AsyncNull {
             latency: Duration::ZERO,
@@ -216,11 +219,7 @@ fn paired(transport: Transport, callers: u64, secs: f64) -> f64 {
         AsyncConfig::new(),
     )
     .expect("runtime");
-    let asy = Session::mount(adapter, async_dir.path(), &options)
-        .expect("mount")
-        .transport(transport)
-        .spawn()
-        .expect("start");
+    let asy = start(adapter, async_dir.path(), via);
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..callers)
         .map(|t| {
@@ -263,7 +262,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let mut transport = Transport::Dev;
+    let mut via = Via {
+        transport: Transport::Dev,
+        uring_depth: None,
+    };
     let mut secs = 2.0;
     let mut rounds = 3;
     let mut only = String::new();
@@ -272,12 +274,13 @@ fn main() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
             "--transport" => {
-                transport = match value().as_str() {
+                via.transport = match value().as_str() {
                     "dev" => Transport::Dev,
                     "uring" => Transport::Uring,
                     other => panic!("--transport {other}: expected dev or uring"),
                 }
             }
+            "--uring-depth" => via.uring_depth = Some(value().parse().expect("--uring-depth N")),
             "--secs" => secs = value().parse().expect("--secs S"),
             "--rounds" => rounds = value().parse().expect("--rounds N"),
             "--only" => only = value(),
@@ -285,7 +288,15 @@ fn main() {
         }
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("{cpus} CPUs, {transport:?}, {secs} s per case, {rounds} rounds (median shown)");
+    let transport = via.transport;
+    let depth = match (transport, via.uring_depth) {
+        (Transport::Uring, Some(n)) => format!(", {n} ring entries per CPU"),
+        (Transport::Uring, None) => ", default ring depth".to_string(),
+        _ => String::new(),
+    };
+    println!(
+        "{cpus} CPUs, {transport:?}{depth}, {secs} s per case, {rounds} rounds (median shown)"
+    );
     let zero = Duration::ZERO;
     let ms = Duration::from_millis(1);
     let cases: Vec<(&str, Kind, Duration, u64)> = vec![
@@ -317,7 +328,7 @@ fn main() {
     for round in 0..rounds {
         for (label, kind, latency, callers) in &cases {
             let cpu_before = cpu_time();
-            let (r, n) = measure(*kind, *latency, transport, *callers, secs);
+            let (r, n) = measure(*kind, *latency, via, *callers, secs);
             let us = (cpu_time() - cpu_before).as_secs_f64() * 1e6 / n as f64;
             eprintln!("round {round} {label:<24} {r:>10.0} stats/s {us:>6.1} us CPU/stat");
             results.entry(label).or_default().push(r);
@@ -382,9 +393,7 @@ fn main() {
     }
     if "paired".starts_with(only.as_str()) {
         for callers in [1, 2] {
-            let r: Vec<f64> = (0..rounds)
-                .map(|_| paired(transport, callers, secs))
-                .collect();
+            let r: Vec<f64> = (0..rounds).map(|_| paired(via, callers, secs)).collect();
             eprintln!("paired x{callers}: {r:.3?}");
             println!(
                 "(a) paired, async / sync, null, x{callers} {:.2}",

@@ -2,7 +2,9 @@
 //! parameter needed; skipped otherwise, failing under CI=true): REGISTER is made to fail for
 //! real by registering payload buffers smaller than the kernel's minimum. `Transport::Uring`
 //! must then fail naming REGISTER and leave no mount; `Transport::Auto` must switch the
-//! connection back to /dev/fuse and serve.
+//! connection back to /dev/fuse and serve. And the thread that starts a session is left
+//! without io_uring task work (no ring it used is torn down under it): the preflight, a
+//! session over io_uring, and a fall back to /dev/fuse each leave it waiting undisturbed.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -117,4 +119,92 @@ fn refused_register_fails_strict_and_falls_back_in_auto() {
     assert!(bg.stats().requests >= 1);
     bg.unmount_and_join().expect("clean end");
     assert!(!mounted_at(dir.path()));
+}
+
+/// Waits up to `limit` on an epoll set with nothing in it, on the calling thread. Returns
+/// false when the wait ended early with EINTR. No signal is sent to this thread, so EINTR can
+/// only come from kernel task work queued with TWA_SIGNAL: what io_uring does to every thread
+/// that created or submitted to a ring when that ring is torn down (`io_ring_exit_work`, one
+/// RCU grace period or more after the ring's last close). A FUSE request blocked on such a
+/// thread takes that for a signal and is sent FUSE_INTERRUPT; epoll_wait(2) returns EINTR
+/// (it is never restarted).
+fn wait_undisturbed(limit: std::time::Duration) -> bool {
+    use rustix::event::epoll;
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).expect("epoll_create");
+    let started = std::time::Instant::now();
+    let timeout = rustix::time::Timespec::try_from(limit).unwrap();
+    let mut events = Vec::with_capacity(1);
+    match epoll::wait(
+        &ep,
+        rustix::buffer::spare_capacity(&mut events),
+        Some(&timeout),
+    ) {
+        Ok(_) => {
+            assert!(events.is_empty(), "an empty epoll set had events");
+            true
+        }
+        Err(rustix::io::Errno::INTR) => {
+            eprintln!("epoll_wait interrupted after {:?}", started.elapsed());
+            false
+        }
+        Err(e) => panic!("epoll_wait: {e}"),
+    }
+}
+
+/// How long a test waits for io_uring's teardown task work to show up (it comes within
+/// milliseconds on an idle machine).
+const TEARDOWN_WINDOW: std::time::Duration = std::time::Duration::from_millis(1500);
+
+#[test]
+fn preflight_leaves_no_ring_task_work_on_the_calling_thread() {
+    let Some(_param) = param_y("preflight_leaves_no_ring_task_work_on_the_calling_thread") else {
+        return;
+    };
+    crate::transport::uring::preflight(&Default::default()).expect("a ring can be created");
+    assert!(
+        wait_undisturbed(TEARDOWN_WINDOW),
+        "the preflight's ring, torn down, woke this thread as if signalled"
+    );
+}
+
+#[test]
+fn starting_over_io_uring_leaves_no_ring_task_work_on_the_calling_thread() {
+    let Some(_param) =
+        param_y("starting_over_io_uring_leaves_no_ring_task_work_on_the_calling_thread")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bg = Session::mount(Empty, dir.path(), &MountOptions::new().fsname("uring-unit"))
+        .expect("mount")
+        .transport(Transport::Uring)
+        .spawn()
+        .expect("start over io_uring");
+    assert_eq!(bg.transport_in_use(), Transport::Uring);
+    let undisturbed = wait_undisturbed(TEARDOWN_WINDOW);
+    bg.unmount_and_join().expect("clean end");
+    assert!(
+        undisturbed,
+        "the thread that started the session was woken as if signalled: a ring it created was torn down"
+    );
+}
+
+#[test]
+fn falling_back_to_dev_fuse_leaves_no_ring_task_work_on_the_calling_thread() {
+    let Some(_param) =
+        param_y("falling_back_to_dev_fuse_leaves_no_ring_task_work_on_the_calling_thread")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bg = session(dir.path(), Transport::Auto)
+        .spawn()
+        .expect("Auto falls back");
+    assert_eq!(bg.transport_in_use(), Transport::Dev);
+    let undisturbed = wait_undisturbed(TEARDOWN_WINDOW);
+    bg.unmount_and_join().expect("clean end");
+    assert!(
+        undisturbed,
+        "the thread that started the session was woken as if signalled: a ring it created was torn down"
+    );
 }

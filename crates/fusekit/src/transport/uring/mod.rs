@@ -12,6 +12,8 @@
 //!   frame (so the serve loop decodes it exactly like a /dev/fuse read), and the entry's
 //!   `FrameSink`. Its module docs carry the buffer-ownership argument.
 //! - `handoff`: replies from any thread reach the owner (mutex list + eventfd wake-up).
+//! - `helper`: the short-lived thread that creates the session starter's rings (a ring's
+//!   teardown signals the threads that used it; its docs say how that broke requests).
 //! - `queue`: the owner thread's loop.
 //!
 //! Request layout. The kernel puts the `fuse_in_header` in `in_out`, the opcode's first
@@ -62,6 +64,7 @@ mod cpus;
 mod entry;
 mod flags;
 mod handoff;
+mod helper;
 mod queue;
 mod sqe;
 
@@ -136,12 +139,13 @@ pub(crate) fn preflight(opts: &UringOptions) -> Result<Preflight, String> {
             "io_uring transport unusable: {queues} possible CPUs"
         ));
     }
-    queue::build_ring(4, opts.flags).map_err(|e| {
-        format!(
-            "io_uring transport unusable: cannot create an io_uring (flags {:?}): {e}",
-            opts.flags
-        )
-    })?;
+    // On a helper thread: see `helper` (the caller must not be linked to this ring).
+    let flags = opts.flags;
+    helper::on_helper_thread("ring-check", || queue::build_ring(4, flags).map(drop))
+        .and_then(|built| built)
+        .map_err(|e| {
+            format!("io_uring transport unusable: cannot create an io_uring (flags {flags:?}): {e}")
+        })?;
     Ok(Preflight { queues })
 }
 
@@ -280,8 +284,15 @@ pub(crate) fn start<H: FrameHandler>(
 
 /// Turns FUSE over io_uring off for this connection after INIT enabled it, so that requests
 /// flow over /dev/fuse instead of waiting for rings that will never be ready: the kernel does
-/// that when a REGISTER fails, so one is sent with an out-of-range queue id.
+/// that when a REGISTER fails, so one is sent with an out-of-range queue id (from a helper
+/// thread, see `helper`).
 pub(crate) fn disable_on_connection(dev: &DevFd) -> Result<(), Errno> {
+    helper::on_helper_thread("ring-off", || send_refused_register(dev))
+        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::AGAIN))?
+}
+
+/// The REGISTER of [`disable_on_connection`], on the calling thread.
+fn send_refused_register(dev: &DevFd) -> Result<(), Errno> {
     let mut ring = queue::build_ring(2, RingFlags::empty())
         .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
     let sqe = sqe::register(dev.as_fd().as_raw_fd(), u16::MAX, core::ptr::null(), 0);
