@@ -206,16 +206,7 @@ async fn open_unlinked_inodes_are_orphans_of_the_session() {
         );
         let (f, _) = ns.create(ROOT, b"f", file()).await.unwrap();
         let (g, _) = ns.create(ROOT, b"g", file()).await.unwrap();
-        let raw_chunk = |ino| fusekit_etcdfs::store::Txn {
-            compares: vec![],
-            then: vec![fusekit_etcdfs::store::TxnOp::Put {
-                key: keys.chunk(ino, 0),
-                value: vec![1; 100],
-                lease: None,
-            }],
-            otherwise: vec![],
-        };
-        env.store.txn(raw_chunk(f)).await.unwrap();
+        ns.write(f, 0, &[1; 100]).await.unwrap();
 
         // Open f, unlink it: it stays with nlink 0 and an orphan key, the tree is clean.
         let is_f = move |ino: u64| ino == f;
