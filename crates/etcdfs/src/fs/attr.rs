@@ -1,5 +1,6 @@
-//! Attributes: an etcdfs inode as the kernel sees it ([`to_attr`]), SETATTR's arguments in the
-//! namespace's terms ([`changes`]), and relatime access-time updates.
+//! Attributes: an etcdfs inode as the kernel sees it ([`to_attr`], [`to_statx`] with the birth
+//! time, st_blocks from the stored chunks), SETATTR's arguments in the namespace's terms
+//! ([`changes`]), relatime access-time updates, and privilege clearing after data changes.
 
 use fusekit::{FileAttr, SetAttr, TimeOrNow};
 
@@ -22,7 +23,7 @@ pub(crate) fn to_attr(ino: u64, inode: &Inode) -> FileAttr {
     FileAttr {
         ino,
         size: inode.size,
-        blocks: inode.size.div_ceil(512),
+        blocks: blocks(inode),
         atime: ts(inode.atime),
         mtime: ts(inode.mtime),
         ctime: ts(inode.ctime),
@@ -33,6 +34,54 @@ pub(crate) fn to_attr(ino: u64, inode: &Inode) -> FileAttr {
         rdev: u32::try_from(inode.rdev).unwrap_or(0),
         blksize: BLOCK_SIZE,
         flags: 0,
+    }
+}
+
+/// st_blocks (512-byte units) from the stored chunks, 64 KiB each, capped at the size (a small
+/// file does not report a whole chunk) unless chunks were allocated past the end. A sparse file
+/// reports only its stored chunks. Inodes of the previous format, with no chunk count, report
+/// their size.
+pub(crate) fn blocks(inode: &Inode) -> u64 {
+    let Some(chunks) = inode.chunks else {
+        return inode.size.div_ceil(512);
+    };
+    let stored = chunks.saturating_mul(CHUNK_SIZE as u64);
+    let bytes = if inode.chunks_past_eof {
+        stored
+    } else {
+        stored.min(inode.size)
+    };
+    bytes.div_ceil(512)
+}
+
+/// The statx(2) answer: [`to_attr`]'s fields, plus the birth time when the inode has one.
+pub(crate) fn to_statx(ino: u64, inode: &Inode) -> fusekit::abi::Statx {
+    /// STATX_BASIC_STATS, and STATX_BTIME.
+    const BASIC: u32 = 0x7ff;
+    const BTIME: u32 = 0x800;
+    let a = to_attr(ino, inode);
+    let sx = |t: fusekit::Timestamp| fusekit::abi::SxTime {
+        tv_sec: t.secs,
+        tv_nsec: t.nsecs,
+        ..Default::default()
+    };
+    fusekit::abi::Statx {
+        mask: BASIC | inode.btime.map_or(0, |_| BTIME),
+        blksize: a.blksize,
+        nlink: a.nlink,
+        uid: a.uid,
+        gid: a.gid,
+        mode: a.mode as u16,
+        ino: a.ino,
+        size: a.size,
+        blocks: a.blocks,
+        atime: sx(a.atime),
+        btime: inode.btime.map(ts).map(sx).unwrap_or_default(),
+        ctime: sx(a.ctime),
+        mtime: sx(a.mtime),
+        rdev_major: (a.rdev >> 8) & 0xfff,
+        rdev_minor: (a.rdev & 0xff) | ((a.rdev >> 12) & 0xfff00),
+        ..Default::default()
     }
 }
 
@@ -101,6 +150,25 @@ pub(crate) fn mode_after_data_change(inode: &Inode, uid: u32, gid: u32, pid: u32
         }
     }
     kept
+}
+
+/// After a data change (write, fallocate) of `inode` by the caller of `ctx`: clears setuid and
+/// setgid as [`mode_after_data_change`] says (the kernel leaves this to the filesystem).
+pub(crate) async fn clear_privileges<S: Store>(
+    ns: &Namespace<S>,
+    ctx: &fusekit::asyncfs::RequestContext,
+    ino: u64,
+    inode: &Inode,
+) -> Result<(), FsError> {
+    let mode = mode_after_data_change(inode, ctx.uid(), ctx.gid(), ctx.pid());
+    if mode != inode.mode {
+        let changes = ns::SetAttr {
+            mode: Some(mode),
+            ..Default::default()
+        };
+        ns.setattr(ino, changes).await?;
+    }
+    Ok(())
 }
 
 /// The supplementary groups of process `pid` (`None` when it is gone or unreadable).

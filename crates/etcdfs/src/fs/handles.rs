@@ -57,6 +57,14 @@ impl Handles {
         fh
     }
 
+    /// A new file handle on `ino`, an inode born as an orphan of this daemon (O_TMPFILE): its
+    /// last close must ask the store whether it is still one.
+    pub(crate) fn open_orphan(&self, ino: u64) -> u64 {
+        let fh = self.open_file(ino);
+        self.lock().maybe_orphans.insert(ino);
+        fh
+    }
+
     /// Closes file handle `fh`; returns its inode when that was the inode's last handle and
     /// it may be an orphan.
     pub(crate) fn close_file(&self, fh: u64) -> Option<u64> {
@@ -140,5 +148,17 @@ mod tests {
             None,
             "a second close of one handle is ignored"
         );
+    }
+
+    #[test]
+    fn a_born_orphan_is_named_at_its_last_close() {
+        let h = Handles::default();
+        let a = h.open_orphan(9);
+        let b = h.open_file(9);
+        assert_eq!(h.close_file(b), None);
+        assert_eq!(h.close_file(a), Some(9));
+        // An ordinary file that no removal found open needs no store request at close.
+        let c = h.open_file(10);
+        assert_eq!(h.close_file(c), None);
     }
 }
