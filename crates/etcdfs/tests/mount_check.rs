@@ -24,8 +24,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "readdir_large_dir_no_dups",
         "2000 creates take about 15 s or more",
     ),
-    // RENAME_WHITEOUT (overlayfs on top of etcdfs) answers EINVAL.
-    ("rename_whiteout_leaves_char_device", "no RENAME_WHITEOUT"),
 ];
 
 /// Cases not run on etcdfs: one that runs out of its time bound leaves its thread blocked in

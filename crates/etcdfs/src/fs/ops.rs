@@ -219,14 +219,17 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
 
     async fn rename(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         parent: Ino,
         name: &OsStr,
         newparent: Ino,
         newname: &OsStr,
         flags: u32,
     ) -> Result<(), Errno> {
-        let flags = RenameFlags::from_bits(flags).map_err(errno)?;
+        // The kernel checked CAP_MKNOD for RENAME_WHITEOUT; the whiteout is the caller's.
+        let flags = RenameFlags::from_bits(flags)
+            .map_err(errno)?
+            .owned_by(ctx.uid(), ctx.gid());
         let is_open = self.is_open();
         self.ns
             .rename(
