@@ -177,3 +177,29 @@ fn supplementary_groups(pid: u32) -> Option<Vec<u32>> {
     let line = status.lines().find_map(|l| l.strip_prefix("Groups:"))?;
     line.split_whitespace().map(|g| g.parse().ok()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_follow_stored_chunks() {
+        let c = CHUNK_SIZE as u64;
+        let file = |size, chunks, past_eof| Inode {
+            size,
+            chunks,
+            chunks_past_eof: past_eof,
+            ..Inode::new(libc::S_IFREG | 0o644, 1, 0, 0, 0, Timestamp::now())
+        };
+        // A small file reports its bytes, not a whole chunk.
+        assert_eq!(blocks(&file(10, Some(1), false)), 1);
+        assert_eq!(blocks(&file(10_000, Some(1), false)), 20);
+        // Sparse: 4 KiB at 5 GiB is one chunk; a truncated-up file stores nothing.
+        assert_eq!(blocks(&file((5 << 30) + 4096, Some(1), false)), c / 512);
+        assert_eq!(blocks(&file(1 << 30, Some(0), false)), 0);
+        // Chunks allocated past the end count whole.
+        assert_eq!(blocks(&file(3, Some(16), true)), 16 * c / 512);
+        // An inode of the previous format reports its size.
+        assert_eq!(blocks(&file(1 << 20, None, false)), 2048);
+    }
+}

@@ -146,7 +146,6 @@ impl Inode {
     }
 
     /// A fresh inode: the three times and the birth time `now`, no data chunks.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(mode: u32, nlink: u64, uid: u32, gid: u32, rdev: u64, now: Timestamp) -> Inode {
         Inode {
             mode,
