@@ -1,10 +1,10 @@
 //! The one-transaction property under stress: three daemons (own clients, own inode
 //! allocators, own sessions), two tasks each, race random creates, mkdirs, symlinks, links,
-//! unlinks, rmdirs and renames (plain, NOREPLACE, EXCHANGE, directories across each other)
-//! over a small set of names, while some operations are dropped mid-flight (a daemon
-//! crashing between its reads and its commit, or with the commit in the air), one etcd
-//! member is killed -9 and restarted, and one daemon dies outright (tasks aborted, lease left
-//! to expire). Afterwards the checker must find nothing but that daemon's expired orphans,
+//! unlinks, rmdirs and renames (plain, NOREPLACE, EXCHANGE, WHITEOUT, directories across each
+//! other) over a small set of names, while some operations are dropped mid-flight (a daemon
+//! crashing between its reads and its commit, or with the commit in the air), one etcd member
+//! is killed -9 and restarted, and one daemon dies outright (tasks aborted, lease left to
+//! expire). Afterwards the checker must find nothing but that daemon's expired orphans,
 //! and nothing at all once they are reclaimed.
 
 mod common;
@@ -82,6 +82,7 @@ fn pick_op<'a>(ns: &'a Namespace<EtcdStore>, dirs: &'a Mutex<Vec<u64>>, rng: &mu
             let flags = RenameFlags {
                 noreplace: n == 8,
                 exchange: n == 9,
+                whiteout: (n == 11).then_some((0, 0)),
             };
             Box::pin(async move { ns.rename(d1, n1, d2, n2, flags, &is_open).await })
         }

@@ -1,12 +1,13 @@
 //! The checker against a real cluster: a clean tree (files, links, symlinks, nested dirs,
-//! chunks, xattrs, a live orphan) passes, and each kind of corruption, written by hand as raw
+//! chunks, xattrs, a live orphan, an O_TMPFILE file, chunks allocated past the end, an inode
+//! in the previous record format) passes, and each kind of corruption, written by hand as raw
 //! keys, is reported.
 
 mod common;
 
 use fusekit_etcd_cluster::ClusterOptions;
 use fusekit_etcdfs::fsck::{self, Violation};
-use fusekit_etcdfs::ns::{Namespace, NewNode, Session};
+use fusekit_etcdfs::ns::{FallocMode, Namespace, NewNode, Session};
 use fusekit_etcdfs::schema::{varint, Entry, FileType, Inode, Keys, Timestamp, ROOT_INO};
 use fusekit_etcdfs::store::{EtcdStore, Store, Txn, TxnOp};
 
@@ -21,7 +22,7 @@ struct Sample {
 }
 
 /// /a/b/, /a/f (2 links: also /g), /s -> a/f, a chunk and an xattr of f, an open-unlinked
-/// orphan of a live session.
+/// orphan of a live session, an O_TMPFILE file, /k with chunks allocated past its end.
 async fn build(store: &EtcdStore, prefix: &str) -> Sample {
     let keys = Keys::new(prefix.as_bytes().to_vec());
     let session = Session::start(store, &keys, 30).await.unwrap();
@@ -38,14 +39,13 @@ async fn build(store: &EtcdStore, prefix: &str) -> Sample {
     ns.link(file, ROOT_INO, b"g").await.unwrap();
     ns.symlink(ROOT_INO, b"s", b"a/f", 0, 0).await.unwrap();
     let keys = ns.keys().clone();
-    raw(
-        store,
-        vec![
-            put(keys.chunk(file, 0), vec![1; 10]),
-            put(keys.xattr(file, b"user.k"), b"v".to_vec()),
-        ],
-    )
-    .await;
+    ns.write(file, 0, &[1; 10]).await.unwrap();
+    raw(store, vec![put(keys.xattr(file, b"user.k"), b"v".to_vec())]).await;
+    let (k, _) = ns.create(ROOT_INO, b"k", reg.clone()).await.unwrap();
+    ns.write(k, 0, b"abc").await.unwrap();
+    let keep_size = FallocMode::Allocate { keep_size: true };
+    ns.fallocate(k, 0, 200 << 10, keep_size).await.unwrap();
+    ns.tmpfile(dir_b, reg.clone()).await.unwrap();
     let (open, _) = ns.create(dir_b, b"open", reg).await.unwrap();
     let is_open = move |ino| ino == open;
     ns.unlink(dir_b, b"open", &is_open).await.unwrap();
@@ -80,20 +80,20 @@ async fn inode(store: &EtcdStore, keys: &Keys, ino: u64) -> Inode {
 }
 
 fn file_inode(nlink: u64) -> Inode {
-    let now = Timestamp::now();
-    Inode {
-        mode: libc::S_IFREG | 0o644,
-        nlink,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        rdev: 0,
-        atime: now,
-        mtime: now,
-        ctime: now,
-        parent: 0,
-        target: vec![],
+    Inode::new(libc::S_IFREG | 0o644, nlink, 0, 0, 0, Timestamp::now())
+}
+
+/// An inode record as the previous version wrote it (format 1: no birth time, no chunk
+/// count): a regular file of `size` bytes with one name.
+fn format_1_file(size: u64) -> Vec<u8> {
+    let mut out = vec![1];
+    for v in [3, u64::from(libc::S_IFREG | 0o644), 1, 0, 0, size, 0] {
+        varint::put(&mut out, v);
     }
+    varint::put(&mut out, 2 * 1_700_000_000);
+    varint::put(&mut out, 0);
+    varint::put(&mut out, 0);
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,6 +116,35 @@ async fn clean_tree_passes_and_every_corruption_is_found() {
         build(&store, &p).await;
         let report = assert_clean(&store, &p).await;
         assert!(report.inodes >= 6 && report.entries >= 5, "{report}");
+        // A file as the previous version stored it (format-1 inode, a chunk, no count) is
+        // clean, readable, and keeps working: a write rewrites it in the current format.
+        let keys = Keys::new(p.as_bytes().to_vec());
+        let old = 1 << 20;
+        let entry = Entry {
+            ino: old,
+            kind: FileType::Regular,
+        };
+        let mut next = Vec::new();
+        varint::put(&mut next, old + 1);
+        raw(
+            &store,
+            vec![
+                put(keys.inode(old), format_1_file(70_000)),
+                put(keys.entry(ROOT_INO, b"old"), entry.encode()),
+                put(keys.chunk(old, 1), vec![7; 70_000 - (64 << 10)]),
+                put(keys.next(), next),
+            ],
+        )
+        .await;
+        assert_clean(&store, &p).await;
+        let ns = Namespace::new(store.clone(), p.as_bytes().to_vec(), None);
+        let attr = ns.getattr(old).await.unwrap();
+        assert_eq!((attr.size, attr.btime, attr.chunks), (70_000, None, None));
+        let back = ns.read(old, (64 << 10) - 2, 4).await.unwrap();
+        assert_eq!(back, [0, 0, 7, 7]);
+        ns.write(old, 0, b"new").await.unwrap();
+        assert_eq!(inode(&store, &keys, old).await.chunks, None);
+        assert_clean(&store, &p).await;
 
         let cases: Vec<(&str, Corrupt)> = vec![
             ("dangling entry", |k, _| {
@@ -148,6 +177,25 @@ async fn clean_tree_passes_and_every_corruption_is_found() {
                             index: 3
                         }
                     )
+                })
+            }),
+            ("chunk count", |k, s| {
+                let mut i = file_inode(2);
+                (i.size, i.chunks) = (10, Some(3));
+                (vec![put(k.inode(s.file), i.encode())], |v| {
+                    matches!(
+                        v,
+                        Violation::ChunkCountMismatch {
+                            stored: 3,
+                            actual: 1,
+                            ..
+                        }
+                    )
+                })
+            }),
+            ("chunk past the end", |k, s| {
+                (vec![put(k.chunk(s.file, 5), vec![1])], |v| {
+                    matches!(v, Violation::ChunkPastEnd { index: 5, .. })
                 })
             }),
             ("stray xattr", |k, _| {

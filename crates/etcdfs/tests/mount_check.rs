@@ -18,28 +18,12 @@ use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 
 /// Cases tmpfs passes that etcdfs does not (yet), with the reason.
 const NOT_YET: &[(&str, &str)] = &[
-    // st_blocks is derived from the size: the store does not count the bytes a sparse file
-    // really holds.
-    ("ftruncate_extend_is_sparse", "st_blocks follows the size"),
-    ("sparse_blocks_small", "st_blocks follows the size"),
-    // O_TMPFILE: an unnamed inode needs an orphan created in the same transaction; not done.
-    ("tmpfile_", "O_TMPFILE answers EOPNOTSUPP"),
-    // fallocate and SEEK_HOLE/SEEK_DATA are not implemented: the kernel's defaults apply.
-    ("fallocate_", "fallocate answers EOPNOTSUPP"),
-    (
-        "seek_hole_finds_hole",
-        "no SEEK_HOLE: the whole file is data",
-    ),
-    // No birth time in the inode record.
-    ("statx_btime_plausible", "no birth time"),
     // Creates are slow yet (about 150/s on one member here: several store round trips each),
     // so the 2000 creates of this case may not fit its 20 s bound.
     (
         "readdir_large_dir_no_dups",
         "2000 creates take about 15 s or more",
     ),
-    // RENAME_WHITEOUT (overlayfs on top of etcdfs) answers EINVAL.
-    ("rename_whiteout_leaves_char_device", "no RENAME_WHITEOUT"),
 ];
 
 /// Cases not run on etcdfs: one that runs out of its time bound leaves its thread blocked in

@@ -1,6 +1,6 @@
 //! Namespace changes against a real 3-member cluster: POSIX results and errnos of create,
-//! mknod, mkdir, symlink, link, unlink, rmdir and rename (NOREPLACE, EXCHANGE, the cycle
-//! check), open-unlinked inodes as orphans of the daemon's session, and etcd database growth
+//! mknod, mkdir, symlink, link, unlink, rmdir and rename (NOREPLACE, EXCHANGE, WHITEOUT, the
+//! cycle check), open-unlinked inodes as orphans of the daemon's session, and etcd database growth
 //! per empty file. The checker must pass after every stage.
 
 mod common;
@@ -163,7 +163,36 @@ async fn posix_results_of_every_namespace_change() {
             libc::EINVAL
         );
         assert!(RenameFlags::from_bits(3).is_err());
-        assert!(RenameFlags::from_bits(4).is_err());
+        assert!(RenameFlags::from_bits(6).is_err());
+        assert!(RenameFlags::from_bits(8).is_err());
+        assert_clean(&env.store, p).await;
+
+        // WHITEOUT: the source name becomes a 0:0 character device of the caller, in the
+        // transaction of the move (here over an existing target, which goes).
+        let (w, _) = ns.create(ROOT, b"w", file()).await.unwrap();
+        let (v, _) = ns.create(ROOT, b"v", file()).await.unwrap();
+        let whiteout = RenameFlags::from_bits(4).unwrap().owned_by(7, 8);
+        ns.rename(ROOT, b"w", ROOT, b"v", whiteout, open)
+            .await
+            .unwrap();
+        assert_eq!(ns.lookup(ROOT, b"v").await.unwrap().0, w);
+        assert_eq!(errno(ns.getattr(v).await), libc::ENOENT);
+        let (wo, attr) = ns.lookup(ROOT, b"w").await.unwrap();
+        assert_ne!(wo, w);
+        assert_eq!(
+            (attr.mode, attr.rdev, attr.nlink, attr.uid, attr.gid),
+            (libc::S_IFCHR, 0, 1, 7, 8)
+        );
+        // WHITEOUT|NOREPLACE onto a taken name changes nothing.
+        let noreplace_whiteout = RenameFlags::from_bits(5).unwrap();
+        assert_eq!(
+            errno(
+                ns.rename(ROOT, b"v", ROOT, b"w", noreplace_whiteout, open)
+                    .await
+            ),
+            libc::EEXIST
+        );
+        assert_eq!(ns.lookup(ROOT, b"w").await.unwrap().0, wo);
         assert_clean(&env.store, p).await;
 
         // readdir pages through names in order.
@@ -206,16 +235,7 @@ async fn open_unlinked_inodes_are_orphans_of_the_session() {
         );
         let (f, _) = ns.create(ROOT, b"f", file()).await.unwrap();
         let (g, _) = ns.create(ROOT, b"g", file()).await.unwrap();
-        let raw_chunk = |ino| fusekit_etcdfs::store::Txn {
-            compares: vec![],
-            then: vec![fusekit_etcdfs::store::TxnOp::Put {
-                key: keys.chunk(ino, 0),
-                value: vec![1; 100],
-                lease: None,
-            }],
-            otherwise: vec![],
-        };
-        env.store.txn(raw_chunk(f)).await.unwrap();
+        ns.write(f, 0, &[1; 100]).await.unwrap();
 
         // Open f, unlink it: it stays with nlink 0 and an orphan key, the tree is clean.
         let is_f = move |ino: u64| ino == f;

@@ -1,5 +1,6 @@
-//! Attributes: an etcdfs inode as the kernel sees it ([`to_attr`]), SETATTR's arguments in the
-//! namespace's terms ([`changes`]), and relatime access-time updates.
+//! Attributes: an etcdfs inode as the kernel sees it ([`to_attr`], [`to_statx`] with the birth
+//! time, st_blocks from the stored chunks), SETATTR's arguments in the namespace's terms
+//! ([`changes`]), relatime access-time updates, and privilege clearing after data changes.
 
 use fusekit::{FileAttr, SetAttr, TimeOrNow};
 
@@ -22,7 +23,7 @@ pub(crate) fn to_attr(ino: u64, inode: &Inode) -> FileAttr {
     FileAttr {
         ino,
         size: inode.size,
-        blocks: inode.size.div_ceil(512),
+        blocks: blocks(inode),
         atime: ts(inode.atime),
         mtime: ts(inode.mtime),
         ctime: ts(inode.ctime),
@@ -33,6 +34,54 @@ pub(crate) fn to_attr(ino: u64, inode: &Inode) -> FileAttr {
         rdev: u32::try_from(inode.rdev).unwrap_or(0),
         blksize: BLOCK_SIZE,
         flags: 0,
+    }
+}
+
+/// st_blocks (512-byte units) from the stored chunks, 64 KiB each, capped at the size (a small
+/// file does not report a whole chunk) unless chunks were allocated past the end. A sparse file
+/// reports only its stored chunks. Inodes of the previous format, with no chunk count, report
+/// their size.
+pub(crate) fn blocks(inode: &Inode) -> u64 {
+    let Some(chunks) = inode.chunks else {
+        return inode.size.div_ceil(512);
+    };
+    let stored = chunks.saturating_mul(CHUNK_SIZE as u64);
+    let bytes = if inode.chunks_past_eof {
+        stored
+    } else {
+        stored.min(inode.size)
+    };
+    bytes.div_ceil(512)
+}
+
+/// The statx(2) answer: [`to_attr`]'s fields, plus the birth time when the inode has one.
+pub(crate) fn to_statx(ino: u64, inode: &Inode) -> fusekit::abi::Statx {
+    /// STATX_BASIC_STATS, and STATX_BTIME.
+    const BASIC: u32 = 0x7ff;
+    const BTIME: u32 = 0x800;
+    let a = to_attr(ino, inode);
+    let sx = |t: fusekit::Timestamp| fusekit::abi::SxTime {
+        tv_sec: t.secs,
+        tv_nsec: t.nsecs,
+        ..Default::default()
+    };
+    fusekit::abi::Statx {
+        mask: BASIC | inode.btime.map_or(0, |_| BTIME),
+        blksize: a.blksize,
+        nlink: a.nlink,
+        uid: a.uid,
+        gid: a.gid,
+        mode: a.mode as u16,
+        ino: a.ino,
+        size: a.size,
+        blocks: a.blocks,
+        atime: sx(a.atime),
+        btime: inode.btime.map(ts).map(sx).unwrap_or_default(),
+        ctime: sx(a.ctime),
+        mtime: sx(a.mtime),
+        rdev_major: (a.rdev >> 8) & 0xfff,
+        rdev_minor: (a.rdev & 0xff) | ((a.rdev >> 12) & 0xfff00),
+        ..Default::default()
     }
 }
 
@@ -103,9 +152,54 @@ pub(crate) fn mode_after_data_change(inode: &Inode, uid: u32, gid: u32, pid: u32
     kept
 }
 
+/// After a data change (write, fallocate) of `inode` by the caller of `ctx`: clears setuid and
+/// setgid as [`mode_after_data_change`] says (the kernel leaves this to the filesystem).
+pub(crate) async fn clear_privileges<S: Store>(
+    ns: &Namespace<S>,
+    ctx: &fusekit::asyncfs::RequestContext,
+    ino: u64,
+    inode: &Inode,
+) -> Result<(), FsError> {
+    let mode = mode_after_data_change(inode, ctx.uid(), ctx.gid(), ctx.pid());
+    if mode != inode.mode {
+        let changes = ns::SetAttr {
+            mode: Some(mode),
+            ..Default::default()
+        };
+        ns.setattr(ino, changes).await?;
+    }
+    Ok(())
+}
+
 /// The supplementary groups of process `pid` (`None` when it is gone or unreadable).
 fn supplementary_groups(pid: u32) -> Option<Vec<u32>> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find_map(|l| l.strip_prefix("Groups:"))?;
     line.split_whitespace().map(|g| g.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_follow_stored_chunks() {
+        let c = CHUNK_SIZE as u64;
+        let file = |size, chunks, past_eof| Inode {
+            size,
+            chunks,
+            chunks_past_eof: past_eof,
+            ..Inode::new(libc::S_IFREG | 0o644, 1, 0, 0, 0, Timestamp::now())
+        };
+        // A small file reports its bytes, not a whole chunk.
+        assert_eq!(blocks(&file(10, Some(1), false)), 1);
+        assert_eq!(blocks(&file(10_000, Some(1), false)), 20);
+        // Sparse: 4 KiB at 5 GiB is one chunk; a truncated-up file stores nothing.
+        assert_eq!(blocks(&file((5 << 30) + 4096, Some(1), false)), c / 512);
+        assert_eq!(blocks(&file(1 << 30, Some(0), false)), 0);
+        // Chunks allocated past the end count whole.
+        assert_eq!(blocks(&file(3, Some(16), true)), 16 * c / 512);
+        // An inode of the previous format reports its size.
+        assert_eq!(blocks(&file(1 << 20, None, false)), 2048);
+    }
 }

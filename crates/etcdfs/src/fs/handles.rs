@@ -76,6 +76,14 @@ impl Handles {
         self.lock().files.get(&fh).copied()
     }
 
+    /// A new file handle on `ino`, an inode born as an orphan of this daemon (O_TMPFILE): its
+    /// last close must ask the store whether it is still one.
+    pub(crate) fn open_orphan(&self, ino: u64) -> u64 {
+        let (fh, _) = self.open_file(ino);
+        self.lock().maybe_orphans.insert(ino);
+        fh
+    }
+
     /// The daemon wrote `ino`'s open record.
     pub(crate) fn set_recorded(&self, ino: u64) {
         self.lock().recorded.insert(ino);
@@ -177,6 +185,32 @@ mod tests {
             h.close_file(b),
             None,
             "a second close of one handle is ignored"
+        );
+    }
+
+    #[test]
+    fn a_born_orphan_is_named_at_its_last_close() {
+        let h = Handles::default();
+        let a = h.open_orphan(9);
+        let (b, _) = h.open_file(9);
+        assert_eq!(h.close_file(b), None);
+        assert_eq!(
+            h.close_file(a),
+            Some(LastClose {
+                ino: 9,
+                recorded: false,
+                maybe_orphan: true
+            })
+        );
+        // An ordinary file no removal found open, without an open record: nothing to do.
+        let (c, _) = h.open_file(10);
+        assert_eq!(
+            h.close_file(c),
+            Some(LastClose {
+                ino: 10,
+                recorded: false,
+                maybe_orphan: false
+            })
         );
     }
 }

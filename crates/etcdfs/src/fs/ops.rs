@@ -12,7 +12,7 @@ use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, OpenOptions, SetAttr, S
 use super::attr::{self, to_attr, BLOCK_SIZE};
 use super::handles::Listed;
 use super::{errno, stale, EtcdFs};
-use crate::ns::{FsError, NewNode, RenameFlags, XattrFlags};
+use crate::ns::{FallocMode, FsError, NewNode, RenameFlags, SeekTo, XattrFlags};
 use crate::schema::FileType;
 use crate::store::Store;
 
@@ -222,14 +222,17 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
 
     async fn rename(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         parent: Ino,
         name: &OsStr,
         newparent: Ino,
         newname: &OsStr,
         flags: u32,
     ) -> Result<(), Errno> {
-        let flags = RenameFlags::from_bits(flags).map_err(errno)?;
+        // The kernel checked CAP_MKNOD for RENAME_WHITEOUT; the whiteout is the caller's.
+        let flags = RenameFlags::from_bits(flags)
+            .map_err(errno)?
+            .owned_by(ctx.uid(), ctx.gid());
         let is_open = self.is_open();
         self.ns
             .rename(
@@ -310,15 +313,9 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         } else {
             self.ns.write(ino, offset, &bytes).await.map_err(stale)?
         };
-        // The kernel leaves clearing setuid/setgid on write to the filesystem.
-        let mode = attr::mode_after_data_change(&inode, ctx.uid(), ctx.gid(), ctx.pid());
-        if mode != inode.mode {
-            let changes = crate::ns::SetAttr {
-                mode: Some(mode),
-                ..Default::default()
-            };
-            self.ns.setattr(ino, changes).await.map_err(stale)?;
-        }
+        attr::clear_privileges(&self.ns, ctx, ino, &inode)
+            .await
+            .map_err(stale)?;
         Ok(bytes.len() as u32)
     }
 
@@ -500,5 +497,70 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
             .map_err(errno)?;
         let fh = self.created_handle(ino);
         Ok((self.entry(ino, &inode), fh, OpenOptions::default()))
+    }
+
+    async fn tmpfile(
+        &self,
+        ctx: &RequestContext,
+        parent: Ino,
+        mode: u32,
+        _umask: u32,
+        _flags: i32,
+    ) -> Result<Created, Errno> {
+        let node = NewNode::new(mode, ctx.uid(), ctx.gid());
+        let (ino, inode) = self.ns.tmpfile(parent, node).await.map_err(errno)?;
+        // Born an orphan of this daemon: its last close deletes it unless linked meanwhile.
+        let fh = self.handles.open_orphan(ino);
+        Ok((self.entry(ino, &inode), fh, OpenOptions::default()))
+    }
+
+    async fn fallocate(
+        &self,
+        ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+    ) -> Result<(), Errno> {
+        let mode = FallocMode::from_bits(mode).map_err(errno)?;
+        let inode = self
+            .ns
+            .fallocate(ino, offset, length, mode)
+            .await
+            .map_err(stale)?;
+        attr::clear_privileges(&self.ns, ctx, ino, &inode)
+            .await
+            .map_err(stale)
+    }
+
+    async fn lseek(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        offset: i64,
+        whence: i32,
+    ) -> Result<u64, Errno> {
+        // The kernel answers SEEK_SET, SEEK_CUR and SEEK_END itself.
+        let to = match whence {
+            libc::SEEK_DATA => SeekTo::Data,
+            libc::SEEK_HOLE => SeekTo::Hole,
+            _ => return Err(Errno::INVAL),
+        };
+        let offset = u64::try_from(offset).map_err(|_| Errno::NXIO)?;
+        self.ns.seek(ino, offset, to).await.map_err(stale)
+    }
+
+    async fn statx(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: Option<u64>,
+        _flags: u32,
+        _mask: u32,
+    ) -> Result<(fusekit::abi::Statx, Duration), Errno> {
+        let inode = self.ns.getattr(ino).await.map_err(stale)?;
+        Ok((attr::to_statx(ino, &inode), self.ttl))
     }
 }

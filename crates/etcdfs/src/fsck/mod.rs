@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use report::{Report, Violation};
 
 use crate::ns::FsError;
-use crate::schema::{varint, Entry, Inode, Keys, ParsedKey, ROOT_INO};
+use crate::schema::{varint, Entry, Inode, Keys, ParsedKey, CHUNK_SIZE, ROOT_INO};
 use crate::store::{prefix_end, KeyValue, Store};
 
 /// Keys read per keys-only range call.
@@ -229,9 +229,27 @@ fn verify(tree: &Tree, out: &mut Vec<Violation>) {
             out.push(Violation::Unreachable { ino });
         }
     }
+    let mut counted: BTreeMap<u64, u64> = BTreeMap::new();
     for &(ino, index) in &tree.chunks {
-        if !tree.inodes.contains_key(&ino) {
+        let Some(inode) = tree.inodes.get(&ino) else {
             out.push(Violation::StrayChunk { ino, index });
+            continue;
+        };
+        *counted.entry(ino).or_default() += 1;
+        let past_end = index.saturating_mul(CHUNK_SIZE as u64) >= inode.size;
+        if past_end && !inode.chunks_past_eof {
+            out.push(Violation::ChunkPastEnd { ino, index });
+        }
+    }
+    for (&ino, inode) in &tree.inodes {
+        let actual = counted.get(&ino).copied().unwrap_or(0);
+        match inode.chunks {
+            Some(stored) if stored != actual => out.push(Violation::ChunkCountMismatch {
+                ino,
+                stored,
+                actual,
+            }),
+            _ => {}
         }
     }
     for (ino, name) in &tree.xattrs {

@@ -41,6 +41,11 @@ pub enum Violation {
     LostInode { ino: u64 },
     /// A chunk of a missing inode.
     StrayChunk { ino: u64, index: u64 },
+    /// An inode whose chunk count differs from its stored chunk keys.
+    ChunkCountMismatch { ino: u64, stored: u64, actual: u64 },
+    /// A chunk that starts at or past its file's size, of an inode not marked as having
+    /// chunks allocated past its end.
+    ChunkPastEnd { ino: u64, index: u64 },
     /// An xattr of a missing inode.
     StrayXattr { ino: u64, name: Vec<u8> },
     /// An orphan key of a missing inode, or of an inode that still has links.
@@ -118,6 +123,14 @@ impl fmt::Display for Violation {
             }
             Violation::ExpiredOrphan { ino, lease } => {
                 write!(f, "orphan {ino} held by ended session {lease:#x}")
+            }
+            Violation::ChunkCountMismatch {
+                ino,
+                stored,
+                actual,
+            } => write!(f, "inode {ino} counts {stored} chunks, {actual} are stored"),
+            Violation::ChunkPastEnd { ino, index } => {
+                write!(f, "chunk {index} of inode {ino} lies past its size")
             }
             Violation::CounterBehind { next, max_ino } => {
                 write!(f, "inode counter {next} not above inode {max_ino}")

@@ -1,6 +1,7 @@
 //! setattr: mode, owner, times and size (truncate) of one inode, as one transaction.
 //! Shrinking deletes the chunks past the new size with one key range (chunk keys sort in file
-//! order) and trims the last kept chunk, so no stale bytes reappear if the file grows again.
+//! order) and trims the last kept chunk, so no stale bytes reappear if the file grows again;
+//! the inode's chunk count loses the deleted chunks (counted by key beforehand).
 
 use super::{transact, FsError, Namespace};
 use crate::schema::{FileType, Inode, Timestamp, CHUNK_SIZE};
@@ -42,7 +43,13 @@ impl<S: Store> Namespace<S> {
                     _ => return Err(FsError::Invalid("size of a non-regular file")),
                 }
                 if size < inode.size {
-                    plan.delete_chunks_from(ino, size.div_ceil(chunk));
+                    let keep = size.div_ceil(chunk);
+                    if let Some(n) = inode.chunks {
+                        let gone = self.stored_chunks(ino, keep, u64::MAX).await?.len() as u64;
+                        inode.chunks = Some(n.saturating_sub(gone));
+                    }
+                    inode.chunks_past_eof = false;
+                    plan.delete_chunks_from(ino, keep);
                     let tail = (size % chunk) as usize;
                     if tail > 0 {
                         let last = size / chunk;

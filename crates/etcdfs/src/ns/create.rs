@@ -36,17 +36,8 @@ impl<S: Store> Namespace<S> {
     pub async fn format(&self, uid: u32, gid: u32) -> Result<(), FsError> {
         let now = Timestamp::now();
         let root = Inode {
-            mode: libc::S_IFDIR | 0o755,
-            nlink: 2,
-            uid,
-            gid,
-            size: 0,
-            rdev: 0,
-            atime: now,
-            mtime: now,
-            ctime: now,
             parent: ROOT_INO,
-            target: Vec::new(),
+            ..Inode::new(libc::S_IFDIR | 0o755, 2, uid, gid, 0, now)
         };
         let mut next = Vec::new();
         varint::put(&mut next, ROOT_INO + 1);
@@ -158,17 +149,17 @@ impl<S: Store> Namespace<S> {
                 (node.gid, node.mode)
             };
             let inode = Inode {
-                mode,
-                nlink: if is_dir { 2 } else { 1 },
-                uid: node.uid,
-                gid,
                 size: target.len() as u64,
-                rdev: node.rdev,
-                atime: now,
-                mtime: now,
-                ctime: now,
                 parent: if is_dir { parent } else { 0 },
                 target: target.clone(),
+                ..Inode::new(
+                    mode,
+                    if is_dir { 2 } else { 1 },
+                    node.uid,
+                    gid,
+                    node.rdev,
+                    now,
+                )
             };
             let kind = inode
                 .kind()
@@ -189,7 +180,9 @@ impl<S: Store> Namespace<S> {
         Ok((ino, inode))
     }
 
-    /// Adds the name `name` in `parent` to inode `ino` (not a directory).
+    /// Adds the name `name` in `parent` to inode `ino` (not a directory). An inode without
+    /// names can be linked only while it is an orphan (an O_TMPFILE file, or an open unlinked
+    /// one: the kernel allows the former alone); its orphan key goes in the same transaction.
     pub async fn link(&self, ino: u64, parent: u64, name: &[u8]) -> Result<Inode, FsError> {
         check_name(name)?;
         let inode = transact!(self, |plan| {
@@ -198,7 +191,11 @@ impl<S: Store> Namespace<S> {
                 return Err(FsError::NotPermitted("hard link to a directory"));
             }
             if inode.nlink == 0 {
-                return Err(FsError::NotFound);
+                let orphan = self.keys.orphan(ino);
+                if plan.other(orphan.clone()).await?.is_none() {
+                    return Err(FsError::NotFound);
+                }
+                plan.set_other(orphan, None);
             }
             let mut dir = plan.need_dir(parent).await?;
             if plan.entry(parent, name).await?.is_some() {

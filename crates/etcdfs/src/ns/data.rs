@@ -1,8 +1,10 @@
 //! File data: a write is one transaction over the chunks it touches (a partly written chunk is
 //! read and guarded, a wholly written one just replaced) and the inode (size, mtime); a read
 //! takes the inode and its chunks from one store revision, holes read as zeros. Truncation is
-//! [`Namespace::setattr`]'s.
+//! [`Namespace::setattr`]'s. A write counts the chunks it adds in the inode (st_blocks): a
+//! partly written chunk is read anyway, wholly written ones are looked up by key only.
 
+use super::chunks::chunks_below;
 use super::{transact, FsError, Namespace};
 use crate::schema::{FileType, Inode, ParsedKey, Timestamp, CHUNK_SIZE};
 use crate::store::Store;
@@ -45,6 +47,20 @@ impl<S: Store> Namespace<S> {
             let end = offset
                 .checked_add(data.len() as u64)
                 .ok_or(FsError::Invalid("offset overflow"))?;
+            // Whole chunks replaced without reading them: which of them were stored, for the
+            // chunk count. None starts at or past the size unless fallocate put one there.
+            let slots = if inode.chunks_past_eof {
+                u64::MAX
+            } else {
+                chunks_below(inode.size)
+            };
+            let whole = (offset.div_ceil(chunk), end / chunk);
+            let replaced = if inode.chunks.is_some() {
+                self.stored_chunks(ino, whole.0, whole.1.min(slots)).await?
+            } else {
+                Default::default()
+            };
+            let mut added = 0;
             let mut pos = offset;
             while pos < end {
                 let index = pos / chunk;
@@ -54,9 +70,12 @@ impl<S: Store> Namespace<S> {
                 let from = (pos - offset) as usize;
                 let buf = if within == 0 && take == CHUNK_SIZE {
                     // A whole chunk: nothing of the old one survives, no need to read it.
+                    added += u64::from(!replaced.contains(&index));
                     data[from..from + take].to_vec()
                 } else {
-                    let mut buf = plan.chunk(ino, index).await?.unwrap_or_default();
+                    let old = plan.chunk(ino, index).await?;
+                    added += u64::from(old.is_none());
+                    let mut buf = old.unwrap_or_default();
                     // Bytes at or past the old size read as zeros whatever a chunk holds.
                     buf.truncate(inode.size.saturating_sub(at).min(chunk) as usize);
                     if buf.len() < within + take {
@@ -70,6 +89,7 @@ impl<S: Store> Namespace<S> {
             }
             let now = Timestamp::now();
             inode.size = inode.size.max(end);
+            inode.chunks = inode.chunks.map(|n| n + added);
             inode.mtime = now;
             inode.ctime = now;
             plan.put_inode(ino, inode.clone());

@@ -27,6 +27,15 @@ pub enum FsError {
     Invalid(&'static str),
     #[error("operation not permitted: {0}")]
     NotPermitted(&'static str),
+    /// SEEK_DATA / SEEK_HOLE at or past the end of the file (ENXIO).
+    #[error("offset at or past the end of the file")]
+    PastEnd,
+    /// More than one call may allocate (ENOSPC).
+    #[error("no space: {0}")]
+    NoSpace(&'static str),
+    /// A mode or flag this filesystem does not implement (EOPNOTSUPP).
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
     /// Conflicting concurrent changes made every attempt fail.
     #[error("gave up after {0} conflicting attempts")]
     Contention(usize),
@@ -55,6 +64,9 @@ impl FsError {
             FsError::TooBig => libc::E2BIG,
             FsError::Invalid(_) => libc::EINVAL,
             FsError::NotPermitted(_) => libc::EPERM,
+            FsError::Unsupported(_) => libc::EOPNOTSUPP,
+            FsError::PastEnd => libc::ENXIO,
+            FsError::NoSpace(_) => libc::ENOSPC,
             FsError::Contention(_) | FsError::SessionEnded | FsError::Corrupt(_) => libc::EIO,
             FsError::Store(e) => e.errno(),
         }

@@ -15,22 +15,27 @@
 
 mod alloc;
 mod attr;
+mod chunks;
 mod create;
 mod data;
 mod error;
+mod fallocate;
 mod orphan;
 pub(crate) mod plan;
 mod remove;
 mod rename;
+mod tmpfile;
 mod xattr;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use attr::SetAttr;
+pub use chunks::SeekTo;
 pub use create::NewNode;
 pub use data::MAX_WRITE;
 pub use error::FsError;
+pub use fallocate::{FallocMode, MAX_ALLOCATE};
 pub use orphan::Session;
 pub use remove::IsOpen;
 pub use rename::RenameFlags;

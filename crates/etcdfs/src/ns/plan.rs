@@ -279,6 +279,15 @@ impl<'a, S: Store> Plan<'a, S> {
         });
     }
 
+    /// Deletes the data chunks of `ino` with index in `[from, to)` (guarded through the
+    /// inode, which every data change rewrites).
+    pub(crate) fn delete_chunk_range(&mut self, ino: u64, from: u64, to: u64) {
+        self.ranges.push(TxnOp::DeleteRange {
+            start: self.keys.chunk(ino, from),
+            end: self.keys.chunk(ino, to),
+        });
+    }
+
     /// Any other key (an xattr), guarded.
     pub(crate) async fn other(&mut self, key: Vec<u8>) -> Result<Option<Vec<u8>>, FsError> {
         self.read_guarded(key).await

@@ -1,4 +1,5 @@
-//! rename(2) and renameat2(2)'s RENAME_NOREPLACE and RENAME_EXCHANGE, as one transaction.
+//! rename(2) and renameat2(2)'s RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT, as one
+//! transaction (a whiteout's inode and entry included).
 //!
 //! Moving a directory under a new parent walks from that parent up to the root through the
 //! directories' `parent` fields; meeting the moved directory means a cycle (EINVAL). Every
@@ -10,7 +11,7 @@
 use super::plan::Plan;
 use super::remove::IsOpen;
 use super::{check_name, transact, FsError, Namespace};
-use crate::schema::{Entry, Timestamp, ROOT_INO};
+use crate::schema::{Entry, FileType, Inode, Timestamp, ROOT_INO};
 use crate::store::Store;
 
 /// Deepest directory nesting the cycle walk follows before calling the tree corrupt.
@@ -23,24 +24,40 @@ pub struct RenameFlags {
     pub noreplace: bool,
     /// Swap source and target (both must exist).
     pub exchange: bool,
+    /// RENAME_WHITEOUT: leave a whiteout (a 0:0 character device, what overlayfs uses to hide
+    /// a lower file) at the source name, owned by this uid:gid, in the same transaction.
+    pub whiteout: Option<(u32, u32)>,
 }
 
 impl RenameFlags {
-    /// From the kernel's `RENAME_*` bits; unknown bits and WHITEOUT are EINVAL.
+    /// From the kernel's `RENAME_*` bits; unknown bits are EINVAL, and so are NOREPLACE and
+    /// WHITEOUT with EXCHANGE. A whiteout is owned by root until [`RenameFlags::owned_by`].
     pub fn from_bits(bits: u32) -> Result<RenameFlags, FsError> {
         const NOREPLACE: u32 = 1;
         const EXCHANGE: u32 = 2;
-        if bits & !(NOREPLACE | EXCHANGE) != 0 {
+        const WHITEOUT: u32 = 4;
+        if bits & !(NOREPLACE | EXCHANGE | WHITEOUT) != 0 {
             return Err(FsError::Invalid("unsupported rename flags"));
         }
         let flags = RenameFlags {
             noreplace: bits & NOREPLACE != 0,
             exchange: bits & EXCHANGE != 0,
+            whiteout: (bits & WHITEOUT != 0).then_some((0, 0)),
         };
-        if flags.noreplace && flags.exchange {
-            return Err(FsError::Invalid("RENAME_NOREPLACE with RENAME_EXCHANGE"));
+        if flags.exchange && (flags.noreplace || flags.whiteout.is_some()) {
+            return Err(FsError::Invalid(
+                "RENAME_EXCHANGE with RENAME_NOREPLACE or RENAME_WHITEOUT",
+            ));
         }
         Ok(flags)
+    }
+
+    /// The same flags, a whiteout (if asked for) owned by `uid:gid`.
+    pub fn owned_by(self, uid: u32, gid: u32) -> RenameFlags {
+        RenameFlags {
+            whiteout: self.whiteout.map(|_| (uid, gid)),
+            ..self
+        }
     }
 }
 
@@ -57,9 +74,16 @@ impl<S: Store> Namespace<S> {
     ) -> Result<(), FsError> {
         check_name(name)?;
         check_name(new_name)?;
-        if flags.noreplace && flags.exchange {
-            return Err(FsError::Invalid("RENAME_NOREPLACE with RENAME_EXCHANGE"));
+        if flags.exchange && (flags.noreplace || flags.whiteout.is_some()) {
+            return Err(FsError::Invalid(
+                "RENAME_EXCHANGE with RENAME_NOREPLACE or RENAME_WHITEOUT",
+            ));
         }
+        // Allocated once: a retry reuses it (its key is guarded on being absent).
+        let whiteout = match flags.whiteout {
+            Some(owner) => Some((self.alloc.alloc(&self.store, &self.keys).await?, owner)),
+            None => None,
+        };
         transact!(self, |plan| {
             plan.need_dir(parent).await?;
             plan.need_dir(new_parent).await?;
@@ -94,6 +118,12 @@ impl<S: Store> Namespace<S> {
                     is_open,
                 )
                 .await?;
+                if let Some((ino, (uid, gid))) = whiteout {
+                    let node = Inode::new(libc::S_IFCHR, 1, uid, gid, 0, now);
+                    plan.put_inode(ino, node);
+                    let kind = FileType::CharDevice;
+                    plan.set_entry(parent, name, Some(Entry { ino, kind }));
+                }
             }
         });
         Ok(())

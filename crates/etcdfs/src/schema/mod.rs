@@ -10,7 +10,7 @@
 //! | `P i <ino>`            | inode record ([`Inode`]); a symlink's target is inlined      |
 //! | `P d <parent> <name>`  | directory entry ([`Entry`]): child ino + file type           |
 //! | `P x <ino> <name>`     | extended attribute value                                     |
-//! | `P c <ino> <index>`    | file data chunk `index` (u64 big endian: file order), [`CHUNK_SIZE`] bytes max; bytes past the file size are never kept |
+//! | `P c <ino> <index>`    | file data chunk `index` (u64 big endian: file order), [`CHUNK_SIZE`] bytes max, shorter ones (even empty: allocated by fallocate) read as zeros past their end; bytes past the file size are never kept |
 //! | `P o <ino>`            | orphan: inode with no name kept for an open handle; value is the holder's lease (8 bytes, big endian) |
 //! | `P s <lease>`          | session of a live daemon (lease id, 8 bytes big endian), attached to that lease |
 //!
@@ -18,7 +18,9 @@
 //! an entry names a live inode; a non-directory's nlink is its number of entries; a directory
 //! has exactly one entry (none for the root), its `parent` field names that entry's directory,
 //! and its nlink is 2 + its subdirectories; an inode with nlink 0 has an orphan key whose
-//! session is alive; chunks, xattrs and orphans belong to live inodes; directories form a tree
+//! session is alive; chunks, xattrs and orphans belong to live inodes; an inode's chunk count
+//! (when recorded) is its number of chunk keys; no chunk starts at or past its file's size
+//! unless the inode is marked `chunks_past_eof` (fallocate KEEP_SIZE); directories form a tree
 //! rooted at the root; every inode number is below `P n`.
 //!
 //! An empty file costs two keys (`P i`, `P d`) plus the parent's inode rewrite (mtime), which
