@@ -17,18 +17,12 @@ use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 
 /// Cases tmpfs passes that etcdfs does not (yet), with the reason.
-const NOT_YET: &[(&str, &str)] = &[
-    // Creates are slow yet (about 150/s on one member here: several store round trips each),
-    // so the 2000 creates of this case may not fit its 20 s bound.
-    (
-        "readdir_large_dir_no_dups",
-        "2000 creates take about 15 s or more",
-    ),
-];
+/// None today; kept so that a case given up on says why.
+const NOT_YET: &[(&str, &str)] = &[];
 
-/// Cases not run on etcdfs: one that runs out of its time bound leaves its thread blocked in
-/// the mount, which then cannot be unmounted in time.
-const NOT_RUN: &[&str] = &["readdir_large_dir_no_dups"];
+/// Cases not run on etcdfs (none today): one that runs out of its time bound leaves its
+/// thread blocked in the mount, which then cannot be unmounted in time.
+const NOT_RUN: &[&str] = &[];
 
 fn suite(dir: &std::path::Path, skip: &[&str]) -> Report {
     let mut o = CheckOptions::new(dir);
