@@ -14,6 +14,7 @@
 //! host while open only on another is deleted.
 
 mod alloc;
+pub(crate) mod ambiguous;
 mod attr;
 mod create;
 mod data;
@@ -42,7 +43,8 @@ use alloc::InoAllocator;
 /// Attempts of one namespace change against concurrent conflicting changes.
 pub const MAX_ATTEMPTS: usize = 32;
 
-/// Builds a plan, commits it as one transaction, and retries on conflict. `$body` reads and
+/// Builds a plan, commits it as one transaction (a commit of unknown outcome is resolved by
+/// `ambiguous::commit`), and retries on conflict. `$body` reads and
 /// writes through `$plan` and evaluates to the operation's result; `?` and `return` in it leave
 /// the operation without committing anything.
 macro_rules! transact {
@@ -53,7 +55,7 @@ macro_rules! transact {
             let mut $plan = $crate::ns::plan::Plan::new(&$ns.store, &$ns.keys);
             let out = $body;
             let txn = $plan.build();
-            if $crate::store::Store::txn(&$ns.store, txn).await?.succeeded {
+            if $crate::ns::ambiguous::commit(&$ns.store, txn).await? {
                 break out;
             }
             attempt += 1;
