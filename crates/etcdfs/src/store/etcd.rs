@@ -21,14 +21,15 @@
 //! - A write proposed through a follower whose leader dies can be lost inside etcd: the call
 //!   then waits for its deadline (the gRPC timeout, set to the store timeout, answers
 //!   Cancelled "Timeout expired"). Measured: while the leader was killed -9 during a mixed
-//!   workload, the slowest call took 5.0 to 5.8 s with a 5 s store timeout; most calls
-//!   stayed under 1.2 s. etcd also answers "etcdserver: leader changed" (Unavailable) while a
+//!   workload, the slowest call took 3.2 to 5.8 s with a 5 s store timeout (six runs); most
+//!   calls stayed under 1.2 s. etcd also answers "etcdserver: leader changed" (Unavailable) while a
 //!   new leader takes over.
 //! - A SIGSTOPped member accepts TCP connections (the kernel's backlog) and answers nothing:
 //!   requests routed to it, and linearizable reads on a member without quorum, run into the
 //!   deadline. Measured with two of three members stopped and a 2 s store timeout: every
-//!   request failed after 1.98 to 2.00 s (EIO). After SIGCONT the same client and connections
-//!   served again within about 0.6 s, without reconnecting by hand.
+//!   request failed after 1.97 to 2.01 s (EIO). After SIGCONT the same client and connections
+//!   served again at once: the first call after SIGCONT succeeded, in 0.1 to 0.6 s (four
+//!   runs), without reconnecting by hand.
 
 use std::time::{Duration, Instant};
 
