@@ -13,6 +13,7 @@ mod coherence;
 mod handles;
 mod opens;
 mod ops;
+mod stripes;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -25,7 +26,7 @@ use crate::schema::Keys;
 use crate::store::Store;
 use coherence::Coherence;
 use handles::Handles;
-use opens::OpenLocks;
+use stripes::Stripes;
 
 /// How an etcdfs mount behaves.
 #[derive(Debug, Clone)]
@@ -60,7 +61,12 @@ pub struct EtcdFs<S: Store> {
     ns: Namespace<S>,
     session: Mutex<Option<Session>>,
     handles: Handles,
-    open_locks: OpenLocks,
+    /// Serializes the first open and last close of an inode (see `opens`).
+    open_locks: Stripes,
+    /// Serializes this daemon's writes to one inode: each rewrites the inode, so concurrent
+    /// ones would only conflict in the store (and the one that just committed, reading its
+    /// own write from the cache at once, would keep winning).
+    write_locks: Stripes,
     ttl: Duration,
     request_timeout: Option<Duration>,
     /// Keeps the cache's follower task running; dropped with the filesystem.
@@ -117,7 +123,8 @@ impl<S: Store> EtcdFs<S> {
             ns,
             session: Mutex::new(Some(session)),
             handles: Handles::default(),
-            open_locks: OpenLocks::default(),
+            open_locks: Stripes::default(),
+            write_locks: Stripes::default(),
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
             _follower: follower,

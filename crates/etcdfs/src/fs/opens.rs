@@ -8,31 +8,11 @@
 //! locks), so that a record is never dropped by a close that overtook the open after it.
 
 use fusekit::Errno;
-use tokio::sync::{Mutex, MutexGuard};
 
 use super::handles::LastClose;
 use super::{errno, stale, EtcdFs};
 use crate::schema::Inode;
 use crate::store::Store;
-
-/// Stripes of the per-inode open/close serialization.
-const STRIPES: usize = 64;
-
-/// The striped locks.
-#[derive(Debug)]
-pub(super) struct OpenLocks(Box<[Mutex<()>]>);
-
-impl Default for OpenLocks {
-    fn default() -> Self {
-        OpenLocks((0..STRIPES).map(|_| Mutex::new(())).collect())
-    }
-}
-
-impl OpenLocks {
-    async fn lock(&self, ino: u64) -> MutexGuard<'_, ()> {
-        self.0[(ino % STRIPES as u64) as usize].lock().await
-    }
-}
 
 impl<S: Store> EtcdFs<S> {
     /// Opens a handle on file `ino`; returns it with the inode as the store has it now

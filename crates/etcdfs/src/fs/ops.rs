@@ -132,6 +132,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         ino: Ino,
         set: SetAttr,
     ) -> Result<(FileAttr, Duration), Errno> {
+        let _serial = self.write_locks.lock(ino).await;
         let inode = self
             .ns
             .setattr(ino, attr::changes(&set))
@@ -301,6 +302,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         flags: i32,
         _lock_owner: Option<u64>,
     ) -> Result<u32, Errno> {
+        let _serial = self.write_locks.lock(ino).await;
         let inode = if flags & libc::O_APPEND != 0 {
             // At the end the store knows: another host may have appended since this kernel
             // learned the size. This kernel's idea of the size (and, for a buffered write, the
@@ -524,6 +526,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         mode: i32,
     ) -> Result<(), Errno> {
         let mode = FallocMode::from_bits(mode).map_err(errno)?;
+        let _serial = self.write_locks.lock(ino).await;
         let inode = self
             .ns
             .fallocate(ino, offset, length, mode)

@@ -49,7 +49,8 @@ impl InoAllocator {
                 }],
                 otherwise: Vec::new(),
             };
-            if store.txn(txn).await?.succeeded {
+            // The counter only grows: a commit of unknown outcome is decided by its value.
+            if super::ambiguous::commit(store, txn).await?.applied() {
                 *pool = start + 1..end;
                 return Ok(start);
             }

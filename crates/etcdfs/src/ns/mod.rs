@@ -14,6 +14,7 @@
 //! host while open only on another is deleted.
 
 mod alloc;
+pub(crate) mod ambiguous;
 mod attr;
 mod chunks;
 mod create;
@@ -43,13 +44,14 @@ pub use xattr::{XattrFlags, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 
 use crate::cache::MetaCache;
 use crate::schema::{Entry, Inode, Keys, NAME_MAX};
-use crate::store::{prefix_end, KeyValue, LeaseId, Store, Txn};
+use crate::store::{prefix_end, KeyValue, LeaseId, Store, Txn, TxnOp};
 use alloc::InoAllocator;
 
 /// Attempts of one namespace change against concurrent conflicting changes.
 pub const MAX_ATTEMPTS: usize = 32;
 
-/// Builds a plan, commits it as one transaction, and retries on conflict. `$body` reads and
+/// Builds a plan, commits it as one transaction (a commit of unknown outcome is resolved by
+/// `ambiguous::commit`), and retries on conflict. `$body` reads and
 /// writes through `$plan` and evaluates to the operation's result; `?` and `return` in it leave
 /// the operation without committing anything.
 macro_rules! transact {
@@ -73,12 +75,14 @@ macro_rules! transact {
 }
 pub(crate) use transact;
 
-/// A short, jittered pause before retrying a conflicting transaction.
+/// A jittered pause before retrying a conflicting transaction, growing with the attempts
+/// (from about 0.2 ms to 13 ms) so that contenders spread out instead of colliding again.
 pub(crate) async fn backoff(attempt: usize) {
-    let jitter = std::time::SystemTime::now()
+    let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() % 1000);
-    let micros = 200 * attempt.min(10) as u64 + u64::from(jitter);
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let ceiling = 200u64 << attempt.min(6);
+    let micros = ceiling / 2 + nanos % (ceiling / 2 + 1);
     tokio::time::sleep(Duration::from_micros(micros)).await;
 }
 
@@ -164,7 +168,7 @@ impl<S: Store> Namespace<S> {
     /// again from the store, so that the next plan sees what changed.
     pub(crate) async fn commit(&self, txn: Txn) -> Result<bool, FsError> {
         let Some(cache) = &self.cache else {
-            return Ok(self.store.txn(txn).await?.succeeded);
+            return Ok(ambiguous::commit(&self.store, txn).await?.applied());
         };
         let ops = cache.covered_ops(&txn.then);
         let guarded: Vec<Vec<u8>> = txn
@@ -173,18 +177,27 @@ impl<S: Store> Namespace<S> {
             .filter(|c| cache.covers(&c.key))
             .map(|c| c.key.clone())
             .collect();
-        let result = self.store.txn(txn).await?;
-        if result.succeeded {
-            cache.committed(&ops, result.revision);
-            return Ok(true);
+        match ambiguous::commit(&self.store, txn).await? {
+            ambiguous::Outcome::Applied(revision) => {
+                cache.committed(&ops, revision);
+                Ok(true)
+            }
+            ambiguous::Outcome::AppliedAtUnknownRevision => {
+                // Applied, but at which revision is not known: read what it wrote.
+                for op in &ops {
+                    if let TxnOp::Put { key, .. } | TxnOp::Delete { key } = op {
+                        self.refresh(cache, key).await?;
+                    }
+                }
+                Ok(true)
+            }
+            ambiguous::Outcome::NotApplied => {
+                for key in guarded {
+                    self.refresh(cache, &key).await?;
+                }
+                Ok(false)
+            }
         }
-        for key in guarded {
-            let mut end = key.clone();
-            end.push(0);
-            let read = self.store.range(&key, &end, 1, 0).await?;
-            cache.read(&key, read.kvs.into_iter().next(), read.revision);
-        }
-        Ok(false)
     }
 
     /// The store.
@@ -195,6 +208,15 @@ impl<S: Store> Namespace<S> {
     /// The key layout.
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// Reads `key` from the store into `cache`.
+    async fn refresh(&self, cache: &MetaCache, key: &[u8]) -> Result<(), FsError> {
+        let mut end = key.to_vec();
+        end.push(0);
+        let read = self.store.range(key, &end, 1, 0).await?;
+        cache.read(key, read.kvs.into_iter().next(), read.revision);
+        Ok(())
     }
 
     /// The inode `ino`.

@@ -17,6 +17,11 @@ pub enum StoreError {
     /// The cluster could not serve the call (no leader, no connection).
     #[error("etcd unavailable: {0}")]
     Unavailable(String),
+    /// A transaction with writes failed after it may have reached the cluster (the connection
+    /// broke with the request sent): it may or may not have been applied. Never resent blindly;
+    /// `ns` finds out which (module `ns::ambiguous`).
+    #[error("etcd transaction outcome unknown: {0}")]
+    Ambiguous(String),
     /// The database reached its quota (NOSPACE alarm): only reads and deletes work.
     #[error("etcd database space exceeded (NOSPACE alarm)")]
     NoSpace,

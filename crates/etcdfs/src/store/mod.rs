@@ -6,7 +6,9 @@
 //! Every call of an implementation is bounded by its configured timeout: an unreachable or
 //! quorum-less cluster fails a call with [`StoreError::Timeout`] or
 //! [`StoreError::Unavailable`] (EIO to the filesystem), never hangs; a full quota fails with
-//! [`StoreError::NoSpace`] (ENOSPC). Only waiting on a watch for the next event is unbounded.
+//! [`StoreError::NoSpace`] (ENOSPC). A transaction with writes whose answer was lost (or did not
+//! come in time) fails with [`StoreError::Ambiguous`]: it may have been applied. Only waiting on
+//! a watch for the next event is unbounded.
 
 mod endpoints;
 mod error;
