@@ -193,8 +193,12 @@ impl Filesystem for Passthrough {
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
+        // The kernel flags a chown of any non-directory, by root with CAP_FSETID too (where
+        // the source's own chown already cleared what Linux clears); a truncate or the empty
+        // remove-privileges SETATTR only for a caller without CAP_FSETID, root included.
+        let chown = attr.uid.is_some() || attr.gid.is_some();
         let result = self.do_setattr(ino, attr).and_then(|a| {
-            if attr.kill_suidgid && attr.mode.is_none() && req.uid() != 0 {
+            if attr.kill_suidgid && attr.mode.is_none() && (!chown || req.uid() != 0) {
                 self.kill_privs_of(req, ino)
             } else {
                 Ok(a)
@@ -296,7 +300,7 @@ impl Filesystem for Passthrough {
     fn write(
         &self,
         req: &Request<'_>,
-        _ino: Ino,
+        ino: Ino,
         fh: u64,
         offset: u64,
         data: &[u8],
@@ -305,7 +309,7 @@ impl Filesystem for Passthrough {
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
-        reply.result(self.do_write(req, fh, offset, data, write_flags))
+        reply.result(self.do_write(req, ino, fh, offset, data, write_flags))
     }
 
     fn flush(&self, _req: &Request<'_>, _ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {

@@ -16,7 +16,7 @@ use rustix::io::Errno;
 
 use crate::handles::FileHandle;
 use crate::inode::Inode;
-use crate::killpriv::kill_suidgid;
+use crate::killpriv::{forget_cached_mode, kill_suidgid};
 use crate::stats::Counters;
 use crate::sys::{dup, reopen};
 use crate::Passthrough;
@@ -133,6 +133,7 @@ impl Passthrough {
     pub(crate) fn do_write(
         &self,
         req: &Request<'_>,
+        ino: Ino,
         fh: u64,
         offset: u64,
         data: &[u8],
@@ -140,8 +141,8 @@ impl Passthrough {
     ) -> Result<u32, Errno> {
         let handle = self.files.get(fh)?;
         let flagged = write_flags.contains(WriteFlags::KILL_SUIDGID);
-        if flagged || (handle.kill_privs && req.uid() != 0) {
-            kill_suidgid(req, handle.fd())?;
+        if (flagged || (handle.kill_privs && req.uid() != 0)) && kill_suidgid(req, handle.fd())? {
+            forget_cached_mode(req, ino);
         }
         let mut done = 0;
         while done < data.len() {

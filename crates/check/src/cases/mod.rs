@@ -49,6 +49,7 @@ mod open;
 mod peer;
 mod peer_lock;
 mod peer_open;
+mod privs;
 mod race;
 mod race_data;
 mod readdir;
@@ -70,6 +71,7 @@ pub fn all() -> &'static [&'static Case] {
             open::CASES,
             truncate::CASES,
             attr::CASES,
+            privs::CASES,
             link::CASES,
             dir::CASES,
             rename::CASES,

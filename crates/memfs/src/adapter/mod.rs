@@ -140,12 +140,16 @@ thread_local! {
 
 impl Filesystem for MemFsAdapter {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
+        // No ATOMIC_O_TRUNC: with it an O_TRUNC open truncates inside OPEN, whose reply
+        // carries no attributes and no caller capabilities, so the kernel keeps showing a
+        // setuid mode the truncate cleared, and root without CAP_FSETID keeps the bits.
+        // Without it the kernel sends a SETATTR (size 0, FATTR_KILL_SUIDGID when the caller
+        // lacks CAP_FSETID) whose reply refreshes the cached mode.
         config.enable_if_offered(
             InitFlags::POSIX_LOCKS
                 | InitFlags::FLOCK_LOCKS
                 | InitFlags::DO_READDIRPLUS
                 | InitFlags::READDIRPLUS_AUTO
-                | InitFlags::ATOMIC_O_TRUNC
                 | InitFlags::HANDLE_KILLPRIV_V2
                 | InitFlags::CACHE_SYMLINKS,
         );
@@ -202,7 +206,7 @@ impl Filesystem for MemFsAdapter {
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
         let mut c = caller(req, 0);
-        if attr.size.is_some() {
+        if attr.size.is_some() || attr.kill_suidgid {
             if let Ok(a) = self.fs.getattr(ino) {
                 groups::fill_for_data_change(&mut c, &a);
             }
