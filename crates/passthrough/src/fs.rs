@@ -128,7 +128,11 @@ impl Passthrough {
 
 impl Filesystem for Passthrough {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
-        config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
+        // EXPORT_SUPPORT: file handles of the mount keep working after the kernel dropped the
+        // inode (LOOKUP of "." and ".." by node id, see `inode`).
+        config.enable_if_offered(
+            InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO | InitFlags::EXPORT_SUPPORT,
+        );
         // Sequential reads served by the daemon come as 1 MiB READs rather than 128 KiB ones
         // (applied when the daemon is root; kernel-passthrough reads use the source's own).
         config.set_max_readahead(READAHEAD_WINDOW);

@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use fusekit::{Entry, FileType, Ino, Request};
+use fusekit::{Entry, FileType, Ino, Request, ROOT_ID};
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, Stat};
 use rustix::io::Errno;
 
@@ -81,8 +81,35 @@ impl Passthrough {
     }
 
     pub(crate) fn do_lookup(&self, parent: Ino, name: &OsStr) -> Result<Entry, Errno> {
-        let dir = self.inodes.get(parent)?;
-        self.lookup_in(&dir, name)
+        match name.as_encoded_bytes() {
+            // Only the kernel's export operations ask these (open_by_handle_at): "." is the
+            // node itself, maybe forgotten since; ".." a directory's parent, never above the
+            // source's root.
+            b"." => {
+                let (inode, st) = self.inodes.revive(parent)?;
+                Ok(self.entry(parent, &inode, &st))
+            }
+            b".." if parent == ROOT_ID => {
+                let (inode, st) = self.inodes.revive(ROOT_ID)?;
+                Ok(self.entry(ROOT_ID, &inode, &st))
+            }
+            b".." => {
+                let dir = self.inodes.get(parent)?;
+                let fd = rustix::fs::openat(
+                    dir.fd()?,
+                    "..",
+                    OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                let st = stat_fd(fd.as_fd())?;
+                let (ino, inode) = self.inodes.resolve(fd, &st)?;
+                Ok(self.entry(ino, &inode, &st))
+            }
+            _ => {
+                let dir = self.inodes.get(parent)?;
+                self.lookup_in(&dir, name)
+            }
+        }
     }
 
     pub(crate) fn do_mknod(

@@ -41,6 +41,7 @@ mod attr;
 mod copy;
 mod dir;
 mod fallocate;
+mod handles;
 mod link;
 mod lock;
 mod mmap;
@@ -77,6 +78,7 @@ pub fn all() -> &'static [&'static Case] {
             rename::CASES,
             unlinked::CASES,
             tmpfile::CASES,
+            handles::CASES,
             readdir::CASES,
             mmap::CASES,
             sparse::CASES,

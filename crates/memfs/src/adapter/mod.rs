@@ -151,6 +151,7 @@ impl Filesystem for MemFsAdapter {
                 | InitFlags::DO_READDIRPLUS
                 | InitFlags::READDIRPLUS_AUTO
                 | InitFlags::HANDLE_KILLPRIV_V2
+                | InitFlags::EXPORT_SUPPORT
                 | InitFlags::CACHE_SYMLINKS,
         );
         if self.options.writeback_cache {
