@@ -19,7 +19,7 @@ use crate::dir::{DOTDOT_COOKIE, DOT_COOKIE};
 use crate::fs::MemFs;
 use crate::handles::Handle;
 use crate::table::Time;
-use crate::time::relatime_due;
+use crate::time::atime_due;
 use crate::types::{Caller, DirEntry, Fh, FileAttr, FileType, Ino, Timestamp};
 
 /// Entries collected per lock hold by readdirplus.
@@ -97,7 +97,13 @@ impl MemFs {
                     }
                 }
             }
-            relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now)
+            atime_due(
+                self.atime_policy(),
+                st.time(Time::A),
+                st.time(Time::M),
+                st.time(Time::C),
+                now,
+            )
         };
         if due {
             inode.state.write().set_time(Time::A, now);
@@ -182,7 +188,8 @@ impl MemFs {
     fn touch_dir_atime(&self, ino: Ino, now: Timestamp) -> Result<(), Errno> {
         let inode = self.table.get(ino)?;
         let mut st = inode.state.write();
-        if relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now) {
+        let (a, m, c) = (st.time(Time::A), st.time(Time::M), st.time(Time::C));
+        if atime_due(self.atime_policy(), a, m, c, now) {
             st.set_time(Time::A, now);
         }
         Ok(())

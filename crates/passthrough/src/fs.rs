@@ -38,6 +38,10 @@ pub struct Passthrough {
     pub(crate) counters: Arc<Counters>,
     pub(crate) daemon_is_root: bool,
     writeback: AtomicBool,
+    /// The mount is `noatime`: source files and directories are opened with O_NOATIME, so
+    /// reads (by the daemon or through kernel passthrough) leave the source's atime alone
+    /// whatever the source's own mount options say.
+    noatime: AtomicBool,
 }
 
 impl Passthrough {
@@ -73,6 +77,7 @@ impl Passthrough {
             counters,
             daemon_is_root: rustix::process::geteuid().is_root(),
             writeback: AtomicBool::new(false),
+            noatime: AtomicBool::new(false),
         })
     }
 
@@ -124,6 +129,17 @@ impl Passthrough {
     pub(crate) fn writeback(&self) -> bool {
         self.writeback.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn noatime(&self) -> bool {
+        self.noatime.load(Ordering::Relaxed)
+    }
+
+    /// Whether the source directory's own mount is `noatime`.
+    fn source_is_noatime(&self) -> bool {
+        let root = self.inodes.get(fusekit::ROOT_ID).and_then(|i| i.fd());
+        root.and_then(|fd| Ok(rustix::fs::fstatvfs(fd.as_fd())?))
+            .is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOATIME))
+    }
 }
 
 impl Filesystem for Passthrough {
@@ -149,6 +165,8 @@ impl Filesystem for Passthrough {
                 .enable_if_offered(InitFlags::WRITEBACK_CACHE)
                 .is_empty();
         self.writeback.store(writeback, Ordering::Relaxed);
+        let noatime = config.atime_policy() == fusekit::AtimePolicy::NoAtime;
+        self.noatime.store(noatime, Ordering::Relaxed);
         // The kernel flags the WRITEs and truncating SETATTRs that must clear setuid/setgid
         // instead of clearing anything itself (written-back pages carry no writer; see
         // `killpriv`), and marks the superblock SB_NOSEC: without this it asks GETXATTR
@@ -158,6 +176,12 @@ impl Filesystem for Passthrough {
         if self.opts.kernel_passthrough {
             if writeback {
                 tracing::info!("kernel passthrough off: the writeback cache is on");
+            } else if noatime && !self.source_is_noatime() {
+                // The kernel opens each passthrough file with the caller's flags (no
+                // O_NOATIME), so reads through it would move the source's atime.
+                tracing::info!(
+                    "kernel passthrough off: the mount is noatime and the source is not"
+                );
             } else if config.enable_passthrough(1).is_ok() {
                 passthrough = true;
             } else {

@@ -37,6 +37,18 @@ fn guards_privileges(fd: &OwnedFd) -> bool {
             .unwrap_or(false)
 }
 
+/// Opens with `flags`; when they hold O_NOATIME and the daemon may not use it on this file
+/// (EPERM: neither its owner nor CAP_FOWNER), opens without it.
+pub(crate) fn noatime_or_not(
+    flags: OFlags,
+    open: impl Fn(OFlags) -> Result<OwnedFd, Errno>,
+) -> Result<OwnedFd, Errno> {
+    match open(flags) {
+        Err(Errno::PERM) if flags.contains(OFlags::NOATIME) => open(flags - OFlags::NOATIME),
+        r => r,
+    }
+}
+
 impl Passthrough {
     /// The flags to open a source file with, from the caller's open flags.
     pub(crate) fn open_flags(&self, flags: i32) -> OFlags {
@@ -47,6 +59,9 @@ impl Passthrough {
                 f = (f - OFlags::RWMODE) | OFlags::RDWR;
             }
             f -= OFlags::APPEND;
+        }
+        if self.noatime() {
+            f |= OFlags::NOATIME;
         }
         f | OFlags::CLOEXEC
     }
@@ -95,7 +110,7 @@ impl Passthrough {
         flags: i32,
     ) -> Result<(u64, OpenOptions), Errno> {
         let inode = self.inodes.get(ino)?;
-        let fd = reopen(inode.fd()?.as_fd(), self.open_flags(flags))?;
+        let fd = noatime_or_not(self.open_flags(flags), |f| reopen(inode.fd()?.as_fd(), f))?;
         Ok(self.new_handle(req, inode, fd))
     }
 

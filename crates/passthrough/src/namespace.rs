@@ -188,7 +188,10 @@ impl Passthrough {
         let flags = self.open_flags(flags) | OFlags::CREATE | OFlags::NOFOLLOW;
         let fd = {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::openat(dir.fd()?, name, flags, Mode::from_raw_mode(mode & 0o7777))?
+            let dir_fd = dir.fd()?;
+            crate::io::noatime_or_not(flags, |f| {
+                rustix::fs::openat(&dir_fd, name, f, Mode::from_raw_mode(mode & 0o7777))
+            })?
         };
         Counters::add(&self.counters.creates, 1);
         let (entry, inode) = self.node_of_fd(&fd)?;

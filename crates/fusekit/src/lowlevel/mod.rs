@@ -23,7 +23,7 @@ use std::ffi::OsStr;
 use fusekit_abi as abi;
 use rustix::io::Errno;
 
-pub use kernel_config::{default_capabilities, KernelConfig, DEFAULT_MAX_WRITE};
+pub use kernel_config::{default_capabilities, AtimePolicy, KernelConfig, DEFAULT_MAX_WRITE};
 
 use crate::attr::{Ino, Lock, SetAttr};
 use crate::notify::PollHandle;

@@ -170,6 +170,7 @@ impl Filesystem for MemFsAdapter {
                 );
             }
         }
+        self.fs.set_atime_policy(config.atime_policy());
         // Sequential reads come as 1 MiB READs rather than 128 KiB ones (when root).
         config.set_max_readahead(READAHEAD_WINDOW);
         config.set_time_gran(1);
