@@ -58,6 +58,7 @@ impl MemFs {
             ino,
             flags,
             dir: false,
+            end: 0,
         };
         if flags & OFlags::TRUNC.bits() != 0 && h.writable() && st.kind() == FileType::RegularFile {
             if let Content::File(pages) = &mut st.content {

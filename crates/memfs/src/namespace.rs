@@ -227,6 +227,7 @@ impl MemFs {
             ino,
             flags,
             dir: false,
+            end: 0,
         });
         Ok((attr, fh))
     }
@@ -338,6 +339,7 @@ impl MemFs {
                 ino,
                 flags,
                 dir: false,
+                end: 0,
             })
         });
         let now = st.time(crate::table::Time::C);
