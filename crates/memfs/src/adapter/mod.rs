@@ -145,9 +145,11 @@ impl Filesystem for MemFsAdapter {
         // setuid mode the truncate cleared, and root without CAP_FSETID keeps the bits.
         // Without it the kernel sends a SETATTR (size 0, FATTR_KILL_SUIDGID when the caller
         // lacks CAP_FSETID) whose reply refreshes the cached mode.
+        // No FLOCK_LOCKS: flock(2) then stays in the kernel's own lock table, exact for a
+        // filesystem only this mount serves, and visible in /proc/locks (lslocks) as on tmpfs;
+        // delegated, the kernel keeps no record of it. (MemFs::flock serves other front ends.)
         config.enable_if_offered(
             InitFlags::POSIX_LOCKS
-                | InitFlags::FLOCK_LOCKS
                 | InitFlags::DO_READDIRPLUS
                 | InitFlags::READDIRPLUS_AUTO
                 | InitFlags::HANDLE_KILLPRIV_V2
