@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fusekit::abi::InitFlags;
 use fusekit::path::{
     DirEntry, Opened, PathAdapter, PathConfig, PathContext, PathFilesystem, UnlinkMode,
 };
-use fusekit::abi::InitFlags;
 use fusekit::{Errno, FileAttr, FileType, KernelConfig, SetAttr, Statfs, TimeOrNow, Timestamp};
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags, Timespec, CWD};
 

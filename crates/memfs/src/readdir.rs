@@ -152,8 +152,8 @@ impl MemFs {
                     ));
                 }
                 let room = PLUS_BATCH.saturating_sub(b.len());
-                let end =
-                    *end.get_or_insert_with(|| self.handles.listing_end(fh, start, dir.next_cookie()));
+                let end = *end
+                    .get_or_insert_with(|| self.handles.listing_end(fh, start, dir.next_cookie()));
                 b.extend(
                     dir.after(offset)
                         .take_while(|(c, _)| *c < end)

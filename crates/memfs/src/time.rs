@@ -52,7 +52,19 @@ mod tests {
     fn policies() {
         let t = |s| Timestamp::new(s, 0);
         assert!(!atime_due(AtimePolicy::NoAtime, t(10), t(20), t(5), t(30)));
-        assert!(atime_due(AtimePolicy::StrictAtime, t(25), t(20), t(20), t(30)));
-        assert!(!atime_due(AtimePolicy::Relatime, t(25), t(20), t(20), t(30)));
+        assert!(atime_due(
+            AtimePolicy::StrictAtime,
+            t(25),
+            t(20),
+            t(20),
+            t(30)
+        ));
+        assert!(!atime_due(
+            AtimePolicy::Relatime,
+            t(25),
+            t(20),
+            t(20),
+            t(30)
+        ));
     }
 }

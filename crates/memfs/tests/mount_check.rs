@@ -77,7 +77,8 @@ fn fusekit_check_noatime_cases_pass_on_a_noatime_memfs() {
         return;
     }
     with_deadline(Duration::from_secs(120), || {
-        let engine = std::sync::Arc::new(fusekit_memfs::MemFs::new(Limits::UNLIMITED, (0, 0), 0o755));
+        let engine =
+            std::sync::Arc::new(fusekit_memfs::MemFs::new(Limits::UNLIMITED, (0, 0), 0o755));
         let adapter = fusekit_memfs::MemFsAdapter::new(
             std::sync::Arc::clone(&engine),
             fusekit_memfs::AdapterOptions::default(),

@@ -137,7 +137,7 @@ impl Passthrough {
     /// Whether the source directory's own mount is `noatime`.
     fn source_is_noatime(&self) -> bool {
         let root = self.inodes.get(fusekit::ROOT_ID).and_then(|i| i.fd());
-        root.and_then(|fd| Ok(rustix::fs::fstatvfs(fd.as_fd())?))
+        root.and_then(|fd| rustix::fs::fstatvfs(fd.as_fd()))
             .is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOATIME))
     }
 }

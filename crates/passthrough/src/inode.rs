@@ -343,7 +343,13 @@ impl InodeTable {
         let st = inode
             .fd()
             .and_then(|fd| crate::sys::stat_fd(fd.as_fd()))
-            .and_then(|st| if st.st_nlink == 0 { Err(Errno::STALE) } else { Ok(st) });
+            .and_then(|st| {
+                if st.st_nlink == 0 {
+                    Err(Errno::STALE)
+                } else {
+                    Ok(st)
+                }
+            });
         match st {
             Ok(st) => Ok((inode, st)),
             Err(e) => {

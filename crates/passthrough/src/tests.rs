@@ -164,7 +164,7 @@ fn symlinks_in_the_source_are_never_followed_by_the_daemon() {
     assert!(pt.do_setattr(link.ino, &chmod).is_err());
     // Attributes are the link's own (symlinks carry no user.*): the target's never show.
     let _ = rustix::fs::setxattr(
-        &outside.join("target"),
+        outside.join("target"),
         "user.x",
         b"precious",
         rustix::fs::XattrFlags::empty(),

@@ -53,11 +53,19 @@ fn handle_of(c: &Ctx, name: &str) -> R<RawHandle> {
         )
     };
     if r != 0 {
-        let e = Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        let e =
+            Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
         if e == Errno::OPNOTSUPP || e == Errno::NOSYS {
-            return Err(skip(format!("name_to_handle_at answered {}", errno_name(e))));
+            return Err(skip(format!(
+                "name_to_handle_at answered {}",
+                errno_name(e)
+            )));
         }
-        return Err(fail("success", errno_name(e), format!("name_to_handle_at {name}")));
+        return Err(fail(
+            "success",
+            errno_name(e),
+            format!("name_to_handle_at {name}"),
+        ));
     }
     Ok(h)
 }
@@ -74,7 +82,11 @@ fn open_handle(mount: BorrowedFd<'_>, h: &RawHandle, flags: OFlags) -> rustix::i
     // wrote and at most MAX_HANDLE_SZ) that lives for the duration of the call; `mount` is a
     // live descriptor. On success the returned descriptor is ours alone.
     let r = unsafe {
-        libc::open_by_handle_at(mount.as_raw_fd(), (&mut copy as *mut RawHandle).cast(), flags)
+        libc::open_by_handle_at(
+            mount.as_raw_fd(),
+            (&mut copy as *mut RawHandle).cast(),
+            flags,
+        )
     };
     if r < 0 {
         return Err(Errno::from_raw_os_error(
@@ -101,7 +113,11 @@ fn handle_opens_file(c: &Ctx) -> R<()> {
     let data = c.rng().bytes(3000);
     c.create("f", &data)?;
     let h = handle_of(c, "f")?;
-    check_bytes("content", &data, &read_by_handle(c, &h, "open_by_handle_at")?)
+    check_bytes(
+        "content",
+        &data,
+        &read_by_handle(c, &h, "open_by_handle_at")?,
+    )
 }
 
 fn handle_opens_file_after_cache_drop(c: &Ctx) -> R<()> {

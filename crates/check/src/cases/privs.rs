@@ -75,11 +75,7 @@ fn after(
 ) -> R<()> {
     priv_file(c, before)?;
     as_who(who, op)??;
-    check_mode(
-        &format!("mode after {what}"),
-        expected,
-        mode_only(c)?,
-    )
+    check_mode(&format!("mode after {what}"), expected, mode_only(c)?)
 }
 
 /// Opens `f` for writing with O_DIRECT (a skip when the filesystem refuses O_DIRECT).
@@ -101,11 +97,7 @@ fn write_aligned(fd: impl AsFd) -> R<()> {
 fn direct_write(c: &Ctx, before: u32, expected: u32, who: Who) -> R<()> {
     priv_file(c, before)?;
     as_who(who, || write_aligned(&open_direct(c)?))??;
-    check_mode(
-        "mode after an O_DIRECT write",
-        expected,
-        mode_only(c)?,
-    )
+    check_mode("mode after an O_DIRECT write", expected, mode_only(c)?)
 }
 
 fn write_direct_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
@@ -130,7 +122,10 @@ fn falloc(c: &Ctx, before: u32, expected: u32, who: Who, mode: FallocateFlags) -
     let r = as_who(who, || rustix::fs::fallocate(&fd, mode, 0, 4096))?;
     match r {
         Err(e @ (Errno::OPNOTSUPP | Errno::NOSYS)) => {
-            return Err(skip(format!("fallocate {mode:?} answered {}", errno_name(e))))
+            return Err(skip(format!(
+                "fallocate {mode:?} answered {}",
+                errno_name(e)
+            )))
         }
         r => r.must(&format!("fallocate {mode:?}"))?,
     }
@@ -185,11 +180,7 @@ fn copy_range_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
             r.must("copy_file_range 4 KiB")?;
         }
     }
-    check_mode(
-        "mode after copy_file_range",
-        0o0777,
-        mode_only(c)?,
-    )
+    check_mode("mode after copy_file_range", 0o0777, mode_only(c)?)
 }
 
 fn truncate_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
@@ -208,18 +199,30 @@ fn open_trunc_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
 }
 
 fn open_trunc_without_fsetid_clears_suid(c: &Ctx) -> R<()> {
-    after(c, 0o6644, 0o2644, Who::RootWithoutFsetid, "open O_TRUNC", || {
-        c.try_open("f", OFlags::WRONLY | OFlags::TRUNC, 0)
-            .map(drop)
-            .must("open f O_WRONLY|O_TRUNC")
-    })
+    after(
+        c,
+        0o6644,
+        0o2644,
+        Who::RootWithoutFsetid,
+        "open O_TRUNC",
+        || {
+            c.try_open("f", OFlags::WRONLY | OFlags::TRUNC, 0)
+                .map(drop)
+                .must("open f O_WRONLY|O_TRUNC")
+        },
+    )
 }
 
 fn truncate_without_fsetid_clears_suid(c: &Ctx) -> R<()> {
     let path = c.p("f");
-    after(c, 0o6644, 0o2644, Who::RootWithoutFsetid, "truncate", || {
-        truncate_path(&path, 100).must("truncate f 100")
-    })
+    after(
+        c,
+        0o6644,
+        0o2644,
+        Who::RootWithoutFsetid,
+        "truncate",
+        || truncate_path(&path, 100).must("truncate f 100"),
+    )
 }
 
 fn truncate_as_root_keeps_suid_sgid(c: &Ctx) -> R<()> {

@@ -329,7 +329,9 @@ fn xattr_trusted_on_symlink(c: &Ctx) -> R<()> {
     let n = rustix::fs::llistxattr(&l, &mut buf).must("llistxattr of the symlink")?;
     check(
         "symlink's attribute list",
-        buf[..n].split(|b| *b == 0).any(|x| x == b"trusted.fusekit.sl"),
+        buf[..n]
+            .split(|b| *b == 0)
+            .any(|x| x == b"trusted.fusekit.sl"),
         "contains trusted.fusekit.sl",
         String::from_utf8_lossy(&buf[..n]).replace('\0', " "),
     )?;

@@ -125,8 +125,9 @@ impl<FS: Filesystem> Session<FS> {
         let mount = fusekit_mount::mount(mountpoint.as_ref(), options)?;
         let path = mount.mountpoint().to_path_buf();
         let (fd, unmounter) = mount.into_parts();
-        let mut session = Self::from_fd(fs, fd)
-            .atime_policy(AtimePolicy::from_options(options.extra.iter().map(String::as_str)));
+        let mut session = Self::from_fd(fs, fd).atime_policy(AtimePolicy::from_options(
+            options.extra.iter().map(String::as_str),
+        ));
         session.unmounter = Some(unmounter);
         session.mountpoint = Some(path);
         Ok(session)
@@ -150,9 +151,9 @@ impl<FS: Filesystem> Session<FS> {
         }
     }
 
-    /// The mount's atime policy handed to `Filesystem::init` ([`KernelConfig::atime_policy`]).
-    /// [`Session::mount`] sets it from the mount options; set it for a descriptor mounted
-    /// elsewhere.
+    /// The mount's atime policy handed to `Filesystem::init`
+    /// ([`KernelConfig::atime_policy`](crate::KernelConfig::atime_policy)). [`Session::mount`]
+    /// sets it from the mount options; set it for a descriptor mounted elsewhere.
     pub fn atime_policy(self, policy: AtimePolicy) -> Self {
         self.conn.set_atime(policy);
         self
