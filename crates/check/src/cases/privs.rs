@@ -23,8 +23,8 @@ cases! { "privs";
     fallocate_as_nobody_clears_suid_sgid ["other_user", "fallocate"] "fallocate by another user clears S_ISUID and S_ISGID (group-exec)";
     fallocate_without_fsetid_clears_suid ["root", "fallocate"] "fallocate by root without CAP_FSETID clears S_ISUID: 6644 becomes 2644";
     fallocate_as_root_keeps_suid_sgid ["root", "fallocate"] "fallocate by root (CAP_FSETID) keeps both bits";
-    punch_hole_as_nobody_clears_suid_sgid ["other_user", "punch_hole"] "PUNCH_HOLE by another user clears S_ISUID and S_ISGID (group-exec)";
-    zero_range_as_nobody_clears_suid_sgid ["other_user", "fallocate"] "ZERO_RANGE by another user clears S_ISUID and S_ISGID (skipped when the fs answers EOPNOTSUPP)";
+    fallocate_punch_hole_as_nobody_clears_suid_sgid ["other_user", "punch_hole"] "PUNCH_HOLE by another user clears S_ISUID and S_ISGID (group-exec)";
+    fallocate_zero_range_as_nobody_clears_suid_sgid ["other_user", "fallocate"] "ZERO_RANGE by another user clears S_ISUID and S_ISGID (skipped when the fs answers EOPNOTSUPP)";
     copy_range_as_nobody_clears_suid_sgid ["other_user"] "copy_file_range into the file by another user clears S_ISUID and S_ISGID (group-exec)";
     truncate_as_nobody_clears_suid_sgid ["other_user"] "truncate(2) by path by another user clears S_ISUID and S_ISGID (group-exec)";
     open_trunc_as_nobody_clears_suid_sgid ["other_user"] "open with O_TRUNC by another user clears S_ISUID and S_ISGID (group-exec)";
@@ -154,12 +154,12 @@ fn fallocate_as_root_keeps_suid_sgid(c: &Ctx) -> R<()> {
     falloc(c, 0o6777, 0o6777, Who::Root, FallocateFlags::empty())
 }
 
-fn punch_hole_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
+fn fallocate_punch_hole_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
     let mode = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
     falloc(c, 0o6777, 0o0777, Who::Nobody, mode)
 }
 
-fn zero_range_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
+fn fallocate_zero_range_as_nobody_clears_suid_sgid(c: &Ctx) -> R<()> {
     falloc(c, 0o6777, 0o0777, Who::Nobody, FallocateFlags::ZERO_RANGE)
 }
 
