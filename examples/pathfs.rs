@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fusekit::abi::InitFlags;
 use fusekit::path::{
     DirEntry, Opened, PathAdapter, PathConfig, PathContext, PathFilesystem, UnlinkMode,
 };
-use fusekit::{Errno, FileAttr, FileType, SetAttr, Statfs, TimeOrNow, Timestamp};
+use fusekit::{Errno, FileAttr, FileType, KernelConfig, SetAttr, Statfs, TimeOrNow, Timestamp};
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags, Timespec, CWD};
 
 /// Largest extended attribute value or name list Linux allows.
@@ -159,7 +160,55 @@ fn io_errno(e: std::io::Error) -> Errno {
     Errno::from_io_error(&e).unwrap_or(Errno::IO)
 }
 
+/// The flags to open a backing file with for a caller's open `flags`. O_DIRECT is dropped:
+/// the kernel already keeps such a caller's I/O out of its page cache, and the buffers the
+/// daemon gets need not meet the backing filesystem's O_DIRECT alignment (EINVAL).
+fn backing_flags(flags: i32) -> OFlags {
+    OFlags::from_bits_retain(flags as u32) - OFlags::DIRECT
+}
+
+/// Whether the caller `ctx` belongs to group `gid` (its fsgid, or a supplementary group read
+/// from /proc; unknown counts as "no").
+fn in_group(ctx: &PathContext, gid: u32) -> bool {
+    if ctx.gid == gid {
+        return true;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", ctx.pid)).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .is_some_and(|g| g.split_whitespace().any(|x| x.parse() == Ok(gid)))
+}
+
+/// Clears setuid/setgid on the regular file `fd` as a data change by `ctx` (a caller the
+/// kernel says lacks CAP_FSETID) must under Linux's rule: setuid always, setgid with
+/// group-exec or when the caller is outside the file's group. The daemon writes as root, so
+/// the backing filesystem would keep them.
+fn clear_privileges(fd: &OwnedFd, ctx: &PathContext) -> Result<(), Errno> {
+    let st = rfs::fstat(fd)?;
+    if st.st_mode & 0o170000 != 0o100000 {
+        return Ok(());
+    }
+    let mode = st.st_mode & 0o7777;
+    let mut kill = mode & 0o4000;
+    if mode & 0o2000 != 0 && (mode & 0o010 != 0 || !in_group(ctx, st.st_gid)) {
+        kill |= 0o2000;
+    }
+    if kill != 0 {
+        let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
+        rfs::chmod(&proc_path, Mode::from_raw_mode(mode & !kill))?;
+    }
+    Ok(())
+}
+
 impl PathFilesystem for PathPassthrough {
+    fn init(&self, config: &mut KernelConfig) -> Result<(), Errno> {
+        // The daemon writes as root: the backing filesystem never clears setuid/setgid for a
+        // caller, so the kernel must say when (PathContext::kill_suidgid, SetAttr::kill_suidgid).
+        config.enable_if_offered(InitFlags::HANDLE_KILLPRIV_V2);
+        Ok(())
+    }
+
     fn getattr(
         &self,
         _: &PathContext,
@@ -175,7 +224,7 @@ impl PathFilesystem for PathPassthrough {
 
     fn setattr(
         &self,
-        _: &PathContext,
+        ctx: &PathContext,
         path: Option<&Path>,
         fh: Option<u64>,
         set: &SetAttr,
@@ -206,6 +255,13 @@ impl PathFilesystem for PathPassthrough {
                     rfs::ftruncate(rfs::open(&proc_path, OFlags::WRONLY, Mode::empty())?, size)?
                 }
             }
+        }
+        // The kernel flags a chown of any non-directory, by root with CAP_FSETID too (the
+        // backing chown already cleared what Linux clears then); the rest only for callers
+        // without CAP_FSETID.
+        let chown = set.uid.is_some() || set.gid.is_some();
+        if set.kill_suidgid && set.mode.is_none() && (!chown || ctx.uid != 0) {
+            clear_privileges(&fd, ctx)?;
         }
         if set.atime.is_some() || set.mtime.is_some() {
             let times = rfs::Timestamps {
@@ -273,7 +329,7 @@ impl PathFilesystem for PathPassthrough {
 
     fn open(&self, _: &PathContext, path: Option<&Path>, flags: i32) -> Result<Opened, Errno> {
         let path = path.ok_or(Errno::NOENT)?;
-        let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC;
+        let flags = backing_flags(flags) | OFlags::CLOEXEC;
         let fd = rfs::open(self.real(path), flags - OFlags::CREATE, Mode::empty())?;
         Ok(Opened::new(self.keep(fd)))
     }
@@ -281,7 +337,7 @@ impl PathFilesystem for PathPassthrough {
     fn reopen(&self, _: &PathContext, fh: u64, flags: i32) -> Result<Opened, Errno> {
         let fd = self.fd(fh)?;
         let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&*fd));
-        let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC;
+        let flags = backing_flags(flags) | OFlags::CLOEXEC;
         let fd = rfs::open(proc_path, flags - OFlags::CREATE, Mode::empty())?;
         Ok(Opened::new(self.keep(fd)))
     }
@@ -293,7 +349,7 @@ impl PathFilesystem for PathPassthrough {
         mode: u32,
         flags: i32,
     ) -> Result<(FileAttr, Opened), Errno> {
-        let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CREATE | OFlags::CLOEXEC;
+        let flags = backing_flags(flags) | OFlags::CREATE | OFlags::CLOEXEC;
         let fd = rfs::open(self.real(path), flags, Mode::from_raw_mode(mode & 0o7777))?;
         let attr = self.settle(ctx, path, Some(mode))?;
         Ok((attr, Opened::new(self.keep(fd))))
@@ -316,13 +372,17 @@ impl PathFilesystem for PathPassthrough {
 
     fn write(
         &self,
-        _: &PathContext,
+        ctx: &PathContext,
         _: Option<&Path>,
         fh: u64,
         offset: u64,
         data: &[u8],
     ) -> Result<u32, Errno> {
-        Ok(rustix::io::pwrite(&*self.fd(fh)?, data, offset)? as u32)
+        let fd = self.fd(fh)?;
+        if ctx.kill_suidgid {
+            clear_privileges(&fd, ctx)?;
+        }
+        Ok(rustix::io::pwrite(&*fd, data, offset)? as u32)
     }
 
     fn flush(&self, _: &PathContext, _: Option<&Path>, _fh: u64, _owner: u64) -> Result<(), Errno> {
@@ -446,7 +506,7 @@ impl PathFilesystem for PathPassthrough {
         mode: u32,
         flags: i32,
     ) -> Result<(FileAttr, Opened), Errno> {
-        let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC;
+        let flags = backing_flags(flags) | OFlags::CLOEXEC;
         let fd = rfs::open(self.real(dir), flags, Mode::from_raw_mode(mode & 0o7777))?;
         rfs::fchmod(&fd, Mode::from_raw_mode(mode & 0o7777))?;
         if rustix::process::geteuid().is_root() {

@@ -36,6 +36,28 @@ pub fn as_nobody<T: Send>(f: impl FnOnce() -> T + Send) -> R<T> {
     as_user(NOBODY, NOBODY, f)
 }
 
+/// Runs `f` in a fresh thread that keeps its uid (root) but has `CAP_FSETID` dropped from its
+/// effective, permitted and inheritable sets (container root without that capability, or
+/// `capsh --drop=cap_fsetid`): the caller for which Linux clears setuid/setgid on a write,
+/// fallocate or truncate although it is root.
+pub fn without_fsetid<T: Send>(f: impl FnOnce() -> T + Send) -> R<T> {
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+    std::thread::scope(|s| {
+        let h = s.spawn(move || -> R<T> {
+            let mut caps = capabilities(None).must("capget in the helper thread")?;
+            caps.effective.remove(CapabilitySet::FSETID);
+            caps.permitted.remove(CapabilitySet::FSETID);
+            caps.inheritable.remove(CapabilitySet::FSETID);
+            set_capabilities(None, caps).must("capset without CAP_FSETID")?;
+            Ok(f())
+        });
+        match h.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub const FEATURES: &[&str] = &[
     "xattr",
     "tmpfile",
     "atime",
+    "noatime",
     "fallocate",
     "punch_hole",
     "mmap",
@@ -82,6 +83,14 @@ impl Env {
             },
         );
         features.insert("atime", atime_rule(&mount_opts));
+        features.insert(
+            "noatime",
+            if mount_opts.iter().any(|o| o == "noatime") {
+                Ok(())
+            } else {
+                Err("not mounted noatime (mount with -o noatime to run it)".into())
+            },
+        );
         features.insert(
             "peer",
             Err("needs --peer DIR2 (the same directory seen through another mount)".into()),

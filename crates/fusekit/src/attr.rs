@@ -351,8 +351,15 @@ pub struct SetAttr {
     pub fh: Option<u64>,
     /// Lock owner of the caller (for mandatory-lock aware truncation).
     pub lock_owner: Option<u64>,
-    /// FATTR_KILL_SUIDGID: the kernel asks the filesystem to clear setuid/setgid
-    /// (HANDLE_KILLPRIV_V2).
+    /// The kernel asks the filesystem to clear setuid/setgid as a data change by the caller
+    /// must (setuid always; setgid with group-exec, or when the caller is outside the file's
+    /// group). Set for FATTR_KILL_SUIDGID (HANDLE_KILLPRIV_V2: a truncate without
+    /// CAP_FSETID, any chown of a non-directory) and for an empty SETATTR: that is how the
+    /// kernel's `file_remove_privs` reaches a filesystem that handles privileges itself, before
+    /// a fallocate, copy_file_range or write by a caller without CAP_FSETID on a file it
+    /// believes setuid/setgid (Linux 6.18 sends nothing else for fallocate and
+    /// copy_file_range). Answering that SETATTR with the cleared mode also refreshes the
+    /// kernel's cached mode. See docs/kernel-notes.md.
     pub kill_suidgid: bool,
 }
 
@@ -381,7 +388,7 @@ impl SetAttr {
                 .then_some(Timestamp::new(arg.ctime as i64, arg.ctimensec)),
             fh: valid.contains(V::FH).then_some(arg.fh),
             lock_owner: valid.contains(V::LOCKOWNER).then_some(arg.lock_owner),
-            kill_suidgid: valid.contains(V::KILL_SUIDGID),
+            kill_suidgid: valid.contains(V::KILL_SUIDGID) || valid.is_empty(),
         }
     }
 }
@@ -414,6 +421,30 @@ mod tests {
         assert_eq!(s.mtime, Some(TimeOrNow::At(Timestamp::new(7, 9))));
         assert_eq!(s.uid, None);
         assert!(!s.kill_suidgid);
+    }
+
+    #[test]
+    fn setattr_kill_flag_and_empty_setattr_ask_to_clear_privileges() {
+        use abi::SetattrValid as V;
+        let flagged = abi::SetattrIn {
+            valid: (V::SIZE | V::KILL_SUIDGID).bits(),
+            ..Default::default()
+        };
+        assert!(SetAttr::from_abi(&flagged).kill_suidgid);
+        let empty = SetAttr::from_abi(&abi::SetattrIn::default());
+        assert!(empty.kill_suidgid);
+        assert_eq!(
+            SetAttr {
+                kill_suidgid: false,
+                ..empty
+            },
+            SetAttr::default()
+        );
+        let times = abi::SetattrIn {
+            valid: V::MTIME_NOW.bits() | V::MTIME.bits(),
+            ..Default::default()
+        };
+        assert!(!SetAttr::from_abi(&times).kill_suidgid);
     }
 
     #[test]

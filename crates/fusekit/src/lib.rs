@@ -63,7 +63,7 @@ pub use attr::{
 };
 pub use backing::{Backing, BackingId};
 pub use conn::{Negotiated, StatsSnapshot};
-pub use lowlevel::{CopyRange, Filesystem, IoctlArgs, KernelConfig};
+pub use lowlevel::{AtimePolicy, CopyRange, Filesystem, IoctlArgs, KernelConfig};
 pub use notify::{Notifier, PollHandle};
 pub use reply::{
     OpenOptions, ReplyAttr, ReplyBmap, ReplyCopy, ReplyCreate, ReplyData, ReplyDirectory,

@@ -27,22 +27,11 @@ const RACE_SKIP: (&str, &str) = (
      resolved the name; the kernel retries ESTALE once, which this churn can beat",
 );
 
-/// Skipped in both modes. Without HANDLE_KILLPRIV(_V2) the kernel clears a file's setgid bit
-/// after a write only when the group-execute bit is set (fuse_setattr's emulation); the newer
-/// VFS rule — also clear it when the writer is not in the file's group — would need the write
-/// flags, which `PathFilesystem::write` does not receive, and pathfs writes as root, so the
-/// backing filesystem does not clear it either.
-const SGID_SKIP: (&str, &str) = (
-    "write_as_nonmember_clears_sgid_without_group_exec",
-    "FUSE without HANDLE_KILLPRIV_V2 clears setgid on write only with group-exec set; the \
-     path API does not pass write flags, and pathfs writes to the backing store as root",
-);
-
 /// Cases the path-level passthrough does not claim to pass in hide mode, and why.
-const HIDE_SKIPS: &[(&str, &str)] = &[RACE_SKIP, SGID_SKIP];
+const HIDE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
 
 /// Cases the path-level passthrough does not claim to pass in handle-based mode, and why.
-const HANDLE_SKIPS: &[(&str, &str)] = &[RACE_SKIP, SGID_SKIP];
+const HANDLE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
 
 fn run_check(mode: UnlinkMode) {
     let backing = temp_dir("pathfs-backing");

@@ -444,11 +444,7 @@ impl PathFilesystem for MapFs {
 #[test]
 fn mapfs_renames_directories_with_their_contents() {
     let fs = MapFs::new(true, Duration::ZERO);
-    let ctx = PathContext {
-        uid: 0,
-        gid: 0,
-        pid: 0,
-    };
+    let ctx = PathContext::kernel();
     fs.mkdir(&ctx, Path::new("/d"), 0o755).unwrap();
     let (_, o) = fs.create(&ctx, Path::new("/d/f"), 0o644, 0).unwrap();
     fs.write(&ctx, Some(Path::new("/d/f")), o.fh, 0, b"x")

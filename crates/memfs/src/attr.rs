@@ -89,8 +89,14 @@ impl MemFs {
                 st.gid = gid;
             }
         }
+        let chown = changes.uid.is_some() || changes.gid.is_some();
         if changes.kill_suidgid && changes.mode.is_none() {
-            st.mode = perm::killed_priv_mode(&st);
+            st.mode = if chown || changes.size.is_some() {
+                perm::killed_priv_mode(&st)
+            } else {
+                // The kernel's remove-privileges request before a fallocate, copy or write.
+                perm::mode_after_data_change(c, &st, true)
+            };
         }
         if let Some(mode) = changes.mode {
             let mut perm = mode & 0o7777;

@@ -159,6 +159,11 @@ impl Dir {
     }
 
     /// Entries with a cookie greater than `after`, in cookie order.
+    /// The cookie the next inserted entry gets.
+    pub(crate) fn next_cookie(&self) -> u64 {
+        self.next_cookie
+    }
+
     pub(crate) fn after(&self, after: u64) -> impl Iterator<Item = (u64, &Entry)> {
         self.entries
             .range(after.saturating_add(1).max(FIRST_COOKIE)..)

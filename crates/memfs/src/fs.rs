@@ -2,8 +2,10 @@
 //! filesystem-wide queries `getattr`, `statfs` and `stats`. The operations themselves live in
 //! the sibling modules, one concern each.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use fusekit::AtimePolicy;
 use parking_lot::Mutex;
 use rustix::io::Errno;
 
@@ -32,9 +34,32 @@ pub struct MemFs {
     /// Serialises cross-directory renames so directory parent pointers are stable while a
     /// rename checks for loops (Linux's `s_vfs_rename_mutex`).
     pub(crate) rename_lock: Mutex<()>,
+    /// The mount's atime policy (`fusekit::AtimePolicy` as u8; see [`MemFs::set_atime_policy`]).
+    atime: AtomicU8,
 }
 
 impl MemFs {
+    /// How reads and directory listings update atime from now on: the mount's `relatime`
+    /// (the default), `noatime` or `strictatime` (the kernel leaves atime to FUSE
+    /// filesystems without telling them the mount's options; the adapter passes
+    /// `KernelConfig::atime_policy`). An `O_NOATIME` descriptor never updates it.
+    pub fn set_atime_policy(&self, policy: AtimePolicy) {
+        let v = match policy {
+            AtimePolicy::Relatime => 0,
+            AtimePolicy::NoAtime => 1,
+            AtimePolicy::StrictAtime => 2,
+        };
+        self.atime.store(v, Ordering::Relaxed);
+    }
+
+    pub(crate) fn atime_policy(&self) -> AtimePolicy {
+        match self.atime.load(Ordering::Relaxed) {
+            1 => AtimePolicy::NoAtime,
+            2 => AtimePolicy::StrictAtime,
+            _ => AtimePolicy::Relatime,
+        }
+    }
+
     /// A filesystem holding only its root directory, owned by `root_owner` (uid, gid) with
     /// permission bits `root_mode & 0o7777`. The root uses one inode slot of `limits`.
     pub fn new(limits: Limits, root_owner: (u32, u32), root_mode: u32) -> MemFs {
@@ -44,6 +69,7 @@ impl MemFs {
             usage: Usage::new(limits),
             locks: LockManager::default(),
             rename_lock: Mutex::new(()),
+            atime: AtomicU8::new(0),
         };
         // A limit of zero inodes still gets its root (uncharged); it has no room for more.
         let _ = fs.usage.charge_inode();

@@ -16,6 +16,12 @@ pub(crate) struct Handle {
     pub(crate) ino: Ino,
     pub(crate) flags: u32,
     pub(crate) dir: bool,
+    /// Directory handles: the cookie the current listing stops before (0: none started).
+    /// Set from the directory's next cookie when a listing starts (offset 0), so entries
+    /// added or renamed within the directory meanwhile — they get new, higher cookies — are
+    /// not listed again: a listing that renames each entry it is given ends (POSIX leaves
+    /// entries added after opendir/rewinddir unspecified).
+    pub(crate) end: u64,
 }
 
 impl Handle {
@@ -83,6 +89,22 @@ impl Handles {
         }
     }
 
+    /// The end cookie of the listing through directory handle `fh` at `offset`: a listing
+    /// from the start (offset 0), or the first one through the handle, ends before
+    /// `next_cookie` (the directory's next cookie now); later calls keep that end.
+    pub(crate) fn listing_end(&self, fh: Fh, offset: u64, next_cookie: u64) -> u64 {
+        let mut shard = self.shard(fh).lock();
+        match shard.get_mut(&fh) {
+            Some(h) => {
+                if offset == 0 || h.end == 0 {
+                    h.end = next_cookie;
+                }
+                h.end
+            }
+            None => next_cookie,
+        }
+    }
+
     /// Removes and returns every handle.
     pub(crate) fn drain(&self) -> Vec<(Fh, Handle)> {
         self.shards
@@ -107,6 +129,7 @@ mod tests {
             ino: 7,
             flags: OFlags::WRONLY.bits(),
             dir: false,
+            end: 0,
         });
         let h = hs.get(fh, 7, false).unwrap();
         assert!(h.writable() && !h.readable());

@@ -13,7 +13,7 @@ use crate::fs::MemFs;
 use crate::handles::{Handle, Handles};
 use crate::perm;
 use crate::table::{Content, State, Time};
-use crate::time::relatime_due;
+use crate::time::atime_due;
 use crate::types::{Caller, Fh, FileType, Ino, Timestamp, MAX_FILE_SIZE};
 
 /// `fallocate` mode bits understood here.
@@ -58,6 +58,7 @@ impl MemFs {
             ino,
             flags,
             dir: false,
+            end: 0,
         };
         if flags & OFlags::TRUNC.bits() != 0 && h.writable() && st.kind() == FileType::RegularFile {
             if let Content::File(pages) = &mut st.content {
@@ -98,7 +99,13 @@ impl MemFs {
                 }
             }
             h.flags & OFlags::NOATIME.bits() == 0
-                && relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now)
+                && atime_due(
+                    self.atime_policy(),
+                    st.time(Time::A),
+                    st.time(Time::M),
+                    st.time(Time::C),
+                    now,
+                )
         };
         if due {
             inode.state.write().set_time(Time::A, now);

@@ -45,7 +45,7 @@ pub(crate) enum NewKind<'a> {
 
 impl MemFs {
     /// Looks `name` up in directory `parent` and takes one lookup reference on the result.
-    /// "." and ".." resolve to the directory and its parent.
+    /// "." resolves to the node itself (of any type), ".." to a directory's parent.
     pub fn lookup(&self, parent: Ino, name: &OsStr) -> Result<FileAttr, Errno> {
         let name = name.as_bytes();
         if name.len() > NAME_MAX {
@@ -56,11 +56,13 @@ impl MemFs {
             let ino = {
                 let st = pd.state.read();
                 st.check_live()?;
-                let dir = st.dir()?;
                 match name {
+                    // "." of any node and ".." of a directory come from the kernel's export
+                    // operations (open_by_handle_at after the node left its cache): a node
+                    // with no name left answers ENOENT, which the kernel turns into ESTALE.
                     b"." => parent,
-                    b".." => dir.parent,
-                    _ => dir.get(name).ok_or(Errno::NOENT)?.ino(),
+                    b".." => st.dir()?.parent,
+                    _ => st.dir()?.get(name).ok_or(Errno::NOENT)?.ino(),
                 }
             };
             // The parent's lock is released before the child's is taken (lock order); if the
@@ -225,6 +227,7 @@ impl MemFs {
             ino,
             flags,
             dir: false,
+            end: 0,
         });
         Ok((attr, fh))
     }
@@ -336,6 +339,7 @@ impl MemFs {
                 ino,
                 flags,
                 dir: false,
+                end: 0,
             })
         });
         let now = st.time(crate::table::Time::C);

@@ -63,14 +63,15 @@ pub(crate) fn killed_priv_mode(st: &State) -> u32 {
 }
 
 /// The mode after a data change (write, truncate) by `c`: [`killed_priv_mode`] for non-root
-/// callers, and, as Linux does, setgid without group-execute also goes when the caller is
-/// known not to belong to the file's group (unknown membership keeps it).
+/// callers and for callers the kernel flags (`kill_priv`: no CAP_FSETID, root included), and,
+/// as Linux does, setgid without group-execute also goes when the caller is known not to
+/// belong to the file's group (unknown membership keeps it).
 pub(crate) fn mode_after_data_change(c: &Caller, st: &State, kill_priv: bool) -> u32 {
     if c.is_root() && !kill_priv {
         return st.mode;
     }
     let mode = killed_priv_mode(st);
-    if st.kind() == FileType::RegularFile && !c.is_root() && c.in_group(st.gid) == Some(false) {
+    if st.kind() == FileType::RegularFile && c.in_group(st.gid) == Some(false) {
         return mode & !S_ISGID;
     }
     mode

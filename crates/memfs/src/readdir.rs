@@ -2,7 +2,9 @@
 //!
 //! Offsets are the entries' cookies (see `dir.rs`): "." is 1, ".." is 2, the rest increase in
 //! insertion order and never change, so a listing resumed at any offset neither repeats nor
-//! skips an entry that exists for the whole listing. A removed directory lists nothing.
+//! skips an entry that exists for the whole listing. A listing ends at the directory's next
+//! cookie as of its start (see `Handle::end`), so entries renamed within the directory while
+//! it runs are not listed twice and it always ends. A removed directory lists nothing.
 //!
 //! The callback returns [`ControlFlow::Break`] when the entry it was given did *not* fit (the
 //! adapter's reply buffer is full); the listing stops and that entry is not consumed (for
@@ -19,7 +21,7 @@ use crate::dir::{DOTDOT_COOKIE, DOT_COOKIE};
 use crate::fs::MemFs;
 use crate::handles::Handle;
 use crate::table::Time;
-use crate::time::relatime_due;
+use crate::time::atime_due;
 use crate::types::{Caller, DirEntry, Fh, FileAttr, FileType, Ino, Timestamp};
 
 /// Entries collected per lock hold by readdirplus.
@@ -38,6 +40,7 @@ impl MemFs {
             ino,
             flags,
             dir: true,
+            end: 0,
         }))
     }
 
@@ -84,7 +87,8 @@ impl MemFs {
                     }
                 }
                 if !stopped {
-                    for (cookie, e) in dir.after(offset) {
+                    let end = self.handles.listing_end(fh, offset, dir.next_cookie());
+                    for (cookie, e) in dir.after(offset).take_while(|(c, _)| *c < end) {
                         let e = DirEntry {
                             ino: e.ino(),
                             offset: cookie,
@@ -97,7 +101,13 @@ impl MemFs {
                     }
                 }
             }
-            relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now)
+            atime_due(
+                self.atime_policy(),
+                st.time(Time::A),
+                st.time(Time::M),
+                st.time(Time::C),
+                now,
+            )
         };
         if due {
             inode.state.write().set_time(Time::A, now);
@@ -116,8 +126,10 @@ impl MemFs {
     {
         self.handles.get(fh, ino, true)?;
         let inode = self.table.get(ino)?;
+        let start = offset;
         let mut offset = offset;
         let now = Timestamp::now();
+        let mut end = None;
         loop {
             // Collect a batch under the shared lock, then emit without it.
             let batch: Vec<(u64, Ino, FileType, Vec<u8>)> = {
@@ -140,8 +152,11 @@ impl MemFs {
                     ));
                 }
                 let room = PLUS_BATCH.saturating_sub(b.len());
+                let end = *end
+                    .get_or_insert_with(|| self.handles.listing_end(fh, start, dir.next_cookie()));
                 b.extend(
                     dir.after(offset)
+                        .take_while(|(c, _)| *c < end)
                         .take(room)
                         .map(|(c, e)| (c, e.ino(), e.kind(), e.name().to_vec())),
                 );
@@ -182,7 +197,8 @@ impl MemFs {
     fn touch_dir_atime(&self, ino: Ino, now: Timestamp) -> Result<(), Errno> {
         let inode = self.table.get(ino)?;
         let mut st = inode.state.write();
-        if relatime_due(st.time(Time::A), st.time(Time::M), st.time(Time::C), now) {
+        let (a, m, c) = (st.time(Time::A), st.time(Time::M), st.time(Time::C));
+        if atime_due(self.atime_policy(), a, m, c, now) {
             st.set_time(Time::A, now);
         }
         Ok(())

@@ -68,3 +68,35 @@ fn fusekit_check_link_unlink_race_passes_in_three_attempts() {
         panic!("{KERNEL_RACY} failed three times:\n{}", tables.join("\n"));
     });
 }
+
+/// A `-o noatime` mount: reading, executing and listing leave atime alone (the kernel does
+/// not tell a FUSE filesystem its mount options; the session hands them to `init`).
+#[test]
+fn fusekit_check_noatime_cases_pass_on_a_noatime_memfs() {
+    if !require_kernel("fusekit_check_noatime_cases_pass_on_a_noatime_memfs") {
+        return;
+    }
+    with_deadline(Duration::from_secs(120), || {
+        let engine =
+            std::sync::Arc::new(fusekit_memfs::MemFs::new(Limits::UNLIMITED, (0, 0), 0o755));
+        let adapter = fusekit_memfs::MemFsAdapter::new(
+            std::sync::Arc::clone(&engine),
+            fusekit_memfs::AdapterOptions::default(),
+        );
+        let options = fusekit::MountOptions::new()
+            .default_permissions(true)
+            .allow_other(true)
+            .extra("noatime");
+        let mnt = common::mount::TestMount::new(adapter, &options);
+        let mut opts = fusekit_check::CheckOptions::new(mnt.path());
+        opts.only = vec!["noatime_*".into()];
+        let report = fusekit_check::run(&opts).expect("check runs");
+        assert_eq!(
+            (report.passed(), report.failed()),
+            (3, 0),
+            "noatime cases on memfs -o noatime:\n{}",
+            report.render_table()
+        );
+        drop(mnt);
+    });
+}

@@ -75,7 +75,11 @@ fn is_dot(name: &[u8]) -> bool {
 impl Passthrough {
     pub(crate) fn do_opendir(&self, ino: Ino) -> Result<u64, Errno> {
         let inode = self.inodes.get(ino)?;
-        let fd = reopen(inode.fd()?.as_fd(), OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let mut flags = OFlags::RDONLY | OFlags::DIRECTORY;
+        if self.noatime() {
+            flags |= OFlags::NOATIME;
+        }
+        let fd = crate::io::noatime_or_not(flags, |f| reopen(inode.fd()?.as_fd(), f))?;
         let dir = Dir::new(fd)?;
         let stream = DirStream {
             dir,

@@ -162,6 +162,11 @@ impl FdSlot {
         *kept = Some(Arc::new(fd));
     }
 
+    /// True while [`FdSlot::keep_alive`] holds a descriptor (the file lost its last name).
+    pub(crate) fn is_kept_alive(&self) -> bool {
+        lock(&self.kept).is_some()
+    }
+
     /// The file handle, when the descriptor is cached rather than pinned.
     pub(crate) fn handle(&self) -> Option<&FileHandle> {
         match &self.source {

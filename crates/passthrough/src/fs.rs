@@ -38,6 +38,10 @@ pub struct Passthrough {
     pub(crate) counters: Arc<Counters>,
     pub(crate) daemon_is_root: bool,
     writeback: AtomicBool,
+    /// The mount is `noatime`: source files and directories are opened with O_NOATIME, so
+    /// reads (by the daemon or through kernel passthrough) leave the source's atime alone
+    /// whatever the source's own mount options say.
+    noatime: AtomicBool,
 }
 
 impl Passthrough {
@@ -73,6 +77,7 @@ impl Passthrough {
             counters,
             daemon_is_root: rustix::process::geteuid().is_root(),
             writeback: AtomicBool::new(false),
+            noatime: AtomicBool::new(false),
         })
     }
 
@@ -124,11 +129,26 @@ impl Passthrough {
     pub(crate) fn writeback(&self) -> bool {
         self.writeback.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn noatime(&self) -> bool {
+        self.noatime.load(Ordering::Relaxed)
+    }
+
+    /// Whether the source directory's own mount is `noatime`.
+    fn source_is_noatime(&self) -> bool {
+        let root = self.inodes.get(fusekit::ROOT_ID).and_then(|i| i.fd());
+        root.and_then(|fd| rustix::fs::fstatvfs(fd.as_fd()))
+            .is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::NOATIME))
+    }
 }
 
 impl Filesystem for Passthrough {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
-        config.enable_if_offered(InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO);
+        // EXPORT_SUPPORT: file handles of the mount keep working after the kernel dropped the
+        // inode (LOOKUP of "." and ".." by node id, see `inode`).
+        config.enable_if_offered(
+            InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO | InitFlags::EXPORT_SUPPORT,
+        );
         // Sequential reads served by the daemon come as 1 MiB READs rather than 128 KiB ones
         // (applied when the daemon is root; kernel-passthrough reads use the source's own).
         config.set_max_readahead(READAHEAD_WINDOW);
@@ -145,6 +165,8 @@ impl Filesystem for Passthrough {
                 .enable_if_offered(InitFlags::WRITEBACK_CACHE)
                 .is_empty();
         self.writeback.store(writeback, Ordering::Relaxed);
+        let noatime = config.atime_policy() == fusekit::AtimePolicy::NoAtime;
+        self.noatime.store(noatime, Ordering::Relaxed);
         // The kernel flags the WRITEs and truncating SETATTRs that must clear setuid/setgid
         // instead of clearing anything itself (written-back pages carry no writer; see
         // `killpriv`), and marks the superblock SB_NOSEC: without this it asks GETXATTR
@@ -154,6 +176,12 @@ impl Filesystem for Passthrough {
         if self.opts.kernel_passthrough {
             if writeback {
                 tracing::info!("kernel passthrough off: the writeback cache is on");
+            } else if noatime && !self.source_is_noatime() {
+                // The kernel opens each passthrough file with the caller's flags (no
+                // O_NOATIME), so reads through it would move the source's atime.
+                tracing::info!(
+                    "kernel passthrough off: the mount is noatime and the source is not"
+                );
             } else if config.enable_passthrough(1).is_ok() {
                 passthrough = true;
             } else {
@@ -193,8 +221,12 @@ impl Filesystem for Passthrough {
     }
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &SetAttr, reply: ReplyAttr) {
+        // The kernel flags a chown of any non-directory, by root with CAP_FSETID too (where
+        // the source's own chown already cleared what Linux clears); a truncate or the empty
+        // remove-privileges SETATTR only for a caller without CAP_FSETID, root included.
+        let chown = attr.uid.is_some() || attr.gid.is_some();
         let result = self.do_setattr(ino, attr).and_then(|a| {
-            if attr.kill_suidgid && attr.mode.is_none() && req.uid() != 0 {
+            if attr.kill_suidgid && attr.mode.is_none() && (!chown || req.uid() != 0) {
                 self.kill_privs_of(req, ino)
             } else {
                 Ok(a)
@@ -296,7 +328,7 @@ impl Filesystem for Passthrough {
     fn write(
         &self,
         req: &Request<'_>,
-        _ino: Ino,
+        ino: Ino,
         fh: u64,
         offset: u64,
         data: &[u8],
@@ -305,7 +337,7 @@ impl Filesystem for Passthrough {
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
-        reply.result(self.do_write(req, fh, offset, data, write_flags))
+        reply.result(self.do_write(req, ino, fh, offset, data, write_flags))
     }
 
     fn flush(&self, _req: &Request<'_>, _ino: Ino, fh: u64, lock_owner: u64, reply: ReplyEmpty) {

@@ -15,8 +15,14 @@
 //! READDIRPLUS entries) adds one; FORGET subtracts. At zero the node id is gone for good
 //! (ids are never reused, and every inode also gets a fresh generation) and the descriptor
 //! is closed once no open handle still holds the inode.
+//!
+//! File handles of the mount (`name_to_handle_at` through it, then `open_by_handle_at` after
+//! the kernel dropped the inode from its cache, FUSE_EXPORT_SUPPORT): the kernel asks a LOOKUP
+//! of "." in the forgotten node id. So a node whose file has a source handle is remembered
+//! after its last FORGET ([`FORGOTTEN_MAX`] of them, oldest dropped first) and revived with
+//! its id and generation while its file still exists; a deleted file answers ESTALE.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -29,6 +35,9 @@ use crate::fdstore::{FdSlot, FdStore, InodeFd};
 use crate::locks::LockOwners;
 use crate::stats::Counters;
 use crate::sys::{handle_of, FileHandle};
+
+/// How many forgotten nodes are remembered for `open_by_handle_at` (see the module docs).
+pub(crate) const FORGOTTEN_MAX: usize = 65536;
 
 /// `(st_dev, st_ino)` of a source file.
 pub(crate) type Key = (u64, u64);
@@ -75,11 +84,25 @@ struct Slot {
 struct Inner {
     by_id: HashMap<Ino, Slot>,
     by_key: HashMap<Key, Ino>,
+    /// Forgotten nodes that can be reopened from a source handle, oldest first in `order`.
+    forgotten: HashMap<Ino, Arc<Inode>>,
+    forgotten_order: VecDeque<Ino>,
     next_id: Ino,
     next_generation: u64,
 }
 
 impl Inner {
+    fn remember_forgotten(&mut self, ino: Ino, inode: Arc<Inode>) {
+        if self.forgotten.insert(ino, inode).is_none() {
+            self.forgotten_order.push_back(ino);
+        }
+        while self.forgotten_order.len() > FORGOTTEN_MAX {
+            if let Some(old) = self.forgotten_order.pop_front() {
+                self.forgotten.remove(&old);
+            }
+        }
+    }
+
     /// Adds one lookup reference to the node of `key` when it is the same file as the one
     /// with `handle` (see the module docs).
     fn reference_same(
@@ -147,6 +170,8 @@ impl InodeTable {
             inner: Mutex::new(Inner {
                 by_id,
                 by_key,
+                forgotten: HashMap::new(),
+                forgotten_order: VecDeque::new(),
                 next_id: ROOT_ID + 1,
                 next_generation: 1,
             }),
@@ -280,9 +305,58 @@ impl InodeTable {
             inner.by_key.remove(&key);
         }
         self.counters.inodes.fetch_sub(1, Ordering::Relaxed);
+        if let Some(slot) = &removed {
+            if slot.inode.fd.handle().is_some() && !slot.inode.fd.is_kept_alive() {
+                inner.remember_forgotten(ino, Arc::clone(&slot.inode));
+            }
+        }
         drop(inner);
         // The descriptor closes here, or with the last open handle of the inode.
         drop(removed);
+    }
+
+    /// Brings the forgotten node `ino` back with one lookup reference (LOOKUP of "." by node
+    /// id, from the kernel's export operations) when its file still exists and has a name:
+    /// ESTALE otherwise. A node still known just gains the reference.
+    pub(crate) fn revive(&self, ino: Ino) -> Result<(Arc<Inode>, Stat), Errno> {
+        let inode = {
+            let mut inner = self.lock();
+            if let Some(slot) = inner.by_id.get_mut(&ino) {
+                slot.nlookup += 1;
+                Arc::clone(&slot.inode)
+            } else {
+                let inode = inner.forgotten.remove(&ino).ok_or(Errno::STALE)?;
+                inner.forgotten_order.retain(|i| *i != ino);
+                inner.by_id.insert(
+                    ino,
+                    Slot {
+                        inode: Arc::clone(&inode),
+                        nlookup: 1,
+                    },
+                );
+                inner.by_key.entry(inode.key).or_insert(ino);
+                Counters::add(&self.counters.inodes, 1);
+                inode
+            }
+        };
+        // Reopened from the handle: ESTALE once the file is gone.
+        let st = inode
+            .fd()
+            .and_then(|fd| crate::sys::stat_fd(fd.as_fd()))
+            .and_then(|st| {
+                if st.st_nlink == 0 {
+                    Err(Errno::STALE)
+                } else {
+                    Ok(st)
+                }
+            });
+        match st {
+            Ok(st) => Ok((inode, st)),
+            Err(e) => {
+                self.forget(ino, 1);
+                Err(if e == Errno::NOENT { Errno::STALE } else { e })
+            }
+        }
     }
 
     /// Number of node ids known (the root included).

@@ -16,7 +16,7 @@ use rustix::io::Errno;
 
 use crate::handles::FileHandle;
 use crate::inode::Inode;
-use crate::killpriv::kill_suidgid;
+use crate::killpriv::{forget_cached_mode, kill_suidgid};
 use crate::stats::Counters;
 use crate::sys::{dup, reopen};
 use crate::Passthrough;
@@ -37,6 +37,18 @@ fn guards_privileges(fd: &OwnedFd) -> bool {
             .unwrap_or(false)
 }
 
+/// Opens with `flags`; when they hold O_NOATIME and the daemon may not use it on this file
+/// (EPERM: neither its owner nor CAP_FOWNER), opens without it.
+pub(crate) fn noatime_or_not(
+    flags: OFlags,
+    open: impl Fn(OFlags) -> Result<OwnedFd, Errno>,
+) -> Result<OwnedFd, Errno> {
+    match open(flags) {
+        Err(Errno::PERM) if flags.contains(OFlags::NOATIME) => open(flags - OFlags::NOATIME),
+        r => r,
+    }
+}
+
 impl Passthrough {
     /// The flags to open a source file with, from the caller's open flags.
     pub(crate) fn open_flags(&self, flags: i32) -> OFlags {
@@ -47,6 +59,9 @@ impl Passthrough {
                 f = (f - OFlags::RWMODE) | OFlags::RDWR;
             }
             f -= OFlags::APPEND;
+        }
+        if self.noatime() {
+            f |= OFlags::NOATIME;
         }
         f | OFlags::CLOEXEC
     }
@@ -95,7 +110,7 @@ impl Passthrough {
         flags: i32,
     ) -> Result<(u64, OpenOptions), Errno> {
         let inode = self.inodes.get(ino)?;
-        let fd = reopen(inode.fd()?.as_fd(), self.open_flags(flags))?;
+        let fd = noatime_or_not(self.open_flags(flags), |f| reopen(inode.fd()?.as_fd(), f))?;
         Ok(self.new_handle(req, inode, fd))
     }
 
@@ -133,6 +148,7 @@ impl Passthrough {
     pub(crate) fn do_write(
         &self,
         req: &Request<'_>,
+        ino: Ino,
         fh: u64,
         offset: u64,
         data: &[u8],
@@ -140,8 +156,8 @@ impl Passthrough {
     ) -> Result<u32, Errno> {
         let handle = self.files.get(fh)?;
         let flagged = write_flags.contains(WriteFlags::KILL_SUIDGID);
-        if flagged || (handle.kill_privs && req.uid() != 0) {
-            kill_suidgid(req, handle.fd())?;
+        if (flagged || (handle.kill_privs && req.uid() != 0)) && kill_suidgid(req, handle.fd())? {
+            forget_cached_mode(req, ino);
         }
         let mut done = 0;
         while done < data.len() {

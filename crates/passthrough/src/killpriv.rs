@@ -46,13 +46,27 @@ pub(crate) fn killed_mode(
     (kill != 0).then_some(mode & !kill)
 }
 
-/// Clears the bits on the open file `fd` as a write by `req`'s caller must.
-pub(crate) fn kill_suidgid(req: &Request<'_>, fd: BorrowedFd<'_>) -> Result<(), Errno> {
+/// Clears the bits on the open file `fd` as a write by `req`'s caller must. Returns whether
+/// the mode changed.
+pub(crate) fn kill_suidgid(req: &Request<'_>, fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     let st = rustix::fs::fstat(fd)?;
-    if let Some(mode) = killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
-        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+    match killed_mode(st.st_mode, st.st_gid, || Caller::of(req)) {
+        Some(mode) => {
+            rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(())
+}
+
+/// After a WRITE cleared the bits: the kernel does not refresh its cached mode after a
+/// direct-I/O write (no SETATTR came before it, see docs/kernel-notes.md), so `stat` would
+/// show the old mode until the attribute timeout. Dropping the cached attributes only (a
+/// negative offset) takes no inode lock, so it is safe while the WRITE is in flight.
+pub(crate) fn forget_cached_mode(req: &Request<'_>, ino: u64) {
+    if let Err(e) = req.notifier().inval_inode(ino, -1, 0) {
+        tracing::debug!(ino, error = %e, "invalidating attributes after clearing setuid/setgid");
+    }
 }
 
 /// Like [`kill_suidgid`] for a file known only by its `O_PATH` descriptor (a truncate by

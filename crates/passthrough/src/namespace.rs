@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use fusekit::{Entry, FileType, Ino, Request};
+use fusekit::{Entry, FileType, Ino, Request, ROOT_ID};
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, Stat};
 use rustix::io::Errno;
 
@@ -81,8 +81,35 @@ impl Passthrough {
     }
 
     pub(crate) fn do_lookup(&self, parent: Ino, name: &OsStr) -> Result<Entry, Errno> {
-        let dir = self.inodes.get(parent)?;
-        self.lookup_in(&dir, name)
+        match name.as_encoded_bytes() {
+            // Only the kernel's export operations ask these (open_by_handle_at): "." is the
+            // node itself, maybe forgotten since; ".." a directory's parent, never above the
+            // source's root.
+            b"." => {
+                let (inode, st) = self.inodes.revive(parent)?;
+                Ok(self.entry(parent, &inode, &st))
+            }
+            b".." if parent == ROOT_ID => {
+                let (inode, st) = self.inodes.revive(ROOT_ID)?;
+                Ok(self.entry(ROOT_ID, &inode, &st))
+            }
+            b".." => {
+                let dir = self.inodes.get(parent)?;
+                let fd = rustix::fs::openat(
+                    dir.fd()?,
+                    "..",
+                    OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                let st = stat_fd(fd.as_fd())?;
+                let (ino, inode) = self.inodes.resolve(fd, &st)?;
+                Ok(self.entry(ino, &inode, &st))
+            }
+            _ => {
+                let dir = self.inodes.get(parent)?;
+                self.lookup_in(&dir, name)
+            }
+        }
     }
 
     pub(crate) fn do_mknod(
@@ -161,7 +188,10 @@ impl Passthrough {
         let flags = self.open_flags(flags) | OFlags::CREATE | OFlags::NOFOLLOW;
         let fd = {
             let _caller = self.as_caller(caller)?;
-            rustix::fs::openat(dir.fd()?, name, flags, Mode::from_raw_mode(mode & 0o7777))?
+            let dir_fd = dir.fd()?;
+            crate::io::noatime_or_not(flags, |f| {
+                rustix::fs::openat(&dir_fd, name, f, Mode::from_raw_mode(mode & 0o7777))
+            })?
         };
         Counters::add(&self.counters.creates, 1);
         let (entry, inode) = self.node_of_fd(&fd)?;

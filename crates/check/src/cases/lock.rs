@@ -32,6 +32,7 @@ cases! { "lock";
     flock_unlock_allows_other [] "after LOCK_UN, another description can take LOCK_EX";
     flock_close_releases [] "closing the description releases its flock";
     flock_independent_of_posix [] "flock and POSIX locks do not conflict with each other on Linux";
+    flock_listed_in_proc_locks [] "a held flock shows in /proc/locks (what lslocks reads) as a FLOCK WRITE lock of the file's inode, and is gone after LOCK_UN";
     posix_unlock_middle_splits_lock [] "unlocking the middle of a POSIX lock splits it: the middle is free, the ends stay locked";
     posix_lock_beyond_eof_ok [] "POSIX locks may cover bytes beyond end of file and still conflict there";
 }
@@ -404,4 +405,35 @@ fn posix_lock_beyond_eof_ok(c: &Ctx) -> R<()> {
     )?;
     ch.finish();
     Ok(())
+}
+
+/// The /proc/locks lines of FLOCK locks on inode number `ino`.
+fn proc_flocks(ino: u64) -> R<Vec<String>> {
+    let text = std::fs::read_to_string("/proc/locks").must("read /proc/locks")?;
+    let tail = format!(":{ino} ");
+    Ok(text
+        .lines()
+        .filter(|l| l.contains(" FLOCK ") && l.contains(&tail))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn flock_listed_in_proc_locks(c: &Ctx) -> R<()> {
+    c.create("f", b"")?;
+    let fd = c.open("f", OFlags::RDWR)?;
+    let ino = c.stat("f")?.ino;
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).must("flock LOCK_EX")?;
+    let held = proc_flocks(ino)?;
+    check(
+        "/proc/locks while the flock is held",
+        held.iter().any(|l| l.contains(" WRITE ")),
+        format!("a FLOCK WRITE line for inode {ino}"),
+        if held.is_empty() {
+            "none".to_string()
+        } else {
+            held.join(" | ")
+        },
+    )?;
+    rustix::fs::flock(&fd, FlockOperation::Unlock).must("flock LOCK_UN")?;
+    check_eq("FLOCK lines after LOCK_UN", 0, proc_flocks(ino)?.len())
 }

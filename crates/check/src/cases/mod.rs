@@ -41,6 +41,7 @@ mod attr;
 mod copy;
 mod dir;
 mod fallocate;
+mod handles;
 mod link;
 mod lock;
 mod mmap;
@@ -49,6 +50,7 @@ mod open;
 mod peer;
 mod peer_lock;
 mod peer_open;
+mod privs;
 mod race;
 mod race_data;
 mod readdir;
@@ -70,11 +72,13 @@ pub fn all() -> &'static [&'static Case] {
             open::CASES,
             truncate::CASES,
             attr::CASES,
+            privs::CASES,
             link::CASES,
             dir::CASES,
             rename::CASES,
             unlinked::CASES,
             tmpfile::CASES,
+            handles::CASES,
             readdir::CASES,
             mmap::CASES,
             sparse::CASES,

@@ -24,6 +24,47 @@ cases! { "readdir";
     seekdir_zero_restarts [] "seekdir(0) restarts the listing from the beginning";
     readdir_concurrent_churn_keeps_survivors [] "while other names are created and removed, untouched names are listed exactly once";
     readdir_after_rename_shows_new_name [] "after rename the listing shows the new name and not the old one";
+    readdir_renaming_each_entry_ends [] "a listing that renames each file it is given (1000 files, same directory) ends, with fewer than 2 entries per file";
+}
+
+/// Files in [`readdir_renaming_each_entry_ends`].
+const RENAMED_FILES: usize = 1000;
+
+fn readdir_renaming_each_entry_ends(c: &Ctx) -> R<()> {
+    c.mkdir("d", 0o755)?;
+    for i in 0..RENAMED_FILES {
+        c.create(&format!("d/f{i}"), b"")?;
+    }
+    let dfd = c.open("d", OFlags::RDONLY | OFlags::DIRECTORY)?;
+    let mut dir = Dir::read_from(&dfd).must("opendir d")?;
+    // ext4 and btrfs list each file once (1002 entries with the dots), tmpfs about as many;
+    // a listing that keeps handing out the renamed names never ends: stop it at 4 per file.
+    let limit = 4 * RENAMED_FILES;
+    let mut seen = 0;
+    while let Some(e) = dir.read() {
+        let e = e.must("readdir d")?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "." || name == ".." {
+            continue;
+        }
+        seen += 1;
+        if seen >= limit {
+            break;
+        }
+        let renamed = format!("r{name}");
+        rustix::fs::renameat(&dfd, name.as_str(), &dfd, renamed.as_str())
+            .must(&format!("rename d/{name} to d/{renamed}"))?;
+    }
+    check(
+        "entries listed while renaming each one",
+        seen < 2 * RENAMED_FILES,
+        format!("fewer than {} (the listing ends)", 2 * RENAMED_FILES),
+        if seen >= limit {
+            format!("{seen} and still going")
+        } else {
+            seen.to_string()
+        },
+    )
 }
 
 fn entries(c: &Ctx, name: &str) -> R<Vec<(String, u64, FileType)>> {

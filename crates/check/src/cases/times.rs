@@ -19,6 +19,9 @@ cases! { "times";
     read_keeps_mtime_ctime [] "read leaves mtime and ctime alone";
     read_updates_atime ["atime"] "read moves an atime that is older than mtime (strictatime and relatime alike)";
     readdir_updates_dir_atime ["atime"] "listing a directory moves its old atime";
+    noatime_read_keeps_atime ["noatime"] "on a noatime mount, reading (also after the kernel dropped its page cache) leaves an old atime alone";
+    noatime_exec_keeps_atime ["noatime"] "on a noatime mount, executing a program leaves its old atime alone";
+    noatime_readdir_keeps_dir_atime ["noatime"] "on a noatime mount, listing a directory leaves its old atime alone";
     ftruncate_updates_mtime_ctime [] "ftruncate to a new size moves mtime and ctime";
     open_trunc_updates_mtime_ctime [] "O_TRUNC on a non-empty file moves mtime and ctime";
     copy_file_range_updates_dest_mtime [] "copy_file_range moves the destination's mtime";
@@ -137,6 +140,56 @@ fn readdir_updates_dir_atime(c: &Ctx) -> R<()> {
     let before = age(c, "d")?;
     c.list("d")?;
     moved(
+        "directory atime after readdir",
+        before.atime,
+        c.stat("d")?.atime,
+    )
+}
+
+/// Drops clean page-cache pages, so the next read reaches the filesystem.
+fn drop_page_cache() -> R<()> {
+    rustix::fs::sync();
+    std::fs::write("/proc/sys/vm/drop_caches", b"1").must("write 1 to /proc/sys/vm/drop_caches")
+}
+
+fn noatime_read_keeps_atime(c: &Ctx) -> R<()> {
+    c.create("f", b"data")?;
+    let before = age(c, "f")?;
+    c.read("f")?;
+    check_eq("atime after read", before.atime, c.stat("f")?.atime)?;
+    if c.env.euid == 0 {
+        drop_page_cache()?;
+        c.read("f")?;
+        check_eq(
+            "atime after a read past a dropped page cache",
+            before.atime,
+            c.stat("f")?.atime,
+        )?;
+    }
+    Ok(())
+}
+
+fn noatime_exec_keeps_atime(c: &Ctx) -> R<()> {
+    let program = std::fs::read("/bin/true").must("read /bin/true")?;
+    c.create("t", &program)?;
+    c.chmod("t", 0o755)?;
+    let before = age(c, "t")?;
+    if c.env.euid == 0 {
+        drop_page_cache()?;
+    }
+    let status = std::process::Command::new(c.p("t"))
+        .status()
+        .must("run the copy of /bin/true")?;
+    check("exit status", status.success(), "success", status)?;
+    check_eq("atime after exec", before.atime, c.stat("t")?.atime)
+}
+
+fn noatime_readdir_keeps_dir_atime(c: &Ctx) -> R<()> {
+    c.mkdir("d", 0o755)?;
+    c.create("d/f", b"")?;
+    let before = age(c, "d")?;
+    c.list("d")?;
+    check_eq(
         "directory atime after readdir",
         before.atime,
         c.stat("d")?.atime,

@@ -33,6 +33,7 @@ cases! { "xattr";
     xattr_shared_by_hard_links ["xattr"] "an xattr set via one hard link is seen via the other";
     xattr_survives_rename ["xattr"] "xattrs stay with the file across rename";
     xattr_trusted_as_root ["xattr", "root"] "root can set and read trusted.* attributes";
+    xattr_trusted_on_symlink ["xattr", "root"] "trusted.* attributes on a symlink itself: set, get, list and remove, the target untouched";
     xattr_2k_value_roundtrip ["xattr"] "a 2000-byte value reads back exactly";
     xattr_many_names_listed ["xattr"] "fifty attributes on one file are all listed";
 }
@@ -313,4 +314,36 @@ fn xattr_many_names_listed(c: &Ctx) -> R<()> {
     }
     want.sort();
     check_eq("user names", want, list(&fd)?)
+}
+
+fn xattr_trusted_on_symlink(c: &Ctx) -> R<()> {
+    c.create("target", b"")?;
+    c.symlink("target", "l")?;
+    let (l, t) = (c.p("l"), c.p("target"));
+    rustix::fs::lsetxattr(&l, "trusted.fusekit.sl", b"on-link", XattrFlags::empty())
+        .must("lsetxattr trusted.fusekit.sl on the symlink")?;
+    let mut buf = vec![0u8; 64];
+    let n = rustix::fs::lgetxattr(&l, "trusted.fusekit.sl", &mut buf)
+        .must("lgetxattr trusted.fusekit.sl")?;
+    check_bytes("value on the symlink", b"on-link", &buf[..n])?;
+    let n = rustix::fs::llistxattr(&l, &mut buf).must("llistxattr of the symlink")?;
+    check(
+        "symlink's attribute list",
+        buf[..n]
+            .split(|b| *b == 0)
+            .any(|x| x == b"trusted.fusekit.sl"),
+        "contains trusted.fusekit.sl",
+        String::from_utf8_lossy(&buf[..n]).replace('\0', " "),
+    )?;
+    expect_errno(
+        "getxattr trusted.fusekit.sl on the target",
+        rustix::fs::getxattr(&t, "trusted.fusekit.sl", &mut buf),
+        Errno::NODATA,
+    )?;
+    rustix::fs::lremovexattr(&l, "trusted.fusekit.sl").must("lremovexattr")?;
+    expect_errno(
+        "lgetxattr after removal",
+        rustix::fs::lgetxattr(&l, "trusted.fusekit.sl", &mut buf),
+        Errno::NODATA,
+    )
 }

@@ -7,7 +7,7 @@ mod interrupts;
 mod release_fence;
 mod stats;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use fusekit_abi as abi;
@@ -17,6 +17,7 @@ pub(crate) use release_fence::ReleaseFence;
 pub(crate) use stats::Stats;
 pub use stats::StatsSnapshot;
 
+use crate::lowlevel::AtimePolicy;
 use crate::transport::{ControlPath, FrameSink};
 
 /// What INIT settled, for decoding and for users who want to know.
@@ -59,6 +60,8 @@ pub(crate) struct Connection {
     control: Arc<dyn ControlPath>,
     /// Set once `Filesystem::destroy` has run (by DESTROY or at session end).
     pub(crate) destroyed: AtomicBool,
+    /// The mount's atime policy (`AtimePolicy` as u8), handed to `Filesystem::init`.
+    atime: AtomicU8,
 }
 
 impl Connection {
@@ -72,7 +75,16 @@ impl Connection {
             next_notify_unique: AtomicU64::new(1),
             control,
             destroyed: AtomicBool::new(false),
+            atime: AtomicU8::new(AtimePolicy::Relatime.to_u8()),
         }
+    }
+
+    pub(crate) fn atime(&self) -> AtimePolicy {
+        AtimePolicy::from_u8(self.atime.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_atime(&self, policy: AtimePolicy) {
+        self.atime.store(policy.to_u8(), Ordering::Relaxed);
     }
 
     pub(crate) fn minor(&self) -> u32 {

@@ -29,6 +29,51 @@ pub fn default_capabilities() -> InitFlags {
         | InitFlags::HAS_RESEND
 }
 
+/// How the mount treats access times, from its mount options (`noatime`, `strictatime`,
+/// `relatime`, the default). The kernel leaves atime on a FUSE mount to the filesystem and
+/// does not tell it the mount's options, so a filesystem that keeps atime reads the policy
+/// from [`KernelConfig::atime_policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtimePolicy {
+    /// Update atime on access when it is older than mtime or ctime, or a day old.
+    #[default]
+    Relatime,
+    /// Never update atime on access (`noatime`).
+    NoAtime,
+    /// Update atime on every access (`strictatime`).
+    StrictAtime,
+}
+
+impl AtimePolicy {
+    /// The policy raw mount options ask for: the last of `noatime`, `strictatime`,
+    /// `relatime`, `atime` and `norelatime` wins, as for mount(8); the last three mean the
+    /// kernel's default, relatime.
+    pub fn from_options<'a>(options: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut policy = AtimePolicy::Relatime;
+        for o in options {
+            match o {
+                "noatime" => policy = AtimePolicy::NoAtime,
+                "strictatime" => policy = AtimePolicy::StrictAtime,
+                "relatime" | "atime" | "norelatime" => policy = AtimePolicy::Relatime,
+                _ => {}
+            }
+        }
+        policy
+    }
+
+    pub(crate) fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_u8(v: u8) -> Self {
+        match v {
+            1 => AtimePolicy::NoAtime,
+            2 => AtimePolicy::StrictAtime,
+            _ => AtimePolicy::Relatime,
+        }
+    }
+}
+
 /// Flags the session manages itself (never requested through [`KernelConfig::enable`]).
 pub(crate) fn session_managed() -> InitFlags {
     InitFlags::INIT_EXT | InitFlags::OVER_IO_URING
@@ -49,6 +94,7 @@ pub struct KernelConfig {
     pub(crate) max_stack_depth: u32,
     pub(crate) request_timeout: u16,
     pub(crate) notifier: Notifier,
+    pub(crate) atime: AtimePolicy,
 }
 
 impl KernelConfig {
@@ -71,7 +117,15 @@ impl KernelConfig {
             max_stack_depth: 0,
             request_timeout: 0,
             notifier,
+            atime: AtimePolicy::Relatime,
         }
+    }
+
+    /// How the mount treats access times (see [`AtimePolicy`]): from the options the
+    /// session mounted with ([`Session::mount`](crate::Session::mount)), or as set with
+    /// [`Session::atime_policy`](crate::Session::atime_policy); relatime otherwise.
+    pub fn atime_policy(&self) -> AtimePolicy {
+        self.atime
     }
 
     /// Capabilities the kernel offers.
@@ -197,6 +251,18 @@ impl KernelConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn atime_policy_from_mount_options() {
+        use super::AtimePolicy as A;
+        assert_eq!(A::from_options(["rw", "allow_other"]), A::Relatime);
+        assert_eq!(A::from_options(["noatime"]), A::NoAtime);
+        assert_eq!(A::from_options(["noatime", "strictatime"]), A::StrictAtime);
+        assert_eq!(A::from_options(["strictatime", "relatime"]), A::Relatime);
+        for p in [A::Relatime, A::NoAtime, A::StrictAtime] {
+            assert_eq!(A::from_u8(p.to_u8()), p);
+        }
+    }
+
     use std::sync::Arc;
     use std::time::Duration;
 

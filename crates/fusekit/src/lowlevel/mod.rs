@@ -23,7 +23,7 @@ use std::ffi::OsStr;
 use fusekit_abi as abi;
 use rustix::io::Errno;
 
-pub use kernel_config::{default_capabilities, KernelConfig, DEFAULT_MAX_WRITE};
+pub use kernel_config::{default_capabilities, AtimePolicy, KernelConfig, DEFAULT_MAX_WRITE};
 
 use crate::attr::{Ino, Lock, SetAttr};
 use crate::notify::PollHandle;
@@ -93,6 +93,14 @@ pub trait Filesystem: Send + Sync + 'static {
     fn destroy(&self) {}
 
     /// Look up `name` in directory `parent`. Default: ENOSYS (every lookup fails).
+    ///
+    /// File handles: with `InitFlags::EXPORT_SUPPORT` negotiated, `open_by_handle_at` of a
+    /// handle whose inode the kernel no longer caches arrives as a lookup of `"."` in the
+    /// handle's node id — of any file type, possibly one already FORGOTten — and a directory
+    /// handle is reconnected with lookups of `".."` (its parent). Answer the node itself (same
+    /// node id and generation, one more lookup reference) while the file exists, and ENOENT or
+    /// ESTALE once it is gone: the kernel answers ESTALE then. Without EXPORT_SUPPORT such
+    /// handles answer ESTALE once the inode left the cache (the path API does not negotiate it).
     fn lookup(&self, req: &Request<'_>, parent: Ino, name: &OsStr, reply: ReplyEntry) {
         reply.error(Errno::NOSYS);
     }

@@ -32,14 +32,33 @@ pub struct PathContext {
     pub gid: u32,
     /// The caller's thread group id (0 for the kernel's own requests).
     pub pid: u32,
+    /// Only in [`PathFilesystem::write`]: the kernel asks the filesystem to clear setuid (and
+    /// setgid with group-exec, or when the caller is outside the file's group) because the
+    /// writer lacks CAP_FSETID (FUSE_WRITE_KILL_SUIDGID). Sent only once the filesystem
+    /// negotiated `InitFlags::HANDLE_KILLPRIV_V2` in [`PathFilesystem::init`]; the kernel then
+    /// clears nothing itself, and truncates, chowns and fallocates come as
+    /// [`SetAttr::kill_suidgid`] instead. Without it the kernel clears the bits by its older
+    /// rule (setgid only with group-exec).
+    pub kill_suidgid: bool,
 }
 
 impl PathContext {
+    /// The kernel's own identity (uid 0, pid 0), for work no caller asked for.
+    pub fn kernel() -> Self {
+        PathContext {
+            uid: 0,
+            gid: 0,
+            pid: 0,
+            kill_suidgid: false,
+        }
+    }
+
     pub(crate) fn from_request(req: &Request<'_>) -> Self {
         PathContext {
             uid: req.uid(),
             gid: req.gid(),
             pid: req.pid(),
+            kill_suidgid: false,
         }
     }
 }

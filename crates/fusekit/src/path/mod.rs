@@ -83,8 +83,9 @@
 //!   RELEASE follows and the node's open count stays up: in hide mode an unlinked file then
 //!   stays hidden until unmount, when [`Filesystem::destroy`] removes it. (The reply types do
 //!   not yet report whether the kernel took the reply.)
-//! - Write flags (e.g. WRITE_KILL_SUIDGID), lock owners and `lseek`, `copy_file_range`,
-//!   `ioctl`, `poll`, `statx` are not part of the path API; the kernel falls back for each.
+//! - Of the write flags only WRITE_KILL_SUIDGID reaches the filesystem
+//!   ([`PathContext::kill_suidgid`]); lock owners and `lseek`, `copy_file_range`, `ioctl`,
+//!   `poll`, `statx` are not part of the path API; the kernel falls back for each.
 //!
 //! [`Filesystem`]: crate::Filesystem
 //! [`Filesystem::destroy`]: crate::Filesystem::destroy

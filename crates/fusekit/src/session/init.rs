@@ -101,6 +101,7 @@ pub(crate) fn handshake<FS: Filesystem>(
             arg.max_readahead,
             Notifier::new(Arc::clone(conn)),
         );
+        config.atime = conn.atime();
         let req = Request::new(&decoded.header, decoded.ext, conn);
         if let Err(e) = fs.init(&req, &mut config) {
             tracing::error!(error = %e, "filesystem refused INIT");

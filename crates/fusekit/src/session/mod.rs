@@ -25,7 +25,7 @@ use fusekit_mount::{MountError, MountOptions, Unmounter};
 use rustix::io::Errno;
 
 use crate::conn::Connection;
-use crate::lowlevel::Filesystem;
+use crate::lowlevel::{AtimePolicy, Filesystem};
 use crate::notify::Notifier;
 use crate::transport::dev::DevFd;
 use crate::transport::uring::{self, UringOptions};
@@ -125,7 +125,9 @@ impl<FS: Filesystem> Session<FS> {
         let mount = fusekit_mount::mount(mountpoint.as_ref(), options)?;
         let path = mount.mountpoint().to_path_buf();
         let (fd, unmounter) = mount.into_parts();
-        let mut session = Self::from_fd(fs, fd);
+        let mut session = Self::from_fd(fs, fd).atime_policy(AtimePolicy::from_options(
+            options.extra.iter().map(String::as_str),
+        ));
         session.unmounter = Some(unmounter);
         session.mountpoint = Some(path);
         Ok(session)
@@ -147,6 +149,14 @@ impl<FS: Filesystem> Session<FS> {
             transport: Transport::Auto,
             uring: UringOptions::default(),
         }
+    }
+
+    /// The mount's atime policy handed to `Filesystem::init`
+    /// ([`KernelConfig::atime_policy`](crate::KernelConfig::atime_policy)). [`Session::mount`]
+    /// sets it from the mount options; set it for a descriptor mounted elsewhere.
+    pub fn atime_policy(self, policy: AtimePolicy) -> Self {
+        self.conn.set_atime(policy);
+        self
     }
 
     /// Chooses the transport (default [`Transport::Auto`]: io_uring when the kernel offers

@@ -18,7 +18,7 @@ pub(super) fn of_pid(pid: u32) -> Option<Vec<u32>> {
 /// drop setgid depending on supplementary group membership.
 pub(super) fn fill_for_data_change(c: &mut Caller, a: &FileAttr) {
     let sgid_without_x = a.mode & (S_ISGID | S_IXGRP) == S_ISGID;
-    if a.kind() == Some(FileType::RegularFile) && sgid_without_x && !c.is_root() && c.gid != a.gid {
+    if a.kind() == Some(FileType::RegularFile) && sgid_without_x && c.gid != a.gid {
         c.groups = of_pid(c.pid);
     }
 }

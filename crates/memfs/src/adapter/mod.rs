@@ -140,13 +140,20 @@ thread_local! {
 
 impl Filesystem for MemFsAdapter {
     fn init(&self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
+        // No ATOMIC_O_TRUNC: with it an O_TRUNC open truncates inside OPEN, whose reply
+        // carries no attributes and no caller capabilities, so the kernel keeps showing a
+        // setuid mode the truncate cleared, and root without CAP_FSETID keeps the bits.
+        // Without it the kernel sends a SETATTR (size 0, FATTR_KILL_SUIDGID when the caller
+        // lacks CAP_FSETID) whose reply refreshes the cached mode.
+        // No FLOCK_LOCKS: flock(2) then stays in the kernel's own lock table, exact for a
+        // filesystem only this mount serves, and visible in /proc/locks (lslocks) as on tmpfs;
+        // delegated, the kernel keeps no record of it. (MemFs::flock serves other front ends.)
         config.enable_if_offered(
             InitFlags::POSIX_LOCKS
-                | InitFlags::FLOCK_LOCKS
                 | InitFlags::DO_READDIRPLUS
                 | InitFlags::READDIRPLUS_AUTO
-                | InitFlags::ATOMIC_O_TRUNC
                 | InitFlags::HANDLE_KILLPRIV_V2
+                | InitFlags::EXPORT_SUPPORT
                 | InitFlags::CACHE_SYMLINKS,
         );
         if self.options.writeback_cache {
@@ -165,6 +172,7 @@ impl Filesystem for MemFsAdapter {
                 );
             }
         }
+        self.fs.set_atime_policy(config.atime_policy());
         // Sequential reads come as 1 MiB READs rather than 128 KiB ones (when root).
         config.set_max_readahead(READAHEAD_WINDOW);
         config.set_time_gran(1);
@@ -202,7 +210,7 @@ impl Filesystem for MemFsAdapter {
 
     fn setattr(&self, req: &Request<'_>, ino: Ino, attr: &fusekit::SetAttr, reply: ReplyAttr) {
         let mut c = caller(req, 0);
-        if attr.size.is_some() {
+        if attr.size.is_some() || attr.kill_suidgid {
             if let Ok(a) = self.fs.getattr(ino) {
                 groups::fill_for_data_change(&mut c, &a);
             }

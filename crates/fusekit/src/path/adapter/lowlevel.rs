@@ -173,12 +173,15 @@ impl<F: PathFilesystem> Filesystem for PathAdapter<F> {
         fh: u64,
         offset: u64,
         data: &[u8],
-        _write_flags: abi::WriteFlags,
+        write_flags: abi::WriteFlags,
         _flags: i32,
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
-        let c = ctx(req);
+        let c = PathContext {
+            kill_suidgid: write_flags.contains(abi::WriteFlags::KILL_SUIDGID),
+            ..ctx(req)
+        };
         reply.result(self.with_io_path(ino, |p| self.fs.write(&c, p, fh, offset, data)))
     }
 

@@ -168,11 +168,7 @@ impl<F: PathFilesystem> PathAdapter<F> {
 
     /// Removes hidden files still recorded (connection ended with files open).
     fn remove_all_hidden(&self) {
-        let ctx = PathContext {
-            uid: 0,
-            gid: 0,
-            pid: 0,
-        };
+        let ctx = PathContext::kernel();
         let ids = self.shared.table().ids();
         for ino in ids {
             let path = {
