@@ -87,6 +87,8 @@ impl<S: Store> EtcdFs<S> {
 impl<S: Store> AsyncFilesystem for EtcdFs<S> {
     async fn init(&self, _ctx: &RequestContext, config: &mut KernelConfig) -> Result<(), Errno> {
         config.set_max_write(MAX_WRITE);
+        // File handles (name_to_handle_at / open_by_handle_at): see LOOKUP of "." and "..".
+        config.enable_if_offered(fusekit::abi::InitFlags::EXPORT_SUPPORT);
         if let Some(coherence) = &self.coherence {
             coherence.attach(config.notifier());
         }
@@ -108,11 +110,27 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         parent: Ino,
         name: &OsStr,
     ) -> Result<Entry, Errno> {
-        let (ino, inode) = self
-            .ns
-            .lookup(parent, name.as_bytes())
-            .await
-            .map_err(errno)?;
+        let (ino, inode) = match name.as_bytes() {
+            // "." of any node and ".." of a directory come from the kernel's export operations
+            // (open_by_handle_at of a node no longer in its cache; node ids are inode numbers,
+            // never reused): a node with no name left is ENOENT, which the kernel makes ESTALE.
+            b"." => {
+                let inode = self.ns.getattr(parent).await.map_err(errno)?;
+                if inode.nlink == 0 {
+                    return Err(Errno::NOENT);
+                }
+                (parent, inode)
+            }
+            b".." => {
+                let dir = self.ns.getattr(parent).await.map_err(errno)?;
+                if !dir.is_dir() {
+                    return Err(Errno::NOTDIR);
+                }
+                let up = self.ns.getattr(dir.parent).await.map_err(errno)?;
+                (dir.parent, up)
+            }
+            name => self.ns.lookup(parent, name).await.map_err(errno)?,
+        };
         Ok(self.entry(ino, &inode))
     }
 
