@@ -49,7 +49,7 @@ impl Coherence {
         self.notifier.get()
     }
 
-    /// A listener for [`crate::cache::MetaCache::set_listener`]: never blocks.
+    /// A listener for [`crate::cache::MetaCache::add_listener`]: never blocks.
     pub(super) fn listener(&self) -> impl Fn(CacheEvent) + Send + Sync + 'static {
         let tx = self
             .tx

@@ -100,7 +100,7 @@ impl<S: Store> EtcdFs<S> {
                     "starting the invalidation thread: {e}"
                 )))
             })?;
-            cache.set_listener(invalidator.listener());
+            cache.add_listener(invalidator.listener());
             ns.attach_cache(std::sync::Arc::clone(&cache));
             follower = Some(Follower::start(store, cache));
             coherence = Some(invalidator);
