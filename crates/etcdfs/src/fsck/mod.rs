@@ -29,6 +29,8 @@ struct Tree {
     xattrs: Vec<(u64, Vec<u8>)>,
     orphans: BTreeMap<u64, i64>,
     sessions: BTreeSet<i64>,
+    /// (inode, session) of every lock record; (inode, 0) for a lock version key.
+    locks: Vec<(u64, Option<i64>)>,
 }
 
 /// Checks the tree under `prefix`.
@@ -57,6 +59,8 @@ async fn load<S: Store>(store: &S, keys: &Keys, report: &mut Report) -> Result<T
                     | ParsedKey::Inode(_)
                     | ParsedKey::Entry { .. }
                     | ParsedKey::Orphan(_)
+                    | ParsedKey::LockVersion(_)
+                    | ParsedKey::Lock { .. }
             )
         );
         if !has_metadata {
@@ -133,6 +137,18 @@ fn decode(keys: &Keys, key: &[u8], value: &[u8], tree: &mut Tree, out: &mut Vec<
         },
         Some(ParsedKey::Session(lease)) => {
             tree.sessions.insert(lease);
+        }
+        Some(ParsedKey::LockVersion(ino)) => {
+            if !value.is_empty() {
+                bad(out);
+            }
+            tree.locks.push((ino, None));
+        }
+        Some(ParsedKey::Lock { ino, lease, .. }) => {
+            if crate::ns::LockRange::decode_record(value).is_none() {
+                bad(out);
+            }
+            tree.locks.push((ino, Some(lease)));
         }
     }
 }
@@ -247,6 +263,13 @@ fn verify(tree: &Tree, out: &mut Vec<Violation>) {
                 }
             }
             _ => out.push(Violation::BadOrphan { ino }),
+        }
+    }
+    for &(ino, lease) in &tree.locks {
+        if !tree.inodes.contains_key(&ino) {
+            out.push(Violation::StrayLock { ino });
+        } else if let Some(lease) = lease.filter(|l| !tree.sessions.contains(l)) {
+            out.push(Violation::ExpiredLock { ino, lease });
         }
     }
     if let Some(&max_ino) = tree.inodes.keys().next_back() {
