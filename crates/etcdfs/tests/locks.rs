@@ -1,12 +1,12 @@
 //! Locks held in etcd, at the namespace level, on a real 3-member cluster: two daemons (own
 //! clients, own sessions; one reading through a watch-fed cache) exclude each other, owners
-//! are per daemon, racing owners never hold conflicting locks at once, an interrupted lock is
-//! undone, a deleted inode takes its locks along, and a daemon that dies loses its locks when
+//! are per daemon, racing owners never hold conflicting locks at once, a lock whose caller
+//! went away (interrupted, with its transaction in the air) is undone, a deleted inode takes its locks along, and a daemon that dies loses its locks when
 //! its session lease expires, within the measured bound.
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,9 @@ use fusekit_etcd_cluster::ClusterOptions;
 use fusekit_etcdfs::cache::{CacheOptions, Follower, MetaCache};
 use fusekit_etcdfs::ns::{LockChange, Locks, Namespace, NewNode, Session, SetOutcome};
 use fusekit_etcdfs::schema::{Keys, ROOT_INO};
-use fusekit_etcdfs::store::{prefix_end, EtcdStore, Store};
+use fusekit_etcdfs::store::{
+    prefix_end, EtcdStore, KeyValue, LeaseId, RangeResult, Store, StoreError, Txn, TxnResult,
+};
 
 use common::{assert_clean, client, deadline, env, none_open};
 
@@ -263,6 +265,141 @@ async fn racing_owners_never_overlap() {
                 d.end().await;
             }
         }
+    })
+    .await;
+}
+
+/// A store whose transactions take `delay_ms` longer: before they are sent (`before`), or
+/// after they committed, before the answer comes back.
+#[derive(Clone)]
+struct Slow {
+    inner: EtcdStore,
+    delay_ms: Arc<AtomicU64>,
+    before: Arc<AtomicBool>,
+}
+
+impl Slow {
+    async fn pause(&self, before: bool) {
+        if self.before.load(Ordering::SeqCst) == before {
+            let ms = self.delay_ms.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+}
+
+impl Store for Slow {
+    type Watch = <EtcdStore as Store>::Watch;
+
+    async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        revision: i64,
+    ) -> Result<RangeResult, StoreError> {
+        self.inner.range(start, end, limit, revision).await
+    }
+    async fn range_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        revision: i64,
+    ) -> Result<RangeResult, StoreError> {
+        self.inner.range_keys(start, end, limit, revision).await
+    }
+    async fn txn(&self, txn: Txn) -> Result<TxnResult, StoreError> {
+        self.pause(true).await;
+        let r = self.inner.txn(txn).await;
+        self.pause(false).await;
+        r
+    }
+    async fn watch(&self, start: &[u8], end: &[u8], from: i64) -> Result<Self::Watch, StoreError> {
+        self.inner.watch(start, end, from).await
+    }
+    async fn lease_grant(&self, ttl_secs: i64) -> Result<LeaseId, StoreError> {
+        self.inner.lease_grant(ttl_secs).await
+    }
+    async fn lease_keep_alive(&self, lease: LeaseId) -> Result<i64, StoreError> {
+        self.inner.lease_keep_alive(lease).await
+    }
+    async fn lease_revoke(&self, lease: LeaseId) -> Result<(), StoreError> {
+        self.inner.lease_revoke(lease).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_abandoned_lock_attempt_leaves_no_lock() {
+    let Some(env) = env(ClusterOptions::default()).await else {
+        return;
+    };
+    let store = env.store.clone();
+    deadline(60, async move {
+        let keys = Keys::new(PREFIX.as_bytes().to_vec());
+        let session = Session::start(&store, &keys, 30).await.expect("session");
+        let slow = Slow {
+            inner: store.clone(),
+            delay_ms: Arc::new(AtomicU64::new(0)),
+            before: Arc::new(AtomicBool::new(true)),
+        };
+        let ns = Namespace::new(
+            slow.clone(),
+            PREFIX.as_bytes().to_vec(),
+            Some(session.lease()),
+        );
+        ns.format(0, 0).await.expect("format");
+        let file = NewNode::new(libc::S_IFREG | 0o644, 0, 0);
+        let (ino, _) = ns.create(ROOT_INO, b"f", file).await.unwrap();
+        let locks = ns.locks().expect("a session");
+        // Owner 2 holds a read lock before: an abandoned upgrade must give it back.
+        assert!(applied(locks.set(ino, false, 2, read(0, 9)).await.unwrap()));
+        let before = lock_keys(&store, ino).await;
+        // Owner 1 takes 100..=199 afresh; owner 2 upgrades to a write lock of 0..=99.
+        let cases = [
+            (1u64, 100, false),
+            (1, 100, true),
+            (2, 0, false),
+            (2, 0, true),
+        ];
+        for (owner, start, commit_first) in cases {
+            slow.before.store(!commit_first, Ordering::SeqCst);
+            slow.delay_ms.store(400, Ordering::SeqCst);
+            let attempt = locks.set_detached(ino, false, owner, write(start, start + 99));
+            let gone = tokio::time::timeout(Duration::from_millis(100), attempt).await;
+            assert!(
+                gone.is_err(),
+                "owner {owner}: the attempt answered within 100 ms despite the delay: {gone:?}"
+            );
+            slow.delay_ms.store(0, Ordering::SeqCst);
+            // Past the delay: a transaction held back before sending has landed by now.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            // The transaction lands (or has landed) and is undone: 100..=199 is free again,
+            // and 0..=99 holds owner 2's read lock of 0..=9 and nothing else.
+            let t0 = Instant::now();
+            loop {
+                let high = locks.test(ino, false, 3, 100, 199, false).await.unwrap();
+                let low = locks.test(ino, false, 3, 0, 99, true).await.unwrap();
+                let restored = low.is_some_and(|h| {
+                    h.owner == 2 && !h.range.write && (h.range.start, h.range.end) == (0, 9)
+                });
+                if high.is_none() && restored {
+                    break;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(5),
+                    "owner {owner} (commit first: {commit_first}): {high:?} {low:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(lock_keys(&store, ino).await, before, "owner {owner}");
+        }
+        locks.release(ino, false, 2).await.unwrap();
+        assert_eq!(lock_keys(&store, ino).await, 0);
+        assert_clean(&store, PREFIX).await;
+        session.end(&store).await.expect("end session");
     })
     .await;
 }

@@ -18,6 +18,7 @@ mod attr;
 mod create;
 mod data;
 mod error;
+mod lock_attempt;
 mod lock_ranges;
 mod locks;
 mod orphan;
