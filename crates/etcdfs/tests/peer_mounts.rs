@@ -1,7 +1,7 @@
 //! Two etcdfs daemons (separate clients, separate sessions) mount one prefix of a real
 //! 3-member cluster, and fusekit-check's `peer` family judges their coherence: close-to-open
-//! data and attributes, names, unlink and rename-over while open on the other side, locks,
-//! O_APPEND from both sides, size and mtime. Cases etcdfs does not pass yet are listed with
+//! data and attributes, names, unlink and rename-over while open on the other side, locks held
+//! in etcd, O_APPEND from both sides, size and mtime. Cases etcdfs does not pass yet are listed with
 //! their reason; every other must pass, and the visibility waits are printed.
 
 use std::sync::Arc;
@@ -28,12 +28,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "peer_rename_over_while_open_elsewhere",
         "open handles are per daemon",
     ),
-    // Locks are taken by each host's kernel only.
-    ("peer_posix_lock_excludes", "locks are per host"),
-    ("peer_ofd_lock_excludes", "locks are per host"),
-    ("peer_flock_excludes", "locks are per host"),
-    ("peer_posix_waiter_wakes", "locks are per host"),
-    ("peer_flock_waiter_wakes", "locks are per host"),
 ];
 
 fn mount(runtime: &tokio::runtime::Runtime, cluster: &Cluster, prefix: &[u8]) -> TestMount {

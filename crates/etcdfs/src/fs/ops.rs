@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fusekit::asyncfs::{AsyncFilesystem, Created, DirBuffer, Opened, RequestContext};
-use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, OpenOptions, SetAttr, Statfs};
+use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, Lock, OpenOptions, SetAttr, Statfs};
 
 use super::attr::{self, to_attr, BLOCK_SIZE};
 use super::handles::Listed;
@@ -87,6 +87,7 @@ impl<S: Store> EtcdFs<S> {
 impl<S: Store> AsyncFilesystem for EtcdFs<S> {
     async fn init(&self, _ctx: &RequestContext, config: &mut KernelConfig) -> Result<(), Errno> {
         config.set_max_write(MAX_WRITE);
+        super::locks::negotiate(config);
         if let Some(coherence) = &self.coherence {
             coherence.attach(config.notifier());
         }
@@ -323,12 +324,12 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
     async fn flush(
         &self,
         _ctx: &RequestContext,
-        _ino: Ino,
+        ino: Ino,
         _fh: u64,
-        _lock_owner: u64,
+        lock_owner: u64,
     ) -> Result<(), Errno> {
-        // Every acknowledged WRITE is already committed.
-        Ok(())
+        // Every acknowledged WRITE is already committed; the closing process's locks go.
+        self.locks_flush(ino, lock_owner).await
     }
 
     async fn release(
@@ -341,6 +342,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         _flush: bool,
         _flock_release: bool,
     ) -> Result<(), Errno> {
+        self.locks_release(fh).await;
         if let Some(ino) = self.handles.close_file(fh) {
             // The last handle of this daemon: an orphan of ours goes now.
             self.ns.release(ino).await.map_err(errno)?;
@@ -482,6 +484,30 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
             .removexattr(ino, name.as_bytes())
             .await
             .map_err(stale)
+    }
+
+    async fn getlk(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        lock_owner: u64,
+        lock: Lock,
+    ) -> Result<Lock, Errno> {
+        self.lock_get(ino, lock_owner, lock).await
+    }
+
+    async fn setlk(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        fh: u64,
+        lock_owner: u64,
+        lock: Lock,
+        sleep: bool,
+        flock: bool,
+    ) -> Result<(), Errno> {
+        self.lock_set(ino, fh, lock_owner, lock, sleep, flock).await
     }
 
     async fn create(
