@@ -231,6 +231,28 @@ async fn clean_tree_passes_and_every_corruption_is_found() {
                     |v| matches!(v, Violation::BadOrphan { ino: 6666 }),
                 )
             }),
+            ("lock of a missing inode", |k, _| {
+                (vec![put(k.lock(6666, false, 1, 1), lock_value())], |v| {
+                    matches!(v, Violation::StrayLock { ino: 6666 })
+                })
+            }),
+            ("lock version of a missing inode", |k, _| {
+                (vec![put(k.locks(6666), vec![])], |v| {
+                    matches!(v, Violation::StrayLock { ino: 6666 })
+                })
+            }),
+            ("lock of an ended session", |k, s| {
+                (
+                    vec![put(k.lock(s.file, true, 12345, 9), lock_value())],
+                    |v| matches!(v, Violation::ExpiredLock { lease: 12345, .. }),
+                )
+            }),
+            ("undecodable lock", |k, s| {
+                (
+                    vec![put(k.lock(s.file, false, 12345, 9), b"x".to_vec())],
+                    |v| matches!(v, Violation::BadValue { .. }),
+                )
+            }),
             ("unknown key", |k, _| {
                 let mut key = k.prefix().to_vec();
                 key.extend_from_slice(b"zzz");
@@ -351,4 +373,13 @@ async fn clean_tree_passes_and_every_corruption_is_found() {
         assert!(r.is_err(), "moved {c} into a cycle");
     })
     .await;
+}
+
+/// A lock record's value: one write lock of bytes 0..=9 by pid 0.
+fn lock_value() -> Vec<u8> {
+    let mut v = 0u64.to_be_bytes().to_vec();
+    v.extend_from_slice(&9u64.to_be_bytes());
+    v.push(1);
+    v.extend_from_slice(&0u32.to_be_bytes());
+    v
 }

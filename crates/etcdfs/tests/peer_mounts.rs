@@ -1,7 +1,7 @@
 //! Two etcdfs daemons (separate clients, separate sessions) mount one prefix of a real
 //! 3-member cluster, and fusekit-check's `peer` family judges their coherence: close-to-open
-//! data and attributes, names, unlink and rename-over while open on the other side, locks,
-//! O_APPEND from both sides, size and mtime. Cases etcdfs does not pass yet are listed with
+//! data and attributes, names, unlink and rename-over while open on the other side, locks held
+//! in etcd, O_APPEND from both sides, size and mtime. Cases etcdfs does not pass yet are listed with
 //! their reason; every other must pass, and the visibility waits are printed.
 
 use std::sync::Arc;
@@ -16,25 +16,9 @@ use fusekit_etcdfs::fsck;
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 
-/// Peer cases etcdfs does not pass yet, with the reason.
-const NOT_YET: &[(&str, &str)] = &[
-    // Open handles are known to their own daemon only: an unlink on another host deletes
-    // the inode under them.
-    (
-        "peer_unlink_while_open_elsewhere",
-        "open handles are per daemon",
-    ),
-    (
-        "peer_rename_over_while_open_elsewhere",
-        "open handles are per daemon",
-    ),
-    // Locks are taken by each host's kernel only.
-    ("peer_posix_lock_excludes", "locks are per host"),
-    ("peer_ofd_lock_excludes", "locks are per host"),
-    ("peer_flock_excludes", "locks are per host"),
-    ("peer_posix_waiter_wakes", "locks are per host"),
-    ("peer_flock_waiter_wakes", "locks are per host"),
-];
+/// Peer cases etcdfs does not pass yet, with the reason (none today; kept so that a case
+/// given up on says why).
+const NOT_YET: &[(&str, &str)] = &[];
 
 fn mount(runtime: &tokio::runtime::Runtime, cluster: &Cluster, prefix: &[u8]) -> TestMount {
     let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(5));

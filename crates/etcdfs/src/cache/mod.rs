@@ -44,7 +44,7 @@ impl Default for CacheOptions {
     }
 }
 
-/// What the follower tells a listener (see [`MetaCache::set_listener`]).
+/// What the follower tells a listener (see [`MetaCache::add_listener`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheEvent {
     /// Changes made by others, as the watch brought them, in revision order.
@@ -60,7 +60,7 @@ type Listener = Box<dyn Fn(CacheEvent) + Send + Sync>;
 /// A mirror of `[start, end)` with its confirmation.
 pub struct MetaCache {
     mirror: RwLock<Mirror>,
-    listener: Mutex<Option<Listener>>,
+    listeners: Mutex<Vec<Listener>>,
     /// Until when the mirror may be served (`None`: not confirmed, or not loaded yet).
     fresh_until: Mutex<Option<Instant>>,
     options: CacheOptions,
@@ -80,7 +80,7 @@ impl MetaCache {
     pub fn new(start: Vec<u8>, end: Vec<u8>, options: CacheOptions) -> Arc<MetaCache> {
         Arc::new(MetaCache {
             mirror: RwLock::new(Mirror::new(start, end, 0)),
-            listener: Mutex::new(None),
+            listeners: Mutex::new(Vec::new()),
             fresh_until: Mutex::new(None),
             options,
         })
@@ -166,15 +166,22 @@ impl MetaCache {
         self.mirror().is_empty()
     }
 
-    /// Calls `listener` (on the follower's task: it must not block) with every change others
-    /// make, once merged.
-    pub fn set_listener(&self, listener: impl Fn(CacheEvent) + Send + Sync + 'static) {
-        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    /// Adds `listener`, called (on the follower's task: it must not block) with every change
+    /// others make, once merged. Listeners are called in the order they were added.
+    pub fn add_listener(&self, listener: impl Fn(CacheEvent) + Send + Sync + 'static) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(listener));
     }
 
     fn tell(&self, event: CacheEvent) {
-        if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
-            listener(event);
+        let listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((last, rest)) = listeners.split_last() {
+            for listener in rest {
+                listener(event.clone());
+            }
+            last(event);
         }
     }
 

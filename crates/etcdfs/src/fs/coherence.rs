@@ -65,7 +65,7 @@ impl Coherence {
         }
     }
 
-    /// A listener for [`crate::cache::MetaCache::set_listener`]: never blocks.
+    /// A listener for [`crate::cache::MetaCache::add_listener`]: never blocks.
     pub(super) fn listener(&self) -> impl Fn(CacheEvent) + Send + Sync + 'static {
         let tx = self
             .tx

@@ -11,6 +11,7 @@
 mod attr;
 mod coherence;
 mod handles;
+mod locks;
 mod opens;
 mod ops;
 mod stripes;
@@ -26,6 +27,7 @@ use crate::schema::Keys;
 use crate::store::Store;
 use coherence::Coherence;
 use handles::Handles;
+use locks::LockState;
 use stripes::Stripes;
 
 /// How an etcdfs mount behaves.
@@ -34,7 +36,7 @@ pub struct EtcdFsOptions {
     /// How long the kernel may cache names and attributes.
     pub cache_ttl: Duration,
     /// The daemon's session lease: after this long without the daemon, its open-but-unlinked
-    /// files are reclaimable by any other daemon.
+    /// files are reclaimable by any other daemon, and its locks are gone.
     pub session_ttl_secs: i64,
     /// Owner of the root directory when the tree is new.
     pub root_owner: (u32, u32),
@@ -73,6 +75,8 @@ pub struct EtcdFs<S: Store> {
     _follower: Option<Follower>,
     /// Turns other hosts' changes into kernel invalidations (with the cache only).
     coherence: Option<Coherence>,
+    /// Lock waiters and the locks taken through each handle (`locks`).
+    locks: LockState,
 }
 
 impl<S: Store> std::fmt::Debug for EtcdFs<S> {
@@ -101,6 +105,7 @@ impl<S: Store> EtcdFs<S> {
             .await?;
         let mut coherence = None;
         let mut follower = None;
+        let locks = LockState::default();
         if let Some(cache_options) = options.cache {
             let (start, end) = keys.cached_range();
             let cache = MetaCache::new(start, end, cache_options);
@@ -109,7 +114,8 @@ impl<S: Store> EtcdFs<S> {
                     "starting the invalidation thread: {e}"
                 )))
             })?;
-            cache.set_listener(invalidator.listener());
+            cache.add_listener(invalidator.listener());
+            cache.add_listener(locks.listener(keys.clone()));
             ns.attach_cache(std::sync::Arc::clone(&cache));
             follower = Some(Follower::start(store, cache));
             coherence = Some(invalidator);
@@ -129,6 +135,7 @@ impl<S: Store> EtcdFs<S> {
             request_timeout: options.request_timeout,
             _follower: follower,
             coherence,
+            locks,
         })
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fusekit::asyncfs::{AsyncFilesystem, Created, DirBuffer, Opened, RequestContext};
-use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, OpenOptions, SetAttr, Statfs};
+use fusekit::{Entry, Errno, FileAttr, Ino, KernelConfig, Lock, OpenOptions, SetAttr, Statfs};
 
 use super::attr::{self, to_attr, BLOCK_SIZE};
 use super::handles::Listed;
@@ -89,6 +89,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         config.set_max_write(MAX_WRITE);
         // File handles (name_to_handle_at / open_by_handle_at): see LOOKUP of "." and "..".
         config.enable_if_offered(fusekit::abi::InitFlags::EXPORT_SUPPORT);
+        super::locks::negotiate(config);
         if let Some(coherence) = &self.coherence {
             coherence.attach(config.notifier());
         }
@@ -342,12 +343,12 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
     async fn flush(
         &self,
         _ctx: &RequestContext,
-        _ino: Ino,
+        ino: Ino,
         _fh: u64,
-        _lock_owner: u64,
+        lock_owner: u64,
     ) -> Result<(), Errno> {
-        // Every acknowledged WRITE is already committed.
-        Ok(())
+        // Every acknowledged WRITE is already committed; the closing process's locks go.
+        self.locks_flush(ino, lock_owner).await
     }
 
     async fn release(
@@ -360,6 +361,7 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
         _flush: bool,
         _flock_release: bool,
     ) -> Result<(), Errno> {
+        self.locks_release(fh).await;
         self.close_handle(fh).await
     }
 
@@ -497,6 +499,30 @@ impl<S: Store> AsyncFilesystem for EtcdFs<S> {
             .removexattr(ino, name.as_bytes())
             .await
             .map_err(stale)
+    }
+
+    async fn getlk(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        _fh: u64,
+        lock_owner: u64,
+        lock: Lock,
+    ) -> Result<Lock, Errno> {
+        self.lock_get(ino, lock_owner, lock).await
+    }
+
+    async fn setlk(
+        &self,
+        _ctx: &RequestContext,
+        ino: Ino,
+        fh: u64,
+        lock_owner: u64,
+        lock: Lock,
+        sleep: bool,
+        flock: bool,
+    ) -> Result<(), Errno> {
+        self.lock_set(ino, fh, lock_owner, lock, sleep, flock).await
     }
 
     async fn create(

@@ -31,6 +31,8 @@ struct Tree {
     sessions: BTreeSet<i64>,
     /// (inode, session) of every open record.
     opens: Vec<(u64, i64)>,
+    /// (inode, session) of every lock record; (inode, 0) for a lock version key.
+    locks: Vec<(u64, Option<i64>)>,
 }
 
 /// Checks the tree under `prefix`.
@@ -59,6 +61,8 @@ async fn load<S: Store>(store: &S, keys: &Keys, report: &mut Report) -> Result<T
                     | ParsedKey::Inode(_)
                     | ParsedKey::Entry { .. }
                     | ParsedKey::Orphan(_)
+                    | ParsedKey::LockVersion(_)
+                    | ParsedKey::Lock { .. }
             )
         );
         if !has_metadata {
@@ -137,6 +141,18 @@ fn decode(keys: &Keys, key: &[u8], value: &[u8], tree: &mut Tree, out: &mut Vec<
             tree.sessions.insert(lease);
         }
         Some(ParsedKey::Open { ino, lease }) => tree.opens.push((ino, lease)),
+        Some(ParsedKey::LockVersion(ino)) => {
+            if !value.is_empty() {
+                bad(out);
+            }
+            tree.locks.push((ino, None));
+        }
+        Some(ParsedKey::Lock { ino, lease, .. }) => {
+            if crate::ns::LockRange::decode_record(value).is_none() {
+                bad(out);
+            }
+            tree.locks.push((ino, Some(lease)));
+        }
     }
 }
 
@@ -274,6 +290,13 @@ fn verify(tree: &Tree, out: &mut Vec<Violation>) {
     for &(ino, lease) in &tree.opens {
         if !tree.inodes.contains_key(&ino) {
             out.push(Violation::StrayOpen { ino, lease });
+        }
+    }
+    for &(ino, lease) in &tree.locks {
+        if !tree.inodes.contains_key(&ino) {
+            out.push(Violation::StrayLock { ino });
+        } else if let Some(lease) = lease.filter(|l| !tree.sessions.contains(l)) {
+            out.push(Violation::ExpiredLock { ino, lease });
         }
     }
     if let Some(&max_ino) = tree.inodes.keys().next_back() {

@@ -52,6 +52,10 @@ pub enum Violation {
     BadOrphan { ino: u64 },
     /// An orphan whose session (lease) has ended: reclaimable.
     ExpiredOrphan { ino: u64, lease: i64 },
+    /// A lock record or lock version key of a missing inode.
+    StrayLock { ino: u64 },
+    /// A lock record whose session key is gone (its lease should have taken it along).
+    ExpiredLock { ino: u64, lease: i64 },
     /// The inode counter is at or below an inode in use (numbers could be handed out twice).
     CounterBehind { next: u64, max_ino: u64 },
     /// An open record of a missing inode.
@@ -131,6 +135,10 @@ impl fmt::Display for Violation {
             } => write!(f, "inode {ino} counts {stored} chunks, {actual} are stored"),
             Violation::ChunkPastEnd { ino, index } => {
                 write!(f, "chunk {index} of inode {ino} lies past its size")
+            }
+            Violation::StrayLock { ino } => write!(f, "lock key of missing inode {ino}"),
+            Violation::ExpiredLock { ino, lease } => {
+                write!(f, "lock on inode {ino} held by ended session {lease:#x}")
             }
             Violation::CounterBehind { next, max_ino } => {
                 write!(f, "inode counter {next} not above inode {max_ino}")

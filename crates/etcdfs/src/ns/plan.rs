@@ -104,7 +104,7 @@ impl<'a, S: Store> Plan<'a, S> {
         );
     }
 
-    /// Deletes inode `ino` with its chunks, xattrs and orphan key.
+    /// Deletes inode `ino` with its chunks, xattrs, locks and orphan key.
     pub(crate) fn delete_inode(&mut self, ino: u64) {
         self.inodes.insert(
             ino,
@@ -113,7 +113,11 @@ impl<'a, S: Store> Plan<'a, S> {
                 dirty: true,
             },
         );
-        for prefix in [self.keys.chunks(ino), self.keys.xattrs(ino)] {
+        for prefix in [
+            self.keys.chunks(ino),
+            self.keys.xattrs(ino),
+            self.keys.locks(ino),
+        ] {
             self.ranges.push(TxnOp::DeleteRange {
                 end: prefix_end(&prefix),
                 start: prefix,

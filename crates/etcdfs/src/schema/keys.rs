@@ -11,6 +11,11 @@ const CHUNK: u8 = b'c';
 const ORPHAN: u8 = b'o';
 const SESSION: u8 = b's';
 const OPEN: u8 = b'h';
+const LOCK: u8 = b'l';
+/// The kind byte of a POSIX (and OFD) record lock key.
+const LOCK_POSIX: u8 = b'p';
+/// The kind byte of a flock key.
+const LOCK_FLOCK: u8 = b'f';
 
 /// The keys of one etcdfs tree.
 #[derive(Debug, Clone)]
@@ -41,6 +46,15 @@ pub enum ParsedKey {
     Open {
         ino: u64,
         lease: i64,
+    },
+    /// `P l <ino>`: the inode's lock version, bumped by every lock change.
+    LockVersion(u64),
+    /// `P l <ino> <kind> <lease> <owner>`: one owner's locks of one kind on an inode.
+    Lock {
+        ino: u64,
+        flock: bool,
+        lease: i64,
+        owner: u64,
     },
 }
 
@@ -143,19 +157,35 @@ impl Keys {
         k
     }
 
+    /// `P l <ino>`: the inode's lock version key, also the prefix of its lock records.
+    pub fn locks(&self, ino: u64) -> Vec<u8> {
+        self.tagged(LOCK, Some(ino))
+    }
+
+    /// `P l <ino> <kind> <lease> <owner>` (kind `p` for POSIX, `f` for flock; lease and owner
+    /// 8 bytes big endian): the locks of one owner of one daemon.
+    pub fn lock(&self, ino: u64, flock: bool, lease: i64, owner: u64) -> Vec<u8> {
+        let mut k = self.locks(ino);
+        k.push(if flock { LOCK_FLOCK } else { LOCK_POSIX });
+        k.extend_from_slice(&lease.to_be_bytes());
+        k.extend_from_slice(&owner.to_be_bytes());
+        k
+    }
+
     /// Prefixes of the key kinds whose values are small metadata (counter, inodes, entries,
-    /// orphans), as opposed to chunks and xattrs, whose values may be large.
-    pub fn metadata_sections(&self) -> [Vec<u8>; 4] {
+    /// orphans, locks), as opposed to chunks and xattrs, whose values may be large.
+    pub fn metadata_sections(&self) -> [Vec<u8>; 5] {
         [
             self.tagged(NEXT, None),
             self.tagged(INODE, None),
             self.tagged(ENTRY, None),
             self.tagged(ORPHAN, None),
+            self.tagged(LOCK, None),
         ]
     }
 
     /// `[start, end)` of every key but file data: entries, inodes, the counter, orphans,
-    /// sessions and xattrs (the daemon's metadata cache mirrors these). Chunk keys sort before
+    /// sessions, locks and xattrs (the daemon's metadata cache mirrors these). Chunk keys sort before
     /// all of them.
     pub fn cached_range(&self) -> (Vec<u8>, Vec<u8>) {
         (self.tagged(ENTRY, None), prefix_end(&self.prefix))
@@ -190,6 +220,20 @@ impl Keys {
                         ino,
                         lease: i64::from_be_bytes(rest.try_into().ok()?),
                     },
+                    LOCK if rest.is_empty() => ParsedKey::LockVersion(ino),
+                    LOCK if rest.len() == 17 => {
+                        let flock = match rest[0] {
+                            LOCK_POSIX => false,
+                            LOCK_FLOCK => true,
+                            _ => return None,
+                        };
+                        ParsedKey::Lock {
+                            ino,
+                            flock,
+                            lease: i64::from_be_bytes(rest[1..9].try_into().ok()?),
+                            owner: u64::from_be_bytes(rest[9..17].try_into().ok()?),
+                        }
+                    }
                     CHUNK => ParsedKey::Chunk {
                         ino,
                         index: u64::from_be_bytes(rest.try_into().ok()?),
@@ -236,6 +280,25 @@ mod tests {
             (k.orphan(5), ParsedKey::Orphan(5)),
             (k.session(-3), ParsedKey::Session(-3)),
             (k.open(5, 77), ParsedKey::Open { ino: 5, lease: 77 }),
+            (k.locks(12), ParsedKey::LockVersion(12)),
+            (
+                k.lock(12, true, 77, u64::MAX),
+                ParsedKey::Lock {
+                    ino: 12,
+                    flock: true,
+                    lease: 77,
+                    owner: u64::MAX,
+                },
+            ),
+            (
+                k.lock(300, false, 1, 0),
+                ParsedKey::Lock {
+                    ino: 300,
+                    flock: false,
+                    lease: 1,
+                    owner: 0,
+                },
+            ),
         ];
         for (key, want) in cases {
             assert_eq!(k.parse(&key), Some(want));
@@ -244,6 +307,10 @@ mod tests {
         assert_eq!(k.parse(b"/t/i\x01x"), None);
         assert_eq!(k.parse(b"/t/d\x01"), None);
         assert_eq!(k.parse(b"/t/c\x01\x00"), None);
+        let mut bad_kind = k.lock(1, false, 1, 1);
+        bad_kind[5] = b'z';
+        assert_eq!(k.parse(&bad_kind), None);
+        assert_eq!(k.parse(&k.lock(1, false, 1, 1)[..10]), None);
         assert!(k.chunk(1, 255) < k.chunk(1, 256));
     }
 
@@ -260,6 +327,8 @@ mod tests {
             k.orphan(7),
             k.session(42),
             k.open(7, 42),
+            k.locks(7),
+            k.lock(7, false, 42, 9),
         ] {
             assert!(inside(&key), "{key:?} outside the cached range");
         }

@@ -13,12 +13,15 @@
 //! | `P c <ino> <index>`    | file data chunk `index` (u64 big endian: file order), [`CHUNK_SIZE`] bytes max, shorter ones (even empty: allocated by fallocate) read as zeros past their end; bytes past the file size are never kept |
 //! | `P o <ino>`            | orphan: inode with no name kept for an open handle; value is the holder's lease (8 bytes, big endian) |
 //! | `P s <lease>`          | session of a live daemon (lease id, 8 bytes big endian), attached to that lease |
+//! | `P l <ino>`            | lock version of an inode (empty value): every lock change on the inode rewrites it |
+//! | `P l <ino> <kind> <lease> <owner>` | one lock owner's locks on the inode (`p` POSIX/OFD, `f` flock; lease and owner 8 bytes big endian), attached to the daemon's lease; value: its ranges (see [`crate::ns::LockRange`]) |
 //!
 //! The root directory is inode [`ROOT_INO`]. Invariants (checked by [`crate::fsck`]):
 //! an entry names a live inode; a non-directory's nlink is its number of entries; a directory
 //! has exactly one entry (none for the root), its `parent` field names that entry's directory,
 //! and its nlink is 2 + its subdirectories; an inode with nlink 0 has an orphan key whose
-//! session is alive; chunks, xattrs and orphans belong to live inodes; an inode's chunk count
+//! session is alive; chunks, xattrs, orphans and locks belong to live inodes, and a lock's
+//! session is alive; an inode's chunk count
 //! (when recorded) is its number of chunk keys; no chunk starts at or past its file's size
 //! unless the inode is marked `chunks_past_eof` (fallocate KEEP_SIZE); directories form a tree
 //! rooted at the root; every inode number is below `P n`.
