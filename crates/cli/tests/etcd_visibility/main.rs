@@ -1,8 +1,8 @@
 //! Visibility latency between two etcdfs hosts: two `fusekit mount etcd` daemons (A and B) on
 //! one prefix of a real 3-member cluster, with the default 1 s kernel cache lifetime. For each
-//! kind of change (create, seen by stat and by a listing; unlink; rename; write+close, seen by
-//! a pread of a descriptor B holds open; chmod; truncate) `FUSEKIT_ETCD_VIS_SAMPLES` (200)
-//! samples of the time from the change's syscall returning on A to B showing it (see
+//! kind of change (create, seen by stat and by a listing; unlink; rename, to a new name and
+//! over a name B knows; write+close, seen by a pread of a descriptor B holds open; chmod;
+//! truncate) `FUSEKIT_ETCD_VIS_SAMPLES` (200) samples of the time from the change's syscall returning on A to B showing it (see
 //! `probes.rs`). Prints p50/p99 per kind; asserts only that every sample was seen within 5 s
 //! and that each kind's median is under 500 ms (half the cache lifetime: a kind left to the
 //! kernel's cache expiry instead of an invalidation has a median near 1 s), since CI machines
@@ -69,6 +69,11 @@ fn run(test: &str, ttl: &str, n: usize) -> Option<Vec<Summary>> {
                 "rename",
                 "stat: old ENOENT, new found",
                 measure(a, b, "rename", n, probes::rename),
+            ),
+            Summary::new(
+                "rename over",
+                "stat: target is the moved inode",
+                measure(a, b, "over", n, probes::rename_over),
             ),
         ];
         let files = |name: &str| {

@@ -108,6 +108,26 @@ pub fn rename(a: &Path, b: &Path, i: usize) -> Result<Duration, String> {
     })
 }
 
+/// A rename on A over a name B has looked up, until B's lookup of that name finds the
+/// renamed inode (and the source name is gone).
+pub fn rename_over(a: &Path, b: &Path, i: usize) -> Result<Duration, String> {
+    use std::os::unix::fs::MetadataExt;
+    let (src, dst) = (format!("s{i}"), format!("t{i}"));
+    File::create(a.join(&dst)).map_err(|e| format!("create {dst}: {e}"))?;
+    File::create(a.join(&src)).map_err(|e| format!("create {src}: {e}"))?;
+    let ino = std::fs::metadata(a.join(&src))
+        .map_err(|e| format!("stat {src} on A: {e}"))?
+        .ino();
+    prime(&b.join(&dst))?;
+    prime(&b.join(&src))?;
+    std::fs::rename(a.join(&src), a.join(&dst)).map_err(|e| format!("rename on A: {e}"))?;
+    let t0 = Instant::now();
+    until(t0, &format!("{dst} as inode {ino}"), || {
+        !exists(&b.join(&src))
+            && std::fs::symlink_metadata(b.join(&dst)).is_ok_and(|m| m.ino() == ino)
+    })
+}
+
 /// The data probe's state: the file, held open on B (its pages stay in B's page cache).
 pub struct Data {
     on_b: File,
