@@ -97,17 +97,14 @@ fn hosts_writing_one_tree_agree_with_the_model_and_stay_flat() {
 
     let ops: u64 = outcomes.iter().map(|o| o.ops).sum();
     let waited: u64 = outcomes.iter().map(|o| o.waited).sum();
-    let max_wait = outcomes
-        .iter()
-        .map(|o| o.max_wait)
-        .max()
-        .unwrap_or_default();
+    let longest = outcomes.iter().max_by_key(|o| o.max_wait).expect("writers");
     println!(
         "{ops} operations in {:.1} s ({:.0}/s); {waited} waited for another host's change \
-         (longest {:.1} ms)",
+         (longest {:.1} ms: {})",
         elapsed.as_secs_f64(),
         ops as f64 / elapsed.as_secs_f64(),
-        max_wait.as_secs_f64() * 1000.0
+        longest.max_wait.as_secs_f64() * 1000.0,
+        longest.max_wait_op
     );
     let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.failure.as_ref()).collect();
     assert!(failures.is_empty(), "writers failed:\n{failures:#?}");

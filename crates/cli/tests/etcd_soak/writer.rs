@@ -37,6 +37,8 @@ pub struct Outcome {
     /// change through another, and succeeded when retried; the longest such wait.
     pub waited: u64,
     pub max_wait: Duration,
+    /// The operation that waited longest, and the error it first got.
+    pub max_wait_op: String,
     /// The first disagreement or unexpected error, which ended the writer.
     pub failure: Option<String>,
     /// Final model: file path -> bytes.
@@ -129,18 +131,22 @@ impl Writer {
         let root = self.mounts[host].clone();
         let lag = self.may_lag(host);
         let start = Instant::now();
-        let mut retried = false;
+        let mut first_error = None;
         loop {
             match op(&root) {
                 Ok(v) => {
-                    if retried {
+                    if let Some(e) = first_error {
                         self.out.waited += 1;
-                        self.out.max_wait = self.out.max_wait.max(start.elapsed());
+                        if start.elapsed() > self.out.max_wait {
+                            self.out.max_wait = start.elapsed();
+                            let what = self.history.last().cloned().unwrap_or_default();
+                            self.out.max_wait_op = format!("{what} (first {e})");
+                        }
                     }
                     return Ok(v);
                 }
-                Err(_) if lag && start.elapsed() < VISIBILITY_BOUND => {
-                    retried = true;
+                Err(e) if lag && start.elapsed() < VISIBILITY_BOUND => {
+                    first_error.get_or_insert(e);
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err(e) => {
