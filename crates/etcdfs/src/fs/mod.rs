@@ -144,17 +144,20 @@ impl<S: Store> EtcdFs<S> {
         &self.ns
     }
 
-    /// Drops the kernel's attributes and cached pages of `ino` (if the kernel is attached).
-    fn invalidate_inode(&self, ino: u64) {
+    /// Drops the kernel's cached attributes of `ino` (if the kernel is attached). Safe from a
+    /// request's handler: it takes no lock a request holds.
+    fn invalidate_attributes(&self, ino: u64) {
         if let Some(notifier) = self.coherence.as_ref().and_then(|c| c.notifier()) {
-            if let Err(e) = notifier.inval_inode(ino, 0, 0) {
-                tracing::debug!(ino, error = %e, "etcdfs: invalidation at open failed");
+            match notifier.inval_inode(ino, -1, 0) {
+                Ok(()) => {}
+                Err(e) if e == Errno::NOENT => {}
+                Err(e) => tracing::debug!(ino, error = %e, "etcdfs: invalidation at open failed"),
             }
         }
     }
 
-    /// Like [`EtcdFs::invalidate_inode`], from the invalidation thread, after the current
-    /// request is answered (a write holds page locks until then).
+    /// Drops the kernel's attributes and cached pages of `ino`, from the invalidation thread,
+    /// after the current request is answered (a write holds page locks until then).
     fn invalidate_inode_later(&self, ino: u64) {
         if let Some(coherence) = &self.coherence {
             coherence.invalidate_later(ino);

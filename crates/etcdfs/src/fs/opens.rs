@@ -16,20 +16,27 @@ use crate::store::Store;
 
 impl<S: Store> EtcdFs<S> {
     /// Opens a handle on file `ino`; returns it with the inode as the store has it now
-    /// (close-to-open). A change another host made that the kernel may not have heard of yet
-    /// drops the kernel's attributes and pages first.
+    /// (close-to-open), and makes the kernel ask for the inode's attributes again.
     pub(super) async fn open_handle(&self, ino: u64) -> Result<(u64, Inode), Errno> {
-        let cached = self.ns.getattr(ino).await.map_err(stale)?;
-        if cached.is_dir() {
+        if self.ns.getattr(ino).await.map_err(stale)?.is_dir() {
             return Err(Errno::ISDIR);
         }
         let _serial = self.open_locks.lock(ino).await;
         let (fh, first) = self.handles.open_file(ino);
         let fresh = if first {
-            self.ns
-                .open(ino)
-                .await
-                .inspect(|_| self.handles.set_recorded(ino))
+            match self.ns.open(ino).await {
+                Ok(inode) => {
+                    self.handles.set_recorded(ino);
+                    Ok(inode)
+                }
+                // A full quota refuses the open record, not the open: read what is there
+                // (an unlink on another host meanwhile would not see this holder).
+                Err(e) if e.errno() == libc::ENOSPC => {
+                    tracing::debug!(ino, "etcd quota full: opened without an open record");
+                    self.ns.getattr_fresh(ino).await.map(|(inode, _)| inode)
+                }
+                Err(e) => Err(e),
+            }
         } else {
             self.ns.getattr_fresh(ino).await.map(|(inode, _)| inode)
         };
@@ -40,9 +47,10 @@ impl<S: Store> EtcdFs<S> {
                 return Err(stale(e));
             }
         };
-        if inode.size != cached.size || inode.mtime != cached.mtime {
-            self.invalidate_inode(ino);
-        }
+        // Close-to-open: whatever size and times this kernel was told before (a LOOKUP
+        // answered while this daemon's cache had only the create, say), it asks again now;
+        // its pages of the file go at every open anyway (no FOPEN_KEEP_CACHE).
+        self.invalidate_attributes(ino);
         Ok((fh, inode))
     }
 

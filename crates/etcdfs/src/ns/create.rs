@@ -132,7 +132,12 @@ impl<S: Store> Namespace<S> {
         let ino = self.alloc.alloc(&self.store, &self.keys).await?;
         let inode = transact!(self, |plan| {
             let mut dir = plan.need_dir(parent).await?;
-            if plan.entry(parent, name).await?.is_some() {
+            if let Some(existing) = plan.entry(parent, name).await? {
+                if existing.ino == ino {
+                    // The number is ours alone: an earlier attempt of this very call took
+                    // effect though its answer was lost. The change is done.
+                    return Ok((ino, plan.need_inode(ino).await?));
+                }
                 return Err(FsError::Exists);
             }
             let now = Timestamp::now();
