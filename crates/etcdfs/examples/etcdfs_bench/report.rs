@@ -120,12 +120,12 @@ fn num(v: f64) -> String {
 pub fn print(rows: &[Row]) {
     println!();
     println!(
-        "{:<34} {:>10} {:>10} {:>7}  {:<16} result",
+        "{:<46} {:>10} {:>10} {:>7}  {:<16} result",
         "figure", "etcdfs", "reference", "ratio", "goal"
     );
     for r in rows {
         println!(
-            "{:<34} {:>10} {:>10} {:>7}  {:<16} {}",
+            "{:<46} {:>10} {:>10} {:>7}  {:<16} {}",
             format!("{} ({})", r.name, r.unit),
             num(r.figure),
             num(r.reference),
