@@ -183,9 +183,9 @@ impl<S: Store> Store for Counting<S> {
         r
     }
 
-    async fn watch(&self, prefix: &[u8], from: i64) -> Result<Self::Watch, StoreError> {
+    async fn watch(&self, start: &[u8], end: &[u8], from: i64) -> Result<Self::Watch, StoreError> {
         self.counters.other.fetch_add(1, Relaxed);
-        self.inner.watch(prefix, from).await
+        self.inner.watch(start, end, from).await
     }
 
     async fn lease_grant(&self, ttl_secs: i64) -> Result<LeaseId, StoreError> {

@@ -78,6 +78,9 @@ pub fn inode_record_len() -> usize {
         ctime: now,
         parent: 0,
         target: Vec::new(),
+        btime: Some(now),
+        chunks: Some(0),
+        chunks_past_eof: false,
     }
     .encode()
     .len()
