@@ -192,6 +192,10 @@ pub enum FsKind {
         /// Cache lifetime: how long the kernel may cache names and attributes, in seconds.
         #[arg(long, value_name = "S", default_value_t = 1.0)]
         timeout: f64,
+        /// Lifetime of this daemon's session lease, in whole seconds: if the daemon dies (or
+        /// is cut off that long), its locks and open records go after this long.
+        #[arg(long = "session-ttl", value_name = "S", default_value_t = 10)]
+        session_ttl: i64,
         #[command(flatten)]
         request_timeout: RequestTimeout,
         #[command(flatten)]

@@ -23,6 +23,8 @@ pub struct EtcdMount {
     pub prefix: String,
     pub store_timeout: Duration,
     pub ttl: Duration,
+    /// The session lease's lifetime, in seconds.
+    pub session_ttl: i64,
     pub request_timeout: Option<Duration>,
 }
 
@@ -38,6 +40,12 @@ pub fn mount(
     if m.store_timeout.is_zero() {
         anyhow::bail!("--store-timeout: must be more than 0 seconds");
     }
+    if !(2..=3600).contains(&m.session_ttl) {
+        anyhow::bail!(
+            "--session-ttl {}: must be 2 to 3600 seconds (etcd's minimum lease is about 2 s)",
+            m.session_ttl
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("etcdfs")
@@ -47,6 +55,7 @@ pub fn mount(
         cache_ttl: m.ttl,
         request_timeout: m.request_timeout,
         root_owner: (getuid().as_raw(), getgid().as_raw()),
+        session_ttl_secs: m.session_ttl,
         ..EtcdFsOptions::default()
     };
     let prefix = format!("{}/", m.prefix);

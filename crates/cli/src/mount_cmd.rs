@@ -70,6 +70,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             prefix,
             store_timeout,
             timeout,
+            session_ttl,
             request_timeout,
             common,
         } => {
@@ -79,6 +80,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
                 prefix,
                 store_timeout: seconds("--store-timeout", store_timeout)?,
                 ttl: seconds("--timeout", timeout)?,
+                session_ttl,
                 request_timeout: request_timeout.duration(),
             };
             crate::etcd_cmd::mount(mount, &mountpoint, &options, &common)
