@@ -4,17 +4,16 @@
 //! consistency checker on the prefix after unmounting. The mount runs over the test transport
 //! (`FUSEKIT_TEST_TRANSPORT`).
 
+mod mounted;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusekit::asyncfs::{AsyncAdapter, AsyncConfig};
-use fusekit::MountOptions;
 use fusekit_check::{CheckOptions, Outcome, Report};
 use fusekit_etcd_cluster::{Cluster, ClusterOptions};
-use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
+use fusekit_etcdfs::fs::EtcdFsOptions;
 use fusekit_etcdfs::fsck;
-use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
-use fusekit_testkit::{require_kernel, with_deadline, TestMount};
+use fusekit_testkit::{require_kernel, with_deadline};
 
 /// Cases tmpfs passes that etcdfs does not (yet), with the reason.
 const NOT_YET: &[(&str, &str)] = &[
@@ -63,30 +62,14 @@ fn check_suite_on_etcdfs_matches_tmpfs() {
 
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let prefix = b"check/".to_vec();
-        let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(5));
-        let store = runtime
-            .block_on(EtcdStore::connect(&config))
-            .expect("connect");
-        let fs = runtime
-            .block_on(EtcdFs::start(
-                store.clone(),
-                prefix.clone(),
-                &EtcdFsOptions::default(),
-            ))
-            .expect("start etcdfs");
-        let adapter = AsyncAdapter::new(
-            fs,
-            AsyncConfig::new()
-                .handle(runtime.handle().clone())
-                .deadline(Duration::from_secs(15)),
-        )
-        .expect("adapter");
-        let options = MountOptions::default()
-            .fsname("etcdfs")
-            .subtype("etcdfs")
-            .default_permissions(true)
-            .allow_other(true);
-        let mount = TestMount::new(adapter, &options);
+        let store = mounted::connect(&runtime, cluster.endpoints_arg(), Duration::from_secs(5));
+        let mount = mounted::mount_etcdfs(
+            &runtime,
+            store.clone(),
+            &prefix,
+            &EtcdFsOptions::default(),
+            Duration::from_secs(15),
+        );
         let report = suite(mount.path(), NOT_RUN);
         mount.finish();
 

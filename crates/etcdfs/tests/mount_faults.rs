@@ -12,6 +12,8 @@
 //! The tests of this file run one at a time (a lock): each starts its own cluster, and the
 //! machine may be small.
 
+mod mounted;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -21,10 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fusekit::asyncfs::{AsyncAdapter, AsyncConfig};
-use fusekit::MountOptions;
 use fusekit_etcd_cluster::{Cluster, ClusterOptions};
-use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
+use fusekit_etcdfs::fs::EtcdFsOptions;
 use fusekit_etcdfs::fsck;
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
@@ -74,22 +74,13 @@ fn mount(runtime: &tokio::runtime::Runtime, store: &EtcdStore, prefix: &[u8]) ->
         session_ttl_secs: 30,
         ..EtcdFsOptions::default()
     };
-    let fs = runtime
-        .block_on(EtcdFs::start(store.clone(), prefix.to_vec(), &options))
-        .expect("start etcdfs");
-    let adapter = AsyncAdapter::new(
-        fs,
-        AsyncConfig::new()
-            .handle(runtime.handle().clone())
-            .deadline(Duration::from_secs(30)),
+    mounted::mount_etcdfs(
+        runtime,
+        store.clone(),
+        prefix,
+        &options,
+        Duration::from_secs(30),
     )
-    .expect("adapter");
-    let options = MountOptions::default()
-        .fsname("etcdfs")
-        .subtype("etcdfs")
-        .default_permissions(true)
-        .allow_other(true);
-    TestMount::new(adapter, &options)
 }
 
 /// The checker passes on `prefix`.

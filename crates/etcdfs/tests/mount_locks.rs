@@ -3,6 +3,8 @@
 //! interrupts its SETLKW) leaves no lock behind once A lets go, and every lock key is gone
 //! once all descriptors are closed.
 
+mod mounted;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -11,10 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fusekit::asyncfs::{AsyncAdapter, AsyncConfig};
-use fusekit::MountOptions;
 use fusekit_etcd_cluster::{Cluster, ClusterOptions};
-use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
+use fusekit_etcdfs::fs::EtcdFsOptions;
 use fusekit_etcdfs::schema::Keys;
 use fusekit_etcdfs::store::{prefix_end, EtcdConfig, EtcdStore, Store};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
@@ -30,26 +30,8 @@ fn connect(runtime: &tokio::runtime::Runtime, cluster: &Cluster) -> EtcdStore {
 
 fn mount(runtime: &tokio::runtime::Runtime, cluster: &Cluster) -> TestMount {
     let store = connect(runtime, cluster);
-    let fs = runtime
-        .block_on(EtcdFs::start(
-            store,
-            PREFIX.to_vec(),
-            &EtcdFsOptions::default(),
-        ))
-        .expect("start etcdfs");
-    let adapter = AsyncAdapter::new(
-        fs,
-        AsyncConfig::new()
-            .handle(runtime.handle().clone())
-            .deadline(Duration::from_secs(15)),
-    )
-    .expect("adapter");
-    let options = MountOptions::default()
-        .fsname("etcdfs")
-        .subtype("etcdfs")
-        .default_permissions(true)
-        .allow_other(true);
-    TestMount::new(adapter, &options)
+    let options = EtcdFsOptions::default();
+    mounted::mount_etcdfs(runtime, store, PREFIX, &options, Duration::from_secs(15))
 }
 
 /// `flock(2)` on `file`; the errno on failure.

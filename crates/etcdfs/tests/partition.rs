@@ -4,13 +4,13 @@
 //! open() on A fails rather than trust what A cannot confirm, B creates and writes meanwhile;
 //! once healed, A serves again without a remount and sees B's changes; the checker is clean.
 
+mod mounted;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fusekit::asyncfs::{AsyncAdapter, AsyncConfig};
-use fusekit::MountOptions;
 use fusekit_etcd_cluster::{Cluster, ClusterOptions, Partition};
-use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
+use fusekit_etcdfs::fs::EtcdFsOptions;
 use fusekit_etcdfs::fsck;
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
@@ -19,30 +19,12 @@ use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn mount(runtime: &tokio::runtime::Runtime, endpoints: String, prefix: &[u8]) -> TestMount {
-    let config = EtcdConfig::new(endpoints).timeout(STORE_TIMEOUT);
-    let store = runtime
-        .block_on(EtcdStore::connect(&config))
-        .expect("connect");
+    let store = mounted::connect(runtime, endpoints, STORE_TIMEOUT);
     let options = EtcdFsOptions {
         session_ttl_secs: 30,
         ..EtcdFsOptions::default()
     };
-    let fs = runtime
-        .block_on(EtcdFs::start(store, prefix.to_vec(), &options))
-        .expect("start etcdfs");
-    let adapter = AsyncAdapter::new(
-        fs,
-        AsyncConfig::new()
-            .handle(runtime.handle().clone())
-            .deadline(Duration::from_secs(15)),
-    )
-    .expect("adapter");
-    let options = MountOptions::default()
-        .fsname("etcdfs")
-        .subtype("etcdfs")
-        .default_permissions(true)
-        .allow_other(true);
-    TestMount::new(adapter, &options)
+    mounted::mount_etcdfs(runtime, store, prefix, &options, Duration::from_secs(15))
 }
 
 /// How long `f` took, and its errno if it failed.

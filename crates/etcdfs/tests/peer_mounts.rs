@@ -4,14 +4,14 @@
 //! in etcd, O_APPEND from both sides, size and mtime. Cases etcdfs does not pass yet are listed with
 //! their reason; every other must pass, and the visibility waits are printed.
 
+mod mounted;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusekit::asyncfs::{AsyncAdapter, AsyncConfig};
-use fusekit::MountOptions;
 use fusekit_check::{CheckOptions, Outcome};
 use fusekit_etcd_cluster::{Cluster, ClusterOptions};
-use fusekit_etcdfs::fs::{EtcdFs, EtcdFsOptions};
+use fusekit_etcdfs::fs::EtcdFsOptions;
 use fusekit_etcdfs::fsck;
 use fusekit_etcdfs::store::{EtcdConfig, EtcdStore};
 use fusekit_testkit::{require_kernel, with_deadline, TestMount};
@@ -21,30 +21,9 @@ use fusekit_testkit::{require_kernel, with_deadline, TestMount};
 const NOT_YET: &[(&str, &str)] = &[];
 
 fn mount(runtime: &tokio::runtime::Runtime, cluster: &Cluster, prefix: &[u8]) -> TestMount {
-    let config = EtcdConfig::new(cluster.endpoints_arg()).timeout(Duration::from_secs(5));
-    let store = runtime
-        .block_on(EtcdStore::connect(&config))
-        .expect("connect");
-    let fs = runtime
-        .block_on(EtcdFs::start(
-            store,
-            prefix.to_vec(),
-            &EtcdFsOptions::default(),
-        ))
-        .expect("start etcdfs");
-    let adapter = AsyncAdapter::new(
-        fs,
-        AsyncConfig::new()
-            .handle(runtime.handle().clone())
-            .deadline(Duration::from_secs(15)),
-    )
-    .expect("adapter");
-    let options = MountOptions::default()
-        .fsname("etcdfs")
-        .subtype("etcdfs")
-        .default_permissions(true)
-        .allow_other(true);
-    TestMount::new(adapter, &options)
+    let store = mounted::connect(runtime, cluster.endpoints_arg(), Duration::from_secs(5));
+    let options = EtcdFsOptions::default();
+    mounted::mount_etcdfs(runtime, store, prefix, &options, Duration::from_secs(15))
 }
 
 #[test]
