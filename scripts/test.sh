@@ -50,7 +50,8 @@ echo "== soak (2 minutes, memfs and passthrough)"
 # each proves that requests travelled over the rings (see crates/testkit/src/transport.rs).
 # memfs's and passthrough's integration tests (the fusekit-check suite runs inside them, over
 # memfs in-process and over the passthrough daemon), the CLI's (its mount daemons, etcdfs's
-# among them), etcdfs's fusekit-check run on a real etcd cluster (an async filesystem), and
+# among them), etcdfs's fusekit-check run on a real etcd cluster (an async filesystem) and its
+# two-mount peer run (invalidations sent over the io_uring connection), and
 # the fusekit crate's async adapter tests (async_fs: interrupts, deadlines, the in-flight limit;
 # its two /dev/fuse-worker tests stay on /dev/fuse). Not run again: the fusekit-check crate's
 # own tests (they judge tmpfs and mount no FUSE filesystem) and the fusekit crate's other
@@ -101,7 +102,7 @@ export FUSEKIT_TEST_TRANSPORT=uring
 cargo test -p fusekit-memfs --no-fail-fast --test '*' || fail "memfs over io_uring"
 cargo test -p fusekit-passthrough --no-fail-fast --test '*' || fail "passthrough over io_uring"
 cargo test -p fusekit-cli --no-fail-fast --test '*' || fail "CLI over io_uring"
-cargo test -p fusekit-etcdfs --test mount_check || fail "etcdfs over io_uring"
+cargo test -p fusekit-etcdfs --test mount_check --test peer_mounts || fail "etcdfs over io_uring"
 cargo test -p fusekit --features tokio --test async_fs || fail "async_fs over io_uring"
 unset FUSEKIT_TEST_TRANSPORT
 echo "== cargo test over io_uring: $((SECONDS - start)) s"
