@@ -126,6 +126,12 @@ impl Handles {
         open
     }
 
+    /// Whether any handle of this daemon has `ino` open (no side effect, unlike
+    /// [`Handles::is_open`]).
+    pub(crate) fn has_handles(&self, ino: u64) -> bool {
+        self.lock().open.contains_key(&ino)
+    }
+
     /// A new directory handle on directory `ino` (an open directory counts as open: removed,
     /// it stays until closed).
     pub(crate) fn open_dir(&self, ino: u64) -> u64 {

@@ -14,6 +14,7 @@ mod handles;
 mod locks;
 mod opens;
 mod ops;
+mod releases;
 mod stripes;
 
 use std::sync::Mutex;
@@ -28,6 +29,7 @@ use crate::store::Store;
 use coherence::Coherence;
 use handles::Handles;
 use locks::LockState;
+use releases::Releases;
 use stripes::Stripes;
 
 /// How an etcdfs mount behaves.
@@ -69,6 +71,8 @@ pub struct EtcdFs<S: Store> {
     /// ones would only conflict in the store (and the one that just committed, reading its
     /// own write from the cache at once, would keep winning).
     write_locks: Stripes,
+    /// Last closes whose open records are still to drop (group commit, see `releases`).
+    releases: Releases,
     ttl: Duration,
     request_timeout: Option<Duration>,
     /// Keeps the cache's follower task running; dropped with the filesystem.
@@ -131,6 +135,7 @@ impl<S: Store> EtcdFs<S> {
             handles: Handles::default(),
             open_locks: Stripes::default(),
             write_locks: Stripes::default(),
+            releases: Releases::default(),
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
             _follower: follower,

@@ -61,13 +61,14 @@ impl<S: Store> EtcdFs<S> {
         fh
     }
 
-    /// Closes file handle `fh`; the last handle on its inode drops the open record (and an
+    /// Closes file handle `fh`; the last handle on its inode drops the open record (grouped
+    /// with other closes), or, when a removal found the inode open, releases it at once (an
     /// orphan of ours goes, or passes to another holder).
     pub(super) async fn close_handle(&self, fh: u64) -> Result<(), Errno> {
         let Some(ino) = self.handles.ino_of(fh) else {
             return Ok(());
         };
-        let _serial = self.open_locks.lock(ino).await;
+        let serial = self.open_locks.lock(ino).await;
         let Some(LastClose {
             ino,
             recorded,
@@ -76,8 +77,12 @@ impl<S: Store> EtcdFs<S> {
         else {
             return Ok(());
         };
-        if recorded || maybe_orphan {
+        if maybe_orphan {
             self.ns.release(ino, recorded).await.map_err(errno)?;
+        } else if recorded {
+            // The common case: grouped with other closes (see `releases`).
+            drop(serial);
+            self.release_later(ino).await;
         }
         Ok(())
     }

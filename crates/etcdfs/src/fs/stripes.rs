@@ -19,6 +19,16 @@ impl Default for Stripes {
 impl Stripes {
     /// The lock of `ino`'s stripe.
     pub(super) async fn lock(&self, ino: u64) -> MutexGuard<'_, ()> {
-        self.0[(ino % STRIPES as u64) as usize].lock().await
+        self.lock_stripe(self.stripe(ino)).await
+    }
+
+    /// The stripe of `ino` (several locked at once must be taken in stripe order).
+    pub(super) fn stripe(&self, ino: u64) -> u64 {
+        ino % STRIPES as u64
+    }
+
+    /// The lock of stripe `stripe`.
+    pub(super) async fn lock_stripe(&self, stripe: u64) -> MutexGuard<'_, ()> {
+        self.0[stripe as usize % STRIPES].lock().await
     }
 }

@@ -122,6 +122,30 @@ impl<S: Store> Namespace<S> {
         Ok(deleted)
     }
 
+    /// Many last closes at once, in one transaction: drops this daemon's open record of every
+    /// inode in `inos` that still has a name (each inode rewritten, as every change of its
+    /// open records does). Returns the inodes left out, those with no name left (deleted or
+    /// orphaned meanwhile), for [`Namespace::release`] one by one.
+    pub async fn release_many(&self, inos: &[u64]) -> Result<Vec<u64>, FsError> {
+        let Some(lease) = self.session else {
+            return Ok(Vec::new());
+        };
+        let left = transact!(self, |plan| {
+            let mut left = Vec::new();
+            for &ino in inos {
+                match plan.inode(ino).await? {
+                    Some(inode) if inode.nlink > 0 => {
+                        plan.delete_open(ino, lease);
+                        plan.put_inode(ino, inode);
+                    }
+                    _ => left.push(ino),
+                }
+            }
+            left
+        });
+        Ok(left)
+    }
+
     /// The part of [`Namespace::release`] for an inode that exists.
     async fn close_inode(
         &self,
