@@ -27,11 +27,31 @@ const RACE_SKIP: (&str, &str) = (
      resolved the name; the kernel retries ESTALE once, which this churn can beat",
 );
 
+/// Skipped in both modes: file handles that outlive the kernel's caches. The path adapter's
+/// node ids live in its own table; once the kernel has forgotten a node (after `drop_caches`)
+/// its id is gone, so LOOKUP of "." by that id answers ESTALE. memfs and passthrough keep
+/// what they need for it; the path API does not yet (a gap of issue 19).
+const HANDLE_CASES: [(&str, &str); 3] = [
+    (
+        "handle_opens_file_after_cache_drop",
+        "the path adapter cannot find a node the kernel forgot (no export support yet)",
+    ),
+    (
+        "handle_opens_dir_after_cache_drop",
+        "the path adapter cannot find a node the kernel forgot (no export support yet)",
+    ),
+    (
+        "handle_survives_rename",
+        "the path adapter cannot find a node the kernel forgot (no export support yet)",
+    ),
+];
+
 /// Cases the path-level passthrough does not claim to pass in hide mode, and why.
-const HIDE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
+const HIDE_SKIPS: &[(&str, &str)] = &[RACE_SKIP, HANDLE_CASES[0], HANDLE_CASES[1], HANDLE_CASES[2]];
 
 /// Cases the path-level passthrough does not claim to pass in handle-based mode, and why.
-const HANDLE_SKIPS: &[(&str, &str)] = &[RACE_SKIP];
+const HANDLE_SKIPS: &[(&str, &str)] =
+    &[RACE_SKIP, HANDLE_CASES[0], HANDLE_CASES[1], HANDLE_CASES[2]];
 
 fn run_check(mode: UnlinkMode) {
     let backing = temp_dir("pathfs-backing");

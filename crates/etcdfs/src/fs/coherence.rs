@@ -2,7 +2,7 @@
 //! through its watch, and from there the kernel of this host, as invalidations sent from a
 //! thread of their own (a notification may wait for the kernel's page locks; it must never
 //! hold up a request's future): a name added, removed or re-pointed drops the cached dentry
-//! (`delete` for a removed name, so that a directory in use goes too); an inode whose size or
+//! and the attributes of the inode it named; an inode whose size or
 //! mtime changed drops its attributes and cached pages, any other change its attributes. A
 //! reloaded cache (history compacted away) bumps the kernel's epoch, dropping every name.
 
@@ -112,10 +112,13 @@ fn invalidate(keys: &Keys, notifier: &Notifier, change: &Change) {
     match keys.parse(&change.key) {
         Some(ParsedKey::Entry { parent, name }) => {
             let name = OsStr::from_bytes(&name);
-            let old = change.old.as_deref().and_then(Entry::decode);
-            match (old, &change.new) {
-                (Some(old), None) => report("delete", notifier.delete(parent, old.ino, name)),
-                _ => report("entry", notifier.inval_entry(parent, name)),
+            report("entry", notifier.inval_entry(parent, name));
+            // The inode that lost (or changed) this name: its link count and ctime moved.
+            // Not `delete`: that also zeroes the kernel's link count of the inode, wrong for
+            // a file with other names (a link(2) of it then fails ENOENT), and the watch may
+            // bring this daemon's own removal before its commit is applied to the mirror.
+            if let Some(old) = change.old.as_deref().and_then(Entry::decode) {
+                report("inode", notifier.inval_inode(old.ino, -1, 0));
             }
         }
         // Rewritten unchanged (a holder's open record came or went): nothing to drop.
