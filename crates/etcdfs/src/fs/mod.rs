@@ -14,6 +14,7 @@ mod handles;
 mod locks;
 mod opens;
 mod ops;
+mod reclaimer;
 mod releases;
 mod stripes;
 
@@ -29,6 +30,7 @@ use crate::store::Store;
 use coherence::Coherence;
 use handles::Handles;
 use locks::LockState;
+use reclaimer::Reclaimer;
 use releases::Releases;
 use stripes::Stripes;
 
@@ -38,7 +40,8 @@ pub struct EtcdFsOptions {
     /// How long the kernel may cache names and attributes.
     pub cache_ttl: Duration,
     /// The daemon's session lease: after this long without the daemon, its open-but-unlinked
-    /// files are reclaimable by any other daemon, and its locks are gone.
+    /// files are reclaimable by any other daemon (each reclaims every this long), and its locks
+    /// are gone.
     pub session_ttl_secs: i64,
     /// Owner of the root directory when the tree is new.
     pub root_owner: (u32, u32),
@@ -73,6 +76,8 @@ pub struct EtcdFs<S: Store> {
     write_locks: Stripes,
     /// Last closes whose open records are still to drop (group commit, see `releases`).
     releases: Releases,
+    /// Deletes the orphans of ended sessions every session TTL.
+    reclaimer: Mutex<Option<Reclaimer>>,
     ttl: Duration,
     request_timeout: Option<Duration>,
     /// Keeps the cache's follower task running; dropped with the filesystem.
@@ -104,6 +109,10 @@ impl<S: Store> EtcdFs<S> {
         let prefix = prefix.into();
         let keys = Keys::new(prefix.clone());
         let session = Session::start(&store, &keys, options.session_ttl_secs).await?;
+        let reclaimer = Reclaimer::start(
+            Namespace::new(store.clone(), prefix.clone(), Some(session.lease())),
+            Duration::from_secs(options.session_ttl_secs.max(1) as u64),
+        );
         let mut ns = Namespace::new(store.clone(), prefix, Some(session.lease()));
         ns.format(options.root_owner.0, options.root_owner.1)
             .await?;
@@ -136,6 +145,7 @@ impl<S: Store> EtcdFs<S> {
             open_locks: Stripes::default(),
             write_locks: Stripes::default(),
             releases: Releases::default(),
+            reclaimer: Mutex::new(Some(reclaimer)),
             ttl: options.cache_ttl,
             request_timeout: options.request_timeout,
             _follower: follower,
@@ -174,6 +184,10 @@ impl<S: Store> EtcdFs<S> {
         if let Some(coherence) = &self.coherence {
             coherence.stop();
         }
+        self.reclaimer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let session = self
             .session
             .lock()
