@@ -8,8 +8,9 @@
 //!     32 concurrent callers vs one.
 //! Needs root and /dev/fuse. It never changes the fuse module's `enable_uring`: with
 //! `--transport uring` that parameter must already be Y. `--uring-depth N` sets the ring
-//! entries per CPU queue (default 8): over io_uring at most that many requests per CPU are
-//! with the daemon at once, which caps (b).
+//! entries per CPU queue (default: the session's choice, 8 for the sync filesystems and room
+//! for twice each queue's share of the in-flight limit, at most 32, for the async ones): over
+//! io_uring at most that many requests per CPU are with the daemon at once, which caps (b).
 //!
 //! ```text
 //! cargo run --release -p fusekit --features tokio --example async_bench -- \
@@ -291,7 +292,9 @@ fn main() {
     let transport = via.transport;
     let depth = match (transport, via.uring_depth) {
         (Transport::Uring, Some(n)) => format!(", {n} ring entries per CPU"),
-        (Transport::Uring, None) => ", default ring depth".to_string(),
+        (Transport::Uring, None) => {
+            ", the session's ring depth (8 sync, from the in-flight limit async)".to_string()
+        }
         _ => String::new(),
     };
     println!(

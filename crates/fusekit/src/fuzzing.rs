@@ -92,6 +92,7 @@ impl Harness {
             max_readahead: 1 << 20,
             readahead_window: 1 << 20,
             max_pages: 256,
+            requests_in_flight: 0,
         });
         let sink = Arc::new(CaptureSink::default());
         let chan = Arc::new(Channel::new(sink.clone(), conn));

@@ -65,6 +65,12 @@ impl<F: AsyncFilesystem> AsyncAdapter<F> {
         self.runtime.handle()
     }
 
+    /// The limit on requests in flight ([`AsyncConfig::max_in_flight`]), as INIT declares it
+    /// to the session.
+    pub(crate) fn max_in_flight(&self) -> u32 {
+        u32::try_from(self.admission.limit()).unwrap_or(u32::MAX)
+    }
+
     /// A handle to the adapter's counters, readable while the session runs.
     pub fn stats(&self) -> AsyncStatsHandle {
         AsyncStatsHandle(Arc::clone(&self.admission))

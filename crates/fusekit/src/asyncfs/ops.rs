@@ -21,6 +21,9 @@ use crate::request::Request;
 
 impl<F: AsyncFilesystem> Filesystem for AsyncAdapter<F> {
     fn init(&self, req: &Request<'_>, config: &mut KernelConfig) -> Result<(), Errno> {
+        // Requests wait on the runtime, not on the thread that read them: over io_uring each
+        // holds its ring entry meanwhile. The filesystem's own init may say otherwise.
+        config.set_requests_in_flight(self.max_in_flight());
         let ctx = RequestContext::new(req);
         self.block_on(self.filesystem().init(&ctx, config))
     }

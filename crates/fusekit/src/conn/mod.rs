@@ -45,6 +45,11 @@ pub struct Negotiated {
     pub readahead_window: u32,
     /// Pages per request.
     pub max_pages: u16,
+    /// Requests the filesystem said it serves at once
+    /// ([`KernelConfig::set_requests_in_flight`]); 0 when it did not say.
+    ///
+    /// [`KernelConfig::set_requests_in_flight`]: crate::lowlevel::KernelConfig::set_requests_in_flight
+    pub requests_in_flight: u32,
 }
 
 #[derive(Debug)]

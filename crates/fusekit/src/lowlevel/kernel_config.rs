@@ -93,6 +93,7 @@ pub struct KernelConfig {
     pub(crate) time_gran: u32,
     pub(crate) max_stack_depth: u32,
     pub(crate) request_timeout: u16,
+    pub(crate) requests_in_flight: u32,
     pub(crate) notifier: Notifier,
     pub(crate) atime: AtimePolicy,
 }
@@ -116,6 +117,7 @@ impl KernelConfig {
             time_gran: 1,
             max_stack_depth: 0,
             request_timeout: 0,
+            requests_in_flight: 0,
             notifier,
             atime: AtimePolicy::Relatime,
         }
@@ -241,6 +243,22 @@ impl KernelConfig {
         let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
         self.request_timeout = secs.min(u64::from(u16::MAX)) as u16;
         Ok(())
+    }
+
+    /// Says how many requests this filesystem works on at once when it answers them later,
+    /// from other threads (an async filesystem: `fusekit::asyncfs` says its in-flight limit
+    /// here by itself). Over io_uring a request holds its ring entry until it is answered, so
+    /// unless [`Session::uring_queue_depth`](crate::Session::uring_queue_depth) fixed the
+    /// depth, each CPU's queue gets room for twice its even share of `n`: at least the
+    /// default 8 entries, at most 32. /dev/fuse needs nothing: its workers hand requests on.
+    /// 0 (the default) says nothing.
+    pub fn set_requests_in_flight(&mut self, n: u32) {
+        self.requests_in_flight = n;
+    }
+
+    /// What [`Self::set_requests_in_flight`] set (0 unless set).
+    pub fn requests_in_flight(&self) -> u32 {
+        self.requests_in_flight
     }
 
     /// A notifier for this session, e.g. to keep for invalidations later.

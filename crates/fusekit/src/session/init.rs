@@ -147,6 +147,7 @@ pub(crate) fn handshake<FS: Filesystem>(
             max_readahead: config.max_readahead,
             readahead_window: config.readahead_window.max(config.max_readahead),
             max_pages,
+            requests_in_flight: config.requests_in_flight,
         };
         // Record before answering: requests may arrive the moment the kernel has the reply.
         conn.set_negotiated(negotiated);

@@ -166,10 +166,15 @@ impl<FS: Filesystem> Session<FS> {
         self
     }
 
-    /// Ring entries per io_uring queue: requests one CPU's queue holds at once (default 8,
-    /// clamped to 1..=1024). Each entry holds two buffers of the negotiated max_write.
+    /// Ring entries per io_uring queue: requests one CPU's queue holds at once (clamped to
+    /// 1..=1024). By default 8, or, for a filesystem that said in INIT how many requests it
+    /// serves at once
+    /// ([`KernelConfig::set_requests_in_flight`](crate::KernelConfig::set_requests_in_flight),
+    /// as every `asyncfs` filesystem does), room for twice each queue's share of them, at
+    /// most 32. Each entry holds two buffers of the negotiated max_write (allocated zeroed:
+    /// their pages count towards memory once a request that large has used them).
     pub fn uring_queue_depth(mut self, n: usize) -> Self {
-        self.uring.depth = n.clamp(1, uring::MAX_QUEUE_DEPTH);
+        self.uring.depth = Some(n.clamp(1, uring::MAX_QUEUE_DEPTH));
         self
     }
 

@@ -17,7 +17,7 @@ use crate::lowlevel::{Filesystem, DEFAULT_MAX_WRITE};
 use crate::reply::Channel;
 use crate::serve::Server;
 use crate::transport::dev::{self, BusyPoll, DevCounters, DevFd};
-use crate::transport::uring::{self, PayloadLimits, RunningUring};
+use crate::transport::uring::{self, PayloadLimits, QueueSizing, RunningUring};
 use crate::transport::{FrameHandler, TransportExit};
 
 /// Bytes a read buffer needs beyond max_write: the header and the largest argument struct.
@@ -221,11 +221,14 @@ fn start_transport<H: FrameHandler>(
     };
     let offered = negotiated.flags.contains(InitFlags::OVER_IO_URING);
     let started = if offered {
-        let limits = PayloadLimits {
-            max_write: negotiated.max_write,
-            max_pages: negotiated.max_pages,
+        let sizing = QueueSizing {
+            payload: PayloadLimits {
+                max_write: negotiated.max_write,
+                max_pages: negotiated.max_pages,
+            },
+            requests_in_flight: negotiated.requests_in_flight,
         };
-        uring::start(handler, master, limits, pre, uring_opts)
+        uring::start(handler, master, sizing, pre, uring_opts)
     } else {
         Err(uring::not_offered_reason())
     };

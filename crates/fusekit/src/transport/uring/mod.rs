@@ -78,7 +78,8 @@ use rustix::io::Errno;
 
 pub(crate) use counters::UringCounters;
 pub use counters::UringStats;
-pub use flags::{RingFlags, DEFAULT_QUEUE_DEPTH, MAX_QUEUE_DEPTH};
+use flags::auto_queue_depth;
+pub use flags::{RingFlags, MAX_QUEUE_DEPTH};
 
 use crate::transport::dev::DevFd;
 use crate::transport::{FrameHandler, TransportExit};
@@ -97,7 +98,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The io_uring settings of a session.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UringOptions {
-    pub(crate) depth: usize,
+    /// Entries per queue; `None`: [`auto_queue_depth`] of what INIT settled.
+    pub(crate) depth: Option<usize>,
     pub(crate) flags: RingFlags,
     pub(crate) pin: bool,
     /// Tests only: register payload buffers this much smaller than the kernel requires, so
@@ -109,7 +111,7 @@ pub(crate) struct UringOptions {
 impl Default for UringOptions {
     fn default() -> Self {
         UringOptions {
-            depth: DEFAULT_QUEUE_DEPTH,
+            depth: None,
             flags: RingFlags::default_flags(),
             pin: true,
             #[cfg(test)]
@@ -189,22 +191,36 @@ pub(crate) struct PayloadLimits {
     pub(crate) max_pages: u16,
 }
 
+/// What INIT settled that sizes the queues.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueSizing {
+    /// The payload buffers of each entry.
+    pub(crate) payload: PayloadLimits,
+    /// Requests the filesystem said it serves at once (0: it did not say); sizes the depth
+    /// when the user did not choose one.
+    pub(crate) requests_in_flight: u32,
+}
+
 /// Starts one owner thread per queue and waits until each has registered its entries; every
 /// request then goes to `handler`. Call only after the INIT reply (with FUSE_OVER_IO_URING)
 /// was written on `dev`.
 pub(crate) fn start<H: FrameHandler>(
     handler: &Arc<H>,
     dev: &Arc<DevFd>,
-    limits: PayloadLimits,
+    sizing: QueueSizing,
     pre: Preflight,
     opts: &UringOptions,
 ) -> Result<RunningUring, String> {
+    let limits = sizing.payload;
     let payload_size = MIN_PAYLOAD
         .max(limits.max_write as usize)
         .max(usize::from(limits.max_pages) * 4096);
     #[cfg(test)]
     let payload_size = payload_size - opts.payload_shortfall;
-    let depth = opts.depth.clamp(1, MAX_QUEUE_DEPTH);
+    let depth = opts
+        .depth
+        .unwrap_or_else(|| auto_queue_depth(sizing.requests_in_flight, pre.queues))
+        .clamp(1, MAX_QUEUE_DEPTH);
     let counters = Arc::new(UringCounters::default());
     let (tx, rx) = mpsc::channel();
     let mut threads = Vec::with_capacity(pre.queues);
