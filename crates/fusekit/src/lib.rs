@@ -62,7 +62,7 @@ pub use attr::{
     libc_mode, Entry, FileAttr, FileType, Ino, Lock, SetAttr, Statfs, TimeOrNow, Timestamp, ROOT_ID,
 };
 pub use backing::{Backing, BackingId};
-pub use conn::{Negotiated, StatsSnapshot};
+pub use conn::{Negotiated, RequestCounts, StatsSnapshot};
 pub use lowlevel::{AtimePolicy, CopyRange, Filesystem, IoctlArgs, KernelConfig};
 pub use notify::{Notifier, PollHandle};
 pub use reply::{

@@ -4,6 +4,7 @@
 //! Nothing here is locked on the hot path.
 
 mod interrupts;
+mod opcode_counts;
 mod release_fence;
 mod stats;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use fusekit_abi as abi;
 
 pub(crate) use interrupts::InterruptTable;
+pub use opcode_counts::RequestCounts;
 pub(crate) use release_fence::ReleaseFence;
 pub(crate) use stats::Stats;
 pub use stats::StatsSnapshot;

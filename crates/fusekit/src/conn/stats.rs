@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::opcode_counts::{OpcodeCounters, RequestCounts};
+
 /// Live counters of one session. All counts are since the session started.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -17,12 +19,16 @@ pub(crate) struct Stats {
     pub(crate) polled_requests: AtomicU64,
     pub(crate) locks_after_release: AtomicU64,
     pub(crate) request_id_gaps: AtomicU64,
+    pub(crate) by_opcode: OpcodeCounters,
 }
 
 /// A snapshot of a session's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StatsSnapshot {
+    /// The requests served, by opcode (what `requests` counts, INTERRUPT and FORGET
+    /// included, by kind).
+    pub by_opcode: RequestCounts,
     /// Requests read from the kernel (including FORGET and INTERRUPT).
     pub requests: u64,
     /// Replies written successfully.
@@ -75,6 +81,7 @@ impl Stats {
             polled_requests: get(&self.polled_requests),
             locks_after_release: get(&self.locks_after_release),
             request_id_gaps: get(&self.request_id_gaps),
+            by_opcode: self.by_opcode.snapshot(),
         }
     }
 }
