@@ -533,11 +533,25 @@ for id in "${ORDER[@]}"; do
     MERGE+=(--note "${LABELS[$id]}=${NOTES[$id]:-}")
 done
 mkdir -p "$RESULTS"
+# Requests per operation of the fusekit filesystems, from their sessions' statistics (the
+# CLI mounts them itself for this; over the default transport, as `fusekit mount` serves).
+ROUND_TRIPS=""
+if [[ -n $FUSEKIT ]] && "$FUSEKIT" bench --help 2>/dev/null | grep -q -- --round-trips; then
+    log "round trips (requests per operation) of memfs and passthrough"
+    if "$FUSEKIT" bench --round-trips --json "$WORK/round-trips.json" \
+        >"$WORK/round-trips.txt" 2>"$WORK/round-trips.log"; then
+        ROUND_TRIPS=$WORK/round-trips.txt
+    else
+        log "round trips failed (see below in RESULTS.md)"
+        ROUND_TRIPS=$WORK/round-trips.log
+    fi
+fi
 "$BENCH_BIN" merge "${MERGE[@]}" --markdown "$WORK/table.md" --plot "$RESULTS/chart.svg"
 # Keep the raw reports next to the chart, so that it can be redrawn without rerunning.
 rm -rf "$RESULTS/json"
 mkdir -p "$RESULTS/json"
 cp "$WORK"/json/*.json "$RESULTS/json/"
+[[ -f $WORK/round-trips.json ]] && cp "$WORK/round-trips.json" "$RESULTS/json/"
 
 {
     echo "# fusekit bench: fusekit and peer FUSE frameworks against native tmpfs"
@@ -564,6 +578,16 @@ $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(u
     echo
     cat "$WORK/table.md"
     echo
+    if [[ -n $ROUND_TRIPS ]]; then
+        echo "Requests per operation of the fusekit filesystems (\`fusekit bench --round-trips\`,"
+        echo "counted by each session by opcode; FORGET and RELEASE that follow an operation count"
+        echo "with it; fractions are means over the iterations):"
+        echo
+        echo '```text'
+        cat "$ROUND_TRIPS"
+        echo '```'
+        echo
+    fi
     echo "Workloads: see bench/README.md. \`\$W\` in the notes is the run's temporary directory."
 } >"$RESULTS/RESULTS.md"
 log "wrote $RESULTS/RESULTS.md and $RESULTS/chart.svg"

@@ -47,11 +47,26 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+/// The default cache lifetime (`--timeout`) of the mounted filesystems, in seconds.
+pub const DEFAULT_CACHE_TIMEOUT: f64 = 1.0;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// The directory to measure (workloads create and remove their own files in it).
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present_any = ["list", "round_trips"])]
     pub dir: Option<PathBuf>,
+    /// Instead of measuring DIR: count the FUSE requests everyday operations cost, by
+    /// opcode, on memfs and passthrough mounted in this process for the purpose (as
+    /// `fusekit mount` serves them), and print them as a table (--json: as JSON).
+    #[arg(long, conflicts_with_all = ["dir", "workloads", "plot", "list"])]
+    pub round_trips: bool,
+    /// The transport of the --round-trips mounts.
+    #[arg(long, value_enum, default_value_t, requires = "round_trips")]
+    pub transport: TransportArg,
+    /// How many times --round-trips does each operation (the counts are means).
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "round_trips",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub iterations: u32,
     /// Run only this workload (repeatable; default: all; see --list).
     #[arg(long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
@@ -143,7 +158,7 @@ pub enum FsKind {
         writeback_cache: bool,
         /// Cache lifetime: how long the kernel may cache names and attributes, in seconds
         /// (0 = ask every time). Not a request timeout: see --request-timeout.
-        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        #[arg(long, value_name = "S", default_value_t = DEFAULT_CACHE_TIMEOUT)]
         timeout: f64,
         #[command(flatten)]
         request_timeout: RequestTimeout,
@@ -167,7 +182,7 @@ pub enum FsKind {
         /// Cache lifetime: how long the kernel may cache names and attributes, in seconds
         /// (0 = ask every time; changes made directly in SRC show through after at most this
         /// long). Not a request timeout: see --request-timeout.
-        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        #[arg(long, value_name = "S", default_value_t = DEFAULT_CACHE_TIMEOUT)]
         timeout: f64,
         #[command(flatten)]
         request_timeout: RequestTimeout,
@@ -190,7 +205,7 @@ pub enum FsKind {
         #[arg(long = "store-timeout", value_name = "S", default_value_t = 5.0)]
         store_timeout: f64,
         /// Cache lifetime: how long the kernel may cache names and attributes, in seconds.
-        #[arg(long, value_name = "S", default_value_t = 1.0)]
+        #[arg(long, value_name = "S", default_value_t = DEFAULT_CACHE_TIMEOUT)]
         timeout: f64,
         /// Lifetime of this daemon's session lease, in whole seconds: if the daemon dies (or
         /// is cut off that long), its locks and open records go after this long.
@@ -262,6 +277,16 @@ pub enum TransportArg {
     Dev,
     /// io_uring only.
     Uring,
+}
+
+impl From<TransportArg> for fusekit::Transport {
+    fn from(t: TransportArg) -> Self {
+        match t {
+            TransportArg::Auto => fusekit::Transport::Auto,
+            TransportArg::Dev => fusekit::Transport::Dev,
+            TransportArg::Uring => fusekit::Transport::Uring,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,12 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if args.round_trips {
+        if let Some(path) = &args.json {
+            check_output_path("--json", path)?;
+        }
+        return crate::round_trips_cmd::run(&args);
+    }
     let Some(dir) = args.dir else {
         anyhow::bail!("bench: give the directory to measure (fusekit bench DIR), or --list");
     };

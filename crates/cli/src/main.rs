@@ -11,6 +11,7 @@ mod limits;
 mod logging;
 mod mount_cmd;
 mod out;
+mod round_trips_cmd;
 mod serve;
 
 use std::ffi::OsString;

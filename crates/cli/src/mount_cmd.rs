@@ -31,15 +31,12 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             if let Some(n) = max_inodes {
                 limits.max_inodes = Some(n);
             }
-            // The mount point's owner owns the root, as with tmpfs mounted by that user.
-            let engine =
-                fusekit_memfs::MemFs::new(limits, (getuid().as_raw(), getgid().as_raw()), 0o755);
             let adapter_options = fusekit_memfs::AdapterOptions {
                 ttl,
                 writeback_cache,
                 request_timeout: request_timeout.duration(),
             };
-            let fs = fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), adapter_options);
+            let fs = memfs(limits, adapter_options);
             serve::serve(fs, &mountpoint, &options, &common, None)
         }
         FsKind::Passthrough {
@@ -53,10 +50,7 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
         } => {
             let ttl = seconds("--timeout", timeout)?;
             let options = mount_options(&common, "passthrough")?.default_permissions(true);
-            let opts = fusekit_passthrough::PassthroughOptions::new()
-                .kernel_passthrough(!no_kernel_passthrough && !writeback_cache)
-                .writeback_cache(writeback_cache)
-                .timeout(ttl)
+            let opts = passthrough_options(no_kernel_passthrough, writeback_cache, ttl)
                 .request_timeout(request_timeout.duration().unwrap_or_default());
             crate::layout::refuse_self_containing(&source, &mountpoint)?;
             // The library's errors name the source already.
@@ -91,6 +85,29 @@ pub fn run(args: MountArgs) -> anyhow::Result<ExitCode> {
             serve::serve(fs, &mountpoint, &options, &common, None)
         }
     }
+}
+
+/// memfs as `fusekit mount memfs` serves it. The user who mounts owns the root, as with tmpfs
+/// mounted by that user.
+pub(crate) fn memfs(
+    limits: fusekit_memfs::Limits,
+    options: fusekit_memfs::AdapterOptions,
+) -> fusekit_memfs::MemFsAdapter {
+    let engine = fusekit_memfs::MemFs::new(limits, (getuid().as_raw(), getgid().as_raw()), 0o755);
+    fusekit_memfs::MemFsAdapter::new(std::sync::Arc::new(engine), options)
+}
+
+/// passthrough's options as `fusekit mount passthrough` sets them (the request timeout
+/// aside): kernel passthrough unless refused or impossible with the writeback cache.
+pub(crate) fn passthrough_options(
+    no_kernel_passthrough: bool,
+    writeback_cache: bool,
+    ttl: std::time::Duration,
+) -> fusekit_passthrough::PassthroughOptions {
+    fusekit_passthrough::PassthroughOptions::new()
+        .kernel_passthrough(!no_kernel_passthrough && !writeback_cache)
+        .writeback_cache(writeback_cache)
+        .timeout(ttl)
 }
 
 /// Unmounts; success means the mount is gone (or, with `--lazy`, detached). Errors name the

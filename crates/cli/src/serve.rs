@@ -5,9 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fusekit::{Filesystem, MountOptions, Session, Transport};
+use fusekit::{Filesystem, MountOptions, Session};
 
-use crate::args::{CommonMount, TransportArg};
+use crate::args::CommonMount;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Print [`crate::daemon::READY`] on stdout once serving (`--notify-ready`).
@@ -48,11 +48,7 @@ pub fn serve<FS: Filesystem>(
     if let Some(us) = common.busy_poll_us {
         session = session.busy_poll(std::time::Duration::from_micros(us.into()));
     }
-    session = session.transport(match common.transport {
-        TransportArg::Auto => Transport::Auto,
-        TransportArg::Dev => Transport::Dev,
-        TransportArg::Uring => Transport::Uring,
-    });
+    session = session.transport(common.transport.into());
     if let Some(n) = common.queue_depth {
         session = session.uring_queue_depth(n.into());
     }

@@ -404,3 +404,57 @@ fn bench_tiny_run_writes_table_json_and_chart() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("missing"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_round_trips_counts_requests_by_opcode_and_leaves_no_mount() {
+    if !fusekit_testkit::require_kernel("bench_round_trips_counts_requests_by_opcode") {
+        return;
+    }
+    let out_dir = temp_dir();
+    let json = out_dir.path().join("rt.json");
+    let out = run(Command::new(BIN)
+        .args(["bench", "--round-trips", "--iterations", "3", "--json"])
+        .arg(&json));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("round trips: memfs") && table.contains("round trips: passthrough"),
+        "{table}"
+    );
+    let reports: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let reports = reports.as_array().expect("a list of filesystems");
+    assert_eq!(reports.len(), 2);
+    for fs in reports {
+        let name = fs["filesystem"].as_str().unwrap();
+        let op = |wanted: &str| {
+            fs["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["operation"] == wanted)
+                .unwrap_or_else(|| panic!("{name}: no {wanted}"))["requests"]
+                .clone()
+        };
+        let count = |v: &serde_json::Value, opcode: &str| v[opcode].as_f64().unwrap_or(0.0);
+        // One CREATE and, after close, one RELEASE per created file: the release that
+        // arrives after close() returned is counted with it.
+        let create = op("create+write 4 KiB+close");
+        assert_eq!(count(&create, "CREATE"), 1.0, "{name}: {create}");
+        assert_eq!(count(&create, "RELEASE"), 1.0, "{name}: {create}");
+        // A name never made costs exactly one LOOKUP (then the negative entry is cached).
+        let missing = op("stat of a missing name");
+        assert_eq!(count(&missing, "LOOKUP"), 1.0, "{name}: {missing}");
+        let unlink = op("unlink");
+        assert_eq!(count(&unlink, "UNLINK"), 1.0, "{name}: {unlink}");
+        let mkdir = op("mkdir");
+        assert_eq!(count(&mkdir, "MKDIR"), 1.0, "{name}: {mkdir}");
+    }
+    let left: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("fusekit-round-trips."))
+        .map(str::to_string)
+        .collect();
+    assert!(left.is_empty(), "mounts left behind: {left:?}");
+}
