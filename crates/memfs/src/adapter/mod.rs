@@ -7,8 +7,8 @@
 //! plus the birth time `FileAttr` does not carry).
 //!
 //! Cache settings: memfs changes only through this mount, and the kernel invalidates what it
-//! caches on every change it makes, so names, attributes, data (`KEEP_CACHE`), directory
-//! listings (`CACHE_DIR`) and symlinks are all cached.
+//! caches on every change it makes, so names, attributes, data (`KEEP_CACHE`, and no
+//! `AUTO_INVAL_DATA`), directory listings (`CACHE_DIR`) and symlinks are all cached.
 
 mod groups;
 mod lock_wait;
@@ -148,6 +148,12 @@ impl Filesystem for MemFsAdapter {
         // No FLOCK_LOCKS: flock(2) then stays in the kernel's own lock table, exact for a
         // filesystem only this mount serves, and visible in /proc/locks (lslocks) as on tmpfs;
         // delegated, the kernel keeps no record of it. (MemFs::flock serves other front ends.)
+        // No AUTO_INVAL_DATA: it makes the kernel compare mtimes on every read whose cached
+        // attributes expired, i.e. a GETATTR, and throw the page cache away after each write
+        // of ours (without the writeback cache the kernel does not keep mtime itself, so the
+        // new mtime looks like someone else's change): one GETATTR and one READ more for a
+        // file read after it was written. Nobody else changes memfs's data.
+        config.disable(InitFlags::AUTO_INVAL_DATA);
         config.enable_if_offered(
             InitFlags::POSIX_LOCKS
                 | InitFlags::DO_READDIRPLUS
