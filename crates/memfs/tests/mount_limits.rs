@@ -53,7 +53,14 @@ fn byte_limit_gives_enospc_and_statfs_shows_it() {
         assert_eq!(st.f_files - st.f_ffree, engine.stats().inode_slots);
         drop(f);
         fs::remove_file(mnt.path().join("fill")).unwrap();
-        let st = rustix::fs::statvfs(mnt.path()).unwrap();
+        // close(2) returns before the kernel's RELEASE is answered; the space comes back
+        // with it, within a bounded time.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut st = rustix::fs::statvfs(mnt.path()).unwrap();
+        while st.f_bfree != st.f_blocks && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            st = rustix::fs::statvfs(mnt.path()).unwrap();
+        }
         assert_eq!(
             st.f_bfree, st.f_blocks,
             "space returned after unlink + close"

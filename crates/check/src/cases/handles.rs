@@ -162,9 +162,18 @@ fn handle_of_removed_file_estale(c: &Ctx) -> R<()> {
     c.create("f", b"gone")?;
     let h = handle_of(c, "f")?;
     c.unlink("f")?;
+    // The kernel sends RELEASE after close(2) returned and keeps the inode until the
+    // filesystem answered it: until then the handle still finds the inode in the kernel's
+    // cache. Give that asynchronous RELEASE a bounded time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut res = open_handle(c.d(), &h, OFlags::RDONLY);
+    while res.is_ok() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        res = open_handle(c.d(), &h, OFlags::RDONLY);
+    }
     expect_errno(
-        "open_by_handle_at of a removed file",
-        open_handle(c.d(), &h, OFlags::RDONLY),
+        "open_by_handle_at of a removed file (2 s after close and unlink)",
+        res,
         Errno::STALE,
     )?;
     drop_caches()?;
