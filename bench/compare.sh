@@ -515,6 +515,20 @@ contender libfuse-passthrough-fh "libfuse $LFV passthrough_fh" "$SRC" \
 contender libfuse-passthrough-ll "libfuse $LFV passthrough_ll" "" "" -- \
     "$LF/passthrough_ll" -f -o "source=$SRC" "$MNT" --- \
     "$LF/passthrough_ll" -f -o "source=$SRC,timeout=0" "$MNT"
+# The same three with the kernel checking permissions (`-o default_permissions`), as fusekit's
+# memfs and passthrough always mount: the same permission semantics, and the same price (with
+# it the kernel fetches a directory's attributes again after each change in it before the next
+# path walk; see docs/kernel-notes.md). The rows above run without it, as the examples do by
+# default; these rows say "default_permissions" in their label.
+contender libfuse-passthrough-dp "libfuse $LFV passthrough (default_permissions)" "$SRC" \
+    "attribute and entry timeouts are 0 in this example's own init" -- \
+    "$LF/passthrough" -f -o default_permissions "$MNT"
+contender libfuse-passthrough-fh-dp "libfuse $LFV passthrough_fh (default_permissions)" "$SRC" \
+    "attribute and entry timeouts are 0 in this example's own init" -- \
+    "$LF/passthrough_fh" -f -o default_permissions "$MNT"
+contender libfuse-passthrough-ll-dp "libfuse $LFV passthrough_ll (default_permissions)" "" "" -- \
+    "$LF/passthrough_ll" -f -o "source=$SRC,default_permissions" "$MNT" --- \
+    "$LF/passthrough_ll" -f -o "source=$SRC,timeout=0,default_permissions" "$MNT"
 # The example's default single thread: with --n-threads 2 it was seen to die under
 # parallel-metadata (EIO, then ENOTCONN), which would only measure a crash.
 contender fuser-simple "fuser ${FUSER_VERSION:-?} simple" "" \
@@ -588,6 +602,11 @@ $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(u
         echo '```'
         echo
     fi
+    echo "Permission checks: fusekit's memfs and passthrough always mount with \\`default_permissions\\`"
+    echo "(the kernel checks modes); libfuse's examples run both ways, without it (their default, the"
+    echo "rows without a suffix) and with it (rows labelled \\`(default_permissions)\\`). fuser's \\`simple\\`"
+    echo "example has no option for it and runs without."
+    echo
     echo "Workloads: see bench/README.md. \`\$W\` in the notes is the run's temporary directory."
 } >"$RESULTS/RESULTS.md"
 log "wrote $RESULTS/RESULTS.md and $RESULTS/chart.svg"
