@@ -43,7 +43,9 @@ pub enum Command {
     /// conformance and race suite; exit status 1 when a case fails.
     Check(CheckArgs),
     /// Measure any directory with the benchmark workloads (metadata, stat latency, readdir,
-    /// sequential and random I/O); see bench/compare.sh for the side-by-side comparison.
+    /// sequential and random I/O; see bench/compare.sh for the side-by-side comparison), or,
+    /// with --round-trips, count the FUSE requests everyday operations cost on memfs and
+    /// passthrough.
     Bench(BenchArgs),
 }
 
