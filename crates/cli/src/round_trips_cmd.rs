@@ -33,8 +33,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let current: Current = Arc::new(Mutex::new(None));
     undo_on_signal(Arc::clone(&current), work.path().to_path_buf())?;
 
-    let mut reports = Vec::new();
-    let engine = memfs(
+    let run = Run {
+        work: work.path(),
+        transport,
+        ttl,
+        iterations: args.iterations,
+        current: &current,
+    };
+    let memfs = memfs(
         fusekit_memfs::Limits::tmpfs_default(),
         fusekit_memfs::AdapterOptions {
             ttl,
@@ -42,29 +48,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             request_timeout: None,
         },
     );
-    reports.push(measure(
-        "memfs",
-        engine,
-        work.path(),
-        transport,
-        ttl,
-        args.iterations,
-        &current,
-    )?);
-
     let source = work.path().join("passthrough-source");
     std::fs::create_dir(&source).with_context(|| format!("cannot create {}", source.display()))?;
-    let engine =
+    let passthrough =
         fusekit_passthrough::Passthrough::new(&source, passthrough_options(false, false, ttl))?;
-    reports.push(measure(
-        "passthrough",
-        engine,
-        work.path(),
-        transport,
-        ttl,
-        args.iterations,
-        &current,
-    )?);
+    let reports = [
+        run.measure("memfs", memfs)?,
+        run.measure("passthrough", passthrough)?,
+    ];
 
     for r in &reports {
         out::print(&r.render_table())?;
@@ -76,59 +67,70 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Mounts `fs` under `work`, counts the operations, unmounts.
-fn measure<FS: Filesystem>(
-    name: &str,
-    fs: FS,
-    work: &Path,
+/// What every filesystem of one `--round-trips` run is measured with.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    work: &'a Path,
     transport: Transport,
     ttl: Duration,
     iterations: u32,
-    current: &Current,
-) -> anyhow::Result<RoundTrips> {
-    let mountpoint = work.join(format!("{name}-mnt"));
-    std::fs::create_dir(&mountpoint)
-        .with_context(|| format!("cannot create {}", mountpoint.display()))?;
-    let options = MountOptions::new()
-        .fsname(name)
-        .subtype(name)
-        .default_permissions(true);
-    let session = Session::mount(fs, &mountpoint, &options)
-        .with_context(|| format!("cannot mount {name} on {}", mountpoint.display()))?
-        .transport(transport)
-        .spawn()
-        .with_context(|| format!("{name}: the session failed to start"))?;
-    let mounted = Mounted::new(session, current);
-    let in_use = mounted.session().transport_in_use();
-    let dir = mountpoint.join("work");
-    std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let stats = mounted.session().stats_handle();
-    let mut counts = || -> RequestTally {
-        let by_opcode = stats.snapshot().by_opcode;
-        let mut tally: RequestTally = by_opcode
-            .iter()
-            .map(|(op, n)| (op.name().to_string(), n))
-            .collect();
-        if by_opcode.other() > 0 {
-            tally.insert("other".to_string(), by_opcode.other());
-        }
-        tally
-    };
-    let options = RoundTripOptions {
-        iterations,
-        ..RoundTripOptions::default()
-    };
-    let operations = measure_round_trips(&dir, &options, &mut counts)
-        .with_context(|| format!("{name}: round trips"))?;
-    mounted.finish()?;
-    Ok(RoundTrips {
-        filesystem: format!("{name} ({in_use})"),
-        settings: format!(
-            "as `fusekit mount {name}` serves it: default_permissions, --timeout {}",
-            ttl.as_secs_f64()
-        ),
-        operations,
-    })
+    current: &'a Current,
+}
+
+impl Run<'_> {
+    /// Mounts `fs` under the work directory, counts the operations, unmounts.
+    fn measure<FS: Filesystem>(&self, name: &str, fs: FS) -> anyhow::Result<RoundTrips> {
+        let Run {
+            work,
+            transport,
+            ttl,
+            iterations,
+            current,
+        } = *self;
+        let mountpoint = work.join(format!("{name}-mnt"));
+        std::fs::create_dir(&mountpoint)
+            .with_context(|| format!("cannot create {}", mountpoint.display()))?;
+        let options = MountOptions::new()
+            .fsname(name)
+            .subtype(name)
+            .default_permissions(true);
+        let session = Session::mount(fs, &mountpoint, &options)
+            .with_context(|| format!("cannot mount {name} on {}", mountpoint.display()))?
+            .transport(transport)
+            .spawn()
+            .with_context(|| format!("{name}: the session failed to start"))?;
+        let mounted = Mounted::new(session, current);
+        let in_use = mounted.session().transport_in_use();
+        let dir = mountpoint.join("work");
+        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let stats = mounted.session().stats_handle();
+        let mut counts = || -> RequestTally {
+            let by_opcode = stats.snapshot().by_opcode;
+            let mut tally: RequestTally = by_opcode
+                .iter()
+                .map(|(op, n)| (op.name().to_string(), n))
+                .collect();
+            if by_opcode.other() > 0 {
+                tally.insert("other".to_string(), by_opcode.other());
+            }
+            tally
+        };
+        let options = RoundTripOptions {
+            iterations,
+            ..RoundTripOptions::default()
+        };
+        let operations = measure_round_trips(&dir, &options, &mut counts)
+            .with_context(|| format!("{name}: round trips"))?;
+        mounted.finish()?;
+        Ok(RoundTrips {
+            filesystem: format!("{name} ({in_use})"),
+            settings: format!(
+                "as `fusekit mount {name}` serves it: default_permissions, --timeout {}",
+                ttl.as_secs_f64()
+            ),
+            operations,
+        })
+    }
 }
 
 /// A mounted session that is unmounted when dropped (an error on the way) or finished.

@@ -7,7 +7,6 @@ use super::opcode_counts::{OpcodeCounters, RequestCounts};
 /// Live counters of one session. All counts are since the session started.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    pub(crate) requests: AtomicU64,
     pub(crate) replies: AtomicU64,
     pub(crate) replies_forgotten: AtomicU64,
     pub(crate) replies_after_unmount: AtomicU64,
@@ -68,8 +67,9 @@ impl Stats {
 
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let by_opcode = self.by_opcode.snapshot();
         StatsSnapshot {
-            requests: get(&self.requests),
+            requests: by_opcode.total(),
             replies: get(&self.replies),
             replies_forgotten: get(&self.replies_forgotten),
             replies_after_unmount: get(&self.replies_after_unmount),
@@ -81,7 +81,7 @@ impl Stats {
             polled_requests: get(&self.polled_requests),
             locks_after_release: get(&self.locks_after_release),
             request_id_gaps: get(&self.request_id_gaps),
-            by_opcode: self.by_opcode.snapshot(),
+            by_opcode,
         }
     }
 }
